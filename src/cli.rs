@@ -1,0 +1,240 @@
+//! Command-line interface: parses arguments and dispatches to the library. No logic lives here.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use slipstream::bench;
+use slipstream::inspect;
+use slipstream::mesh::{self, vtk_xml, Document, Format};
+
+/// Neural CFD surrogate for automotive aerodynamics: drag, lift and flow fields of a car in seconds.
+///
+/// Reads CAD (STL, OBJ) and CFD results (VTK XML .vtp/.vtu, legacy .vtk, HDF5) and writes what
+/// ParaView opens. Run `slipstream <command> --help` for each command.
+#[derive(Debug, Parser)]
+#[command(name = "slipstream", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what a mesh or data file holds: points, cells by type, arrays with ranges, bounds, area.
+    ///
+    /// Exit status: 0 on success, 2 when the file cannot be read (the message names the problem).
+    Info(InfoArgs),
+    /// Convert between formats: any readable mesh to .vtp, .vtu, .stl or .h5, arrays preserved.
+    Convert(ConvertArgs),
+    /// Measure reading and other speed/memory goals (prints numbers; `--json` for scripts).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// [not yet available] Predict drag, lift and flow fields for an STL with a trained model.
+    #[command(disable_help_flag = true)]
+    Predict(NotYet),
+    /// [not yet available] Train a surrogate on a prepared dataset.
+    #[command(disable_help_flag = true)]
+    Train(NotYet),
+    /// [not yet available] Evaluate a checkpoint on a dataset split.
+    #[command(disable_help_flag = true)]
+    Eval(NotYet),
+    /// [not yet available] Turn a public CFD dataset layout into prepared HDF5 runs.
+    #[command(disable_help_flag = true)]
+    Prepare(NotYet),
+    /// [not yet available] Generate CFD training data with OpenFOAM.
+    #[command(disable_help_flag = true)]
+    Generate(NotYet),
+    /// [not yet available] Check the model against the AB-UPT reference's parity fixtures.
+    #[command(disable_help_flag = true)]
+    Parity(NotYet),
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// File to inspect (.stl .obj .vtp .vtu .vtk .h5).
+    pub file: PathBuf,
+    /// Print one JSON object (stable shape, see DESIGN.md) instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// Input file (.stl .obj .vtp .vtu .vtk .h5 in slipstream's mesh layout).
+    pub input: PathBuf,
+    /// Output file; its extension picks the format (.vtp surfaces, .vtu any mesh, .stl, .h5).
+    pub output: PathBuf,
+    /// zlib-compress VTK output (smaller, slower to write).
+    #[arg(long)]
+    pub compress: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Stream named arrays out of a (large) .vtp/.vtu; report MB/s and peak memory.
+    ///
+    /// Example: slipstream bench read volume.vtu --cell-centres --cell-array pMeanTrim --json
+    Read(BenchReadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchReadArgs {
+    /// The .vtp or .vtu file to read.
+    pub file: PathBuf,
+    /// Extract the point coordinates.
+    #[arg(long)]
+    pub points: bool,
+    /// Extract cell centres (mean of each cell's points).
+    #[arg(long)]
+    pub cell_centres: bool,
+    /// Point array to extract (repeatable).
+    #[arg(long = "point-array", value_name = "NAME")]
+    pub point_arrays: Vec<String>,
+    /// Cell array to extract (repeatable).
+    #[arg(long = "cell-array", value_name = "NAME")]
+    pub cell_arrays: Vec<String>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of a command that is not built yet: accepted so that the message is clear.
+#[derive(Debug, Args)]
+pub struct NotYet {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+/// Errors the user caused (bad input files, bad arguments): exit status 2.
+#[derive(Debug)]
+pub struct BadInput(pub anyhow::Error);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// Maps a mesh error to "bad input" (exit 2) unless it is an operating-system failure on our side.
+fn classify(e: mesh::MeshError) -> anyhow::Error {
+    match &e {
+        mesh::MeshError::Io { source, .. }
+            if !matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory
+            ) =>
+        {
+            anyhow::Error::new(e)
+        }
+        _ => anyhow::Error::new(BadInput(anyhow::Error::new(e))),
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Info(a) => info(&a),
+        Command::Convert(a) => convert(&a),
+        Command::Bench(BenchCommand::Read(a)) => bench_read(&a),
+        Command::Predict(_) => not_yet("predict", 8),
+        Command::Train(_) => not_yet("train", 7),
+        Command::Eval(_) => not_yet("eval", 7),
+        Command::Prepare(_) => not_yet("prepare", 5),
+        Command::Generate(_) => not_yet("generate", 6),
+        Command::Parity(_) => not_yet("parity", 4),
+    }
+}
+
+fn not_yet(name: &str, issue: u32) -> Result<()> {
+    bail!("`slipstream {name}` is not built yet (tracked in issue #{issue}); this build can read, inspect and convert meshes")
+}
+
+fn info(a: &InfoArgs) -> Result<()> {
+    let summary = inspect::summarize(&a.file).map_err(classify)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print!("{}", summary.to_text(&a.file));
+    }
+    Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn convert(a: &ConvertArgs) -> Result<()> {
+    if same_file(&a.input, &a.output) {
+        return Err(BadInput(anyhow::anyhow!(
+            "{}: input and output are the same file; choose another output name",
+            a.output.display()
+        ))
+        .into());
+    }
+    let out_format = Format::from_path(&a.output).map_err(classify)?;
+    let doc = mesh::read(&a.input).map_err(classify)?;
+    let Document::Mesh(m) = doc else {
+        return Err(BadInput(anyhow::anyhow!(
+            "{}: this HDF5 file holds datasets, not a mesh; nothing to convert (see `slipstream info`)",
+            a.input.display()
+        ))
+        .into());
+    };
+    let result = match (out_format, a.compress) {
+        (Format::Vtp, true) => vtk_xml::write(&a.output, &m, vtk_xml::Kind::PolyData, vtk_xml::Encoding::AppendedZlib),
+        (Format::Vtu, true) => {
+            vtk_xml::write(&a.output, &m, vtk_xml::Kind::UnstructuredGrid, vtk_xml::Encoding::AppendedZlib)
+        }
+        _ => mesh::write_mesh(&a.output, &m),
+    };
+    result.map_err(|e| match e {
+        mesh::MeshError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::InvalidInput => {
+            BadInput(anyhow::Error::new(e)).into()
+        }
+        e => classify(e),
+    })?;
+    eprintln!(
+        "wrote {} ({} points, {} cells, {} arrays)",
+        a.output.display(),
+        m.n_points(),
+        m.n_cells(),
+        m.point_data.len() + m.cell_data.len() + m.field_data.len()
+    );
+    Ok(())
+}
+
+fn bench_read(a: &BenchReadArgs) -> Result<()> {
+    let request = vtk_xml::ExtractRequest {
+        points: a.points,
+        cell_centres: a.cell_centres,
+        point_arrays: a.point_arrays.clone(),
+        cell_arrays: a.cell_arrays.clone(),
+    };
+    let r = bench::read::run(&a.file, &request)
+        .map_err(classify)
+        .with_context(|| "bench read failed")?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{}: {:.1} MB, {} points, {} cells\n  extracted {} ({:.1} MB) in {:.3} s = {:.1} MB/s of file\n  peak RSS {} MB ({}x the extracted size)",
+            r.file,
+            r.file_mb,
+            r.points,
+            r.cells,
+            r.arrays.join(", "),
+            r.extracted_mb,
+            r.seconds,
+            r.mb_per_s,
+            r.peak_rss_mb.map_or("?".into(), |p| format!("{p:.1}")),
+            r.rss_over_extracted.map_or("?".into(), |p| format!("{p:.2}")),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! slipstream: a neural CFD surrogate engine for automotive aerodynamics.
+//!
+//! The data flow runs one way: [`mesh`] (read and write files) → [`geometry`] (areas, normals,
+//! volumes, sampling, queries) → model → physics / export. [`inspect`] and [`bench`] serve the CLI's
+//! `info` and `bench` commands.
+
+pub mod bench;
+pub mod geometry;
+pub mod inspect;
+pub mod mesh;

@@ -1,0 +1,53 @@
+//! Random access to the bytes of a VTK file, from disk or from memory.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Something array readers can open at a byte position. Every call returns an independent reader,
+/// so several arrays can be streamed side by side (offsets next to connectivity).
+pub trait Source {
+    fn len(&self) -> u64;
+    fn reader_at(&self, pos: u64) -> std::io::Result<Box<dyn Read + '_>>;
+}
+
+/// A file on disk, reopened for every array.
+pub struct FileSource {
+    path: PathBuf,
+    len: u64,
+}
+
+impl FileSource {
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        let len = std::fs::metadata(path)?.len();
+        Ok(FileSource {
+            path: path.to_path_buf(),
+            len,
+        })
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn reader_at(&self, pos: u64) -> std::io::Result<Box<dyn Read + '_>> {
+        let mut f = std::fs::File::open(&self.path)?;
+        f.seek(SeekFrom::Start(pos))?;
+        Ok(Box::new(f))
+    }
+}
+
+/// A file already in memory.
+pub struct MemorySource<'a>(pub &'a [u8]);
+
+impl Source for MemorySource<'_> {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn reader_at(&self, pos: u64) -> std::io::Result<Box<dyn Read + '_>> {
+        let start = (pos as usize).min(self.0.len());
+        Ok(Box::new(&self.0[start..]))
+    }
+}
