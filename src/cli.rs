@@ -125,7 +125,9 @@ fn classify(e: mesh::MeshError) -> anyhow::Error {
         mesh::MeshError::Io { source, .. }
             if !matches!(
                 source.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::IsADirectory
             ) =>
         {
             anyhow::Error::new(e)
@@ -187,14 +189,24 @@ fn convert(a: &ConvertArgs) -> Result<()> {
         .into());
     };
     let result = match (out_format, a.compress) {
-        (Format::Vtp, true) => vtk_xml::write(&a.output, &m, vtk_xml::Kind::PolyData, vtk_xml::Encoding::AppendedZlib),
-        (Format::Vtu, true) => {
-            vtk_xml::write(&a.output, &m, vtk_xml::Kind::UnstructuredGrid, vtk_xml::Encoding::AppendedZlib)
-        }
+        (Format::Vtp, true) => vtk_xml::write(
+            &a.output,
+            &m,
+            vtk_xml::Kind::PolyData,
+            vtk_xml::Encoding::AppendedZlib,
+        ),
+        (Format::Vtu, true) => vtk_xml::write(
+            &a.output,
+            &m,
+            vtk_xml::Kind::UnstructuredGrid,
+            vtk_xml::Encoding::AppendedZlib,
+        ),
         _ => mesh::write_mesh(&a.output, &m),
     };
     result.map_err(|e| match e {
-        mesh::MeshError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::InvalidInput => {
+        mesh::MeshError::Io { ref source, .. }
+            if source.kind() == std::io::ErrorKind::InvalidInput =>
+        {
             BadInput(anyhow::Error::new(e)).into()
         }
         e => classify(e),

@@ -93,7 +93,12 @@ pub fn summarize_document(format: Format, doc: &Document) -> FileSummary {
                 format: format.name().into(),
                 points: m.n_points(),
                 cells: m.n_cells(),
-                cell_types: m.cells.type_counts().into_iter().map(|(t, n)| (t.name(), n)).collect(),
+                cell_types: m
+                    .cells
+                    .type_counts()
+                    .into_iter()
+                    .map(|(t, n)| (t.name(), n))
+                    .collect(),
                 arrays,
                 bounds: geometry::bounding_box(&m.points).map(|b| b.to_min_max_array()),
                 area_m2: surface.as_ref().map(|s| s.total_area_m2),
@@ -137,7 +142,10 @@ impl FileSummary {
     pub fn to_text(&self, path: &Path) -> String {
         let mut s = format!("{}\n  format      {}\n", path.display(), self.format);
         if self.format != "hdf5" {
-            s.push_str(&format!("  points      {}\n  cells       {}\n", self.points, self.cells));
+            s.push_str(&format!(
+                "  points      {}\n  cells       {}\n",
+                self.points, self.cells
+            ));
             for (t, n) in &self.cell_types {
                 s.push_str(&format!("    {t:<22} {n}\n"));
             }
@@ -152,7 +160,14 @@ impl FileSummary {
             s.push_str(&format!("  area        {a:.6} m²\n"));
         }
         if let Some(v) = self.enclosed_volume_m3 {
-            s.push_str(&format!("  enclosed    {v:.6} m³{}\n", if v < 0.0 { " (normals point inward)" } else { "" }));
+            s.push_str(&format!(
+                "  enclosed    {v:.6} m³{}\n",
+                if v < 0.0 {
+                    " (normals point inward)"
+                } else {
+                    ""
+                }
+            ));
         }
         if let Some(v) = self.cell_volume_m3 {
             s.push_str(&format!("  cell volume {v:.6} m³\n"));

@@ -10,7 +10,9 @@ use slipstream::geometry;
 use slipstream::mesh::{self, Document, Location, Mesh};
 
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array().map(|a| a.iter().filter_map(Value::as_f64).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default()
 }
 
 /// Tolerance for a file: legacy ASCII keeps 6 significant digits.
@@ -31,19 +33,31 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
         }
     };
     if let Some(n) = facts["n_points"].as_u64() {
-        expect(mesh.n_points() as u64 == n, format!("n_points {} != {n}", mesh.n_points()));
+        expect(
+            mesh.n_points() as u64 == n,
+            format!("n_points {} != {n}", mesh.n_points()),
+        );
     }
     if let Some(n) = facts["n_cells"].as_u64() {
-        expect(mesh.n_cells() as u64 == n, format!("n_cells {} != {n}", mesh.n_cells()));
+        expect(
+            mesh.n_cells() as u64 == n,
+            format!("n_cells {} != {n}", mesh.n_cells()),
+        );
     }
     if let Some(counts) = facts["cell_type_counts"].as_object() {
         let got = mesh.cells.type_counts();
         for (t, n) in counts {
             let t: u8 = t.parse().unwrap();
             let g = got.get(&mesh::CellType(t)).copied().unwrap_or(0) as u64;
-            expect(g == n.as_u64().unwrap(), format!("cell type {t}: {g} cells, manifest {n}"));
+            expect(
+                g == n.as_u64().unwrap(),
+                format!("cell type {t}: {g} cells, manifest {n}"),
+            );
         }
-        expect(got.len() == counts.len(), format!("cell types {got:?} vs manifest {counts:?}"));
+        expect(
+            got.len() == counts.len(),
+            format!("cell types {got:?} vs manifest {counts:?}"),
+        );
     }
     if let Some(n) = facts["connectivity_length"].as_u64() {
         let g = mesh.cells.connectivity.len() as u64;
@@ -60,7 +74,10 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
             .filter(|(_, t)| **t == mesh::CellType::POLYHEDRON)
             .map(|(i, _)| i)
             .collect();
-        expect(ids.len() == count, format!("{} polyhedra, manifest {count}", ids.len()));
+        expect(
+            ids.len() == count,
+            format!("{} polyhedra, manifest {count}", ids.len()),
+        );
         let want_ids: Vec<usize> = f64s(&p["cell_ids"]).iter().map(|&x| x as usize).collect();
         expect(ids == want_ids, "polyhedron cell ids differ".into());
         // VTK 9.7 reports 0 faces for the polyhedra of multi-piece files although the faces are in
@@ -70,9 +87,15 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
             .iter()
             .map(|&i| poly.map(|p| p.faces_of(i).count()).unwrap_or(0))
             .collect();
-        let want: Vec<usize> = f64s(&p["faces_per_polyhedron"]).iter().map(|&x| x as usize).collect();
+        let want: Vec<usize> = f64s(&p["faces_per_polyhedron"])
+            .iter()
+            .map(|&x| x as usize)
+            .collect();
         if !vtk_lost_faces {
-            expect(faces == want, format!("faces per polyhedron {faces:?} != {want:?}"));
+            expect(
+                faces == want,
+                format!("faces per polyhedron {faces:?} != {want:?}"),
+            );
         }
     }
     if let Some(bb) = facts.get("bounding_box") {
@@ -86,13 +109,22 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
             }
         }
         for k in 0..3 {
-            expect(common::close(min[k], lo[k], 1e-6), format!("bbox min[{k}] {} != {}", min[k], lo[k]));
-            expect(common::close(max[k], hi[k], 1e-6), format!("bbox max[{k}] {} != {}", max[k], hi[k]));
+            expect(
+                common::close(min[k], lo[k], 1e-6),
+                format!("bbox min[{k}] {} != {}", min[k], lo[k]),
+            );
+            expect(
+                common::close(max[k], hi[k], 1e-6),
+                format!("bbox max[{k}] {} != {}", max[k], hi[k]),
+            );
         }
     }
     if let Some(want) = facts["surface_area"].as_f64() {
         let props = geometry::surface_properties(mesh);
-        expect(common::close(props.total_area_m2, want, 1e-6), format!("area {} != {want}", props.total_area_m2));
+        expect(
+            common::close(props.total_area_m2, want, 1e-6),
+            format!("area {} != {want}", props.total_area_m2),
+        );
         if let Some(v) = facts["enclosed_volume"].as_f64() {
             expect(
                 common::close(props.enclosed_volume_m3, v, 1e-6),
@@ -109,10 +141,16 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
     if let Some(want) = facts["total_cell_volume"].as_f64() {
         let vols = geometry::cell_volumes_m3(mesh);
         let total: f64 = vols.iter().sum();
-        expect(common::close(total, want, 1e-6), format!("total cell volume {total} != {want}"));
+        expect(
+            common::close(total, want, 1e-6),
+            format!("total cell volume {total} != {want}"),
+        );
         if let Some(min) = facts["min_cell_volume"].as_f64() {
             let got = vols.iter().copied().fold(f64::INFINITY, f64::min);
-            expect(common::close(got, min, 1e-5), format!("min cell volume {got} != {min}"));
+            expect(
+                common::close(got, min, 1e-5),
+                format!("min cell volume {got} != {min}"),
+            );
         }
     }
     for a in facts["arrays"].as_array().into_iter().flatten() {
@@ -127,11 +165,21 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
             continue;
         };
         let comps = a["n_components"].as_u64().unwrap() as usize;
-        expect(f.components == comps, format!("{aname}: {} components != {comps}", f.components));
+        expect(
+            f.components == comps,
+            format!("{aname}: {} components != {comps}", f.components),
+        );
         let tuples = a["n_tuples"].as_u64().unwrap() as usize;
-        expect(f.tuples() == tuples, format!("{aname}: {} tuples != {tuples}", f.tuples()));
+        expect(
+            f.tuples() == tuples,
+            format!("{aname}: {} tuples != {tuples}", f.tuples()),
+        );
         let stats = f.stats();
-        let scale = a["max"].as_f64().unwrap().abs().max(a["min"].as_f64().unwrap().abs());
+        let scale = a["max"]
+            .as_f64()
+            .unwrap()
+            .abs()
+            .max(a["min"].as_f64().unwrap().abs());
         // A sum of n values each rounded to float32 carries an error of order n·ε·max|x|.
         let sum_tol = tol * scale * (f.values.len() as f64);
         let want_sum = a["sum"].as_f64().unwrap();
@@ -141,13 +189,22 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
         );
         for (got, key) in [(stats.min, "min"), (stats.max, "max")] {
             let want = a[key].as_f64().unwrap();
-            expect(common::close(got, want, tol), format!("{aname}: {key} {got} != {want}"));
+            expect(
+                common::close(got, want, tol),
+                format!("{aname}: {key} {got} != {want}"),
+            );
         }
-        for (key, tuple) in [("first_tuple", 0usize), ("last_tuple", tuples.saturating_sub(1))] {
+        for (key, tuple) in [
+            ("first_tuple", 0usize),
+            ("last_tuple", tuples.saturating_sub(1)),
+        ] {
             let want = f64s(&a[key]);
             for (k, w) in want.iter().enumerate() {
                 let g = f.values.get(tuple * comps + k).unwrap_or(f64::NAN);
-                expect(common::close(g, *w, tol), format!("{aname}: {key}[{k}] {g} != {w}"));
+                expect(
+                    common::close(g, *w, tol),
+                    format!("{aname}: {key}[{k}] {g} != {w}"),
+                );
             }
         }
     }
@@ -160,7 +217,10 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
                         Value::String(n) => (n.as_str(), None),
                         _ => (s["name"].as_str().unwrap(), s["n_triangles"].as_u64()),
                     };
-                    expect(parts.names.get(i).map(String::as_str) == Some(sname), format!("solid {i} name"));
+                    expect(
+                        parts.names.get(i).map(String::as_str) == Some(sname),
+                        format!("solid {i} name"),
+                    );
                     if let Some(c) = count {
                         let g = parts.cell_part.iter().filter(|&&p| p as usize == i).count() as u64;
                         expect(g == c, format!("solid {sname}: {g} triangles != {c}"));
@@ -170,7 +230,12 @@ fn check_mesh(name: &str, mesh: &Mesh, facts: &Value) -> Vec<String> {
         }
     }
     if let Some(n) = facts["n_triangles"].as_u64() {
-        let g = mesh.cells.types.iter().filter(|t| **t == mesh::CellType::TRIANGLE).count() as u64;
+        let g = mesh
+            .cells
+            .types
+            .iter()
+            .filter(|t| **t == mesh::CellType::TRIANGLE)
+            .count() as u64;
         expect(g == n, format!("{g} triangles != {n}"));
     }
     errors
@@ -198,7 +263,9 @@ fn check_hdf5(name: &str, doc: &Document, facts: &Value) -> Vec<String> {
         }
         let min = v.iter().copied().fold(f64::INFINITY, f64::min);
         let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if !common::close(min, d["min"].as_f64().unwrap(), 1e-7) || !common::close(max, d["max"].as_f64().unwrap(), 1e-7) {
+        if !common::close(min, d["min"].as_f64().unwrap(), 1e-7)
+            || !common::close(max, d["max"].as_f64().unwrap(), 1e-7)
+        {
             errors.push(format!("{name}:{path}: min/max {min}/{max}"));
         }
     }
@@ -206,7 +273,9 @@ fn check_hdf5(name: &str, doc: &Document, facts: &Value) -> Vec<String> {
 }
 
 fn run_manifest(sub: &str) {
-    let Some(root) = common::fixtures_dir() else { return };
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
     let dir = root.join(sub);
     let manifest = common::load_manifest(&dir);
     let mut errors = Vec::new();
@@ -221,7 +290,12 @@ fn run_manifest(sub: &str) {
         checked += 1;
     }
     assert!(checked > 0, "no files in {}", dir.display());
-    assert!(errors.is_empty(), "{} problems:\n{}", errors.len(), errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "{} problems:\n{}",
+        errors.len(),
+        errors.join("\n")
+    );
     eprintln!("{sub}: {checked} files match their manifest");
 }
 
@@ -237,11 +311,18 @@ fn real_fixtures_match_manifest() {
 
 #[test]
 fn corrupt_fixtures_are_rejected_with_the_file_named() {
-    let Some(root) = common::fixtures_dir() else { return };
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
     let dir = root.join("corrupt");
     let manifest = common::load_manifest(&dir);
     let mut problems = Vec::new();
-    let mut names: Vec<String> = manifest["files"].as_object().unwrap().keys().cloned().collect();
+    let mut names: Vec<String> = manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     // Files in the folder that the manifest does not list are corrupt too.
     for e in std::fs::read_dir(&dir).unwrap() {
         let n = e.unwrap().file_name().to_string_lossy().into_owned();

@@ -51,8 +51,8 @@ impl SurfaceProperties {
     /// Whether the normals point out of the enclosed volume (judged by the sign of the enclosed
     /// volume, so meaningful for closed surfaces only; a zero volume counts as outward).
     pub fn normals_point_outward(&self) -> bool {
-        // Written as "not negative" so that a NaN volume (non-finite points) does not flip anything.
-        !(self.enclosed_volume_m3 < 0.0)
+        // "Not negative": a NaN volume (non-finite points) must not flip anything.
+        self.enclosed_volume_m3 >= 0.0 || self.enclosed_volume_m3.is_nan()
     }
 
     /// Makes the normals point outward: if the enclosed volume is negative, every cell normal is

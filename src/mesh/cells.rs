@@ -77,7 +77,7 @@ impl CellType {
             1 => Some(1),
             3 => Some(2),
             5 => Some(3),
-            8 | 9 | 10 => Some(4),
+            8..=10 => Some(4),
             11 | 12 => Some(8),
             13 => Some(6),
             14 => Some(5),
@@ -114,7 +114,13 @@ impl CellType {
             &[1, 4, 5, 2],
             &[2, 5, 3, 0],
         ];
-        const PYRAMID: &[&[usize]] = &[&[0, 3, 2, 1], &[0, 1, 4], &[1, 2, 4], &[2, 3, 4], &[3, 0, 4]];
+        const PYRAMID: &[&[usize]] = &[
+            &[0, 3, 2, 1],
+            &[0, 1, 4],
+            &[1, 2, 4],
+            &[2, 3, 4],
+            &[3, 0, 4],
+        ];
         const PENTA: &[&[usize]] = &[
             &[0, 4, 3, 2, 1],
             &[5, 6, 7, 8, 9],
@@ -286,7 +292,9 @@ impl Cells {
             ));
         }
         if let Some(&bad) = self.connectivity.iter().find(|&&p| p as usize >= n_points) {
-            return Err(format!("cell refers to point {bad} but there are only {n_points} points"));
+            return Err(format!(
+                "cell refers to point {bad} but there are only {n_points} points"
+            ));
         }
         if let Some(poly) = &self.polyhedra {
             if poly.cell_faces.len() != self.types.len() + 1 {
@@ -295,16 +303,27 @@ impl Cells {
             if poly.cell_faces.windows(2).any(|w| w[1] < w[0])
                 || poly.cell_faces.last().copied().unwrap_or(0) as usize > poly.n_faces()
             {
-                return Err("polyhedron face ranges are not monotone or exceed the face count".into());
+                return Err(
+                    "polyhedron face ranges are not monotone or exceed the face count".into(),
+                );
             }
             if poly.face_offsets.first() != Some(&0)
                 || poly.face_offsets.windows(2).any(|w| w[1] < w[0])
-                || poly.face_offsets.last().copied().unwrap_or(0) != poly.face_connectivity.len() as u64
+                || poly.face_offsets.last().copied().unwrap_or(0)
+                    != poly.face_connectivity.len() as u64
             {
-                return Err("polyhedron face offsets are inconsistent with the face connectivity".into());
+                return Err(
+                    "polyhedron face offsets are inconsistent with the face connectivity".into(),
+                );
             }
-            if let Some(&bad) = poly.face_connectivity.iter().find(|&&p| p as usize >= n_points) {
-                return Err(format!("polyhedron face refers to point {bad} but there are only {n_points} points"));
+            if let Some(&bad) = poly
+                .face_connectivity
+                .iter()
+                .find(|&&p| p as usize >= n_points)
+            {
+                return Err(format!(
+                    "polyhedron face refers to point {bad} but there are only {n_points} points"
+                ));
             }
         }
         Ok(())

@@ -153,11 +153,7 @@ impl Field {
 
     /// Number of tuples (values / components).
     pub fn tuples(&self) -> usize {
-        if self.components == 0 {
-            0
-        } else {
-            self.values.len() / self.components
-        }
+        self.values.len().checked_div(self.components).unwrap_or(0)
     }
 
     /// Statistics over all values and components, accumulated in `f64`.

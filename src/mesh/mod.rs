@@ -27,6 +27,8 @@ pub use format::Format;
 pub use model::{Mesh, MeshKind, Parts};
 
 /// What a file holds.
+// One value per file read: boxing the mesh would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Document {
     Mesh(Mesh),
@@ -76,8 +78,18 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
 /// atomic: the file appears complete or not at all.
 pub fn write_mesh(path: &Path, mesh: &Mesh) -> Result<()> {
     match Format::from_path(path)? {
-        Format::Vtp => vtk_xml::write(path, mesh, vtk_xml::Kind::PolyData, vtk_xml::Encoding::default()),
-        Format::Vtu => vtk_xml::write(path, mesh, vtk_xml::Kind::UnstructuredGrid, vtk_xml::Encoding::default()),
+        Format::Vtp => vtk_xml::write(
+            path,
+            mesh,
+            vtk_xml::Kind::PolyData,
+            vtk_xml::Encoding::default(),
+        ),
+        Format::Vtu => vtk_xml::write(
+            path,
+            mesh,
+            vtk_xml::Kind::UnstructuredGrid,
+            vtk_xml::Encoding::default(),
+        ),
         Format::Stl => stl::write(path, mesh),
         Format::Hdf5 => hdf5::write_mesh(path, mesh),
         Format::Obj | Format::VtkLegacy => Err(MeshError::unsupported(

@@ -94,10 +94,20 @@ impl Mesh {
     /// point/cell, and no coordinate is NaN or infinite.
     pub fn validate(&self) -> Result<(), String> {
         self.cells.validate(self.points.len())?;
-        if let Some(i) = self.points.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
-            return Err(format!("point {i} has a non-finite coordinate {:?}", self.points[i]));
+        if let Some(i) = self
+            .points
+            .iter()
+            .position(|p| p.iter().any(|c| !c.is_finite()))
+        {
+            return Err(format!(
+                "point {i} has a non-finite coordinate {:?}",
+                self.points[i]
+            ));
         }
-        for (loc, expected) in [(Location::Point, self.n_points()), (Location::Cell, self.n_cells())] {
+        for (loc, expected) in [
+            (Location::Point, self.n_points()),
+            (Location::Cell, self.n_cells()),
+        ] {
             for f in self.fields(loc) {
                 if f.components == 0 || f.values.len() != expected * f.components {
                     return Err(format!(
@@ -113,7 +123,10 @@ impl Mesh {
         }
         if let Some(parts) = &self.parts {
             if parts.cell_part.len() != self.n_cells()
-                || parts.cell_part.iter().any(|&p| p as usize >= parts.names.len())
+                || parts
+                    .cell_part
+                    .iter()
+                    .any(|&p| p as usize >= parts.names.len())
             {
                 return Err("part ids do not match the cells".into());
             }

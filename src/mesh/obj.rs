@@ -335,3 +335,272 @@ fn show(word: &[u8]) -> String {
         s.into_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::error::ParseError;
+    use super::*;
+    use serde_json::Value;
+    use std::path::PathBuf;
+
+    fn fixtures() -> Option<PathBuf> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
+        if dir.is_dir() {
+            return Some(dir);
+        }
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("fixtures folder {} is missing", dir.display());
+        }
+        eprintln!("skipping: fixtures folder {} is missing", dir.display());
+        None
+    }
+
+    fn manifest(dir: &Path, set: &str) -> Value {
+        let text = std::fs::read_to_string(dir.join(set).join("manifest.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn check_entry(dir: &Path, name: &str, entry: &Value) -> bool {
+        if entry["kind"] != "obj" {
+            return false;
+        }
+        let mesh = read(&dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        mesh.validate().unwrap();
+        let n_points = entry["n_points"].as_u64().or(entry["n_vertices"].as_u64());
+        assert_eq!(mesh.n_points() as u64, n_points.unwrap(), "{name}: points");
+        let n_cells = entry["n_cells"].as_u64().or(entry["n_faces"].as_u64());
+        assert_eq!(mesh.n_cells() as u64, n_cells.unwrap(), "{name}: cells");
+        if let Some(n) = entry["n_triangles"].as_u64() {
+            let triangles = mesh
+                .cells
+                .types
+                .iter()
+                .filter(|&&t| t == CellType::TRIANGLE);
+            assert_eq!(triangles.count() as u64, n, "{name}: triangles");
+        }
+        if let Some(counts) = entry["cell_type_counts"].as_object() {
+            let got = mesh.cells.type_counts();
+            assert_eq!(got.len(), counts.len(), "{name}: cell types");
+            for (t, n) in counts {
+                let t = CellType(t.parse().unwrap());
+                assert_eq!(
+                    got.get(&t).copied(),
+                    n.as_u64().map(|n| n as usize),
+                    "{name}"
+                );
+            }
+        }
+        if let Some(sizes) = entry["face_vertex_counts"].as_array() {
+            let sizes: Vec<usize> = sizes.iter().map(|s| s.as_u64().unwrap() as usize).collect();
+            for i in 0..mesh.n_cells() {
+                assert!(
+                    sizes.contains(&mesh.cells.cell(i).len()),
+                    "{name}: cell {i}"
+                );
+            }
+        }
+        if let Some(b) = entry.get("bounding_box") {
+            for (key, pick) in [("min", f32::min as fn(f32, f32) -> f32), ("max", f32::max)] {
+                for k in 0..3 {
+                    let got = mesh.points.iter().map(|p| p[k]).reduce(pick).unwrap() as f64;
+                    let want = b[key][k].as_f64().unwrap();
+                    assert!(
+                        (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                        "{name}: bounding box {key}[{k}] = {got}, expected {want}"
+                    );
+                }
+            }
+        }
+        true
+    }
+
+    #[test]
+    fn fixtures_match_manifests() {
+        let Some(dir) = fixtures() else { return };
+        let mut checked = Vec::new();
+        for set in ["synthetic", "real"] {
+            let m = manifest(&dir, set);
+            for (name, entry) in m["files"].as_object().unwrap() {
+                if check_entry(&dir.join(set), name, entry) {
+                    checked.push(format!("{set}/{name}"));
+                }
+            }
+        }
+        checked.sort();
+        assert_eq!(
+            checked,
+            [
+                "real/bag_open_openfoam.obj",
+                "synthetic/surface.obj",
+                "synthetic/surface_with_normals.obj"
+            ]
+        );
+    }
+
+    #[test]
+    fn synthetic_obj_files_agree() {
+        let Some(dir) = fixtures() else { return };
+        let plain = read(&dir.join("synthetic/surface.obj")).unwrap();
+        let with_normals = read(&dir.join("synthetic/surface_with_normals.obj")).unwrap();
+        assert_eq!(plain.points, with_normals.points);
+        assert_eq!(plain.cells, with_normals.cells);
+        assert!(plain.parts.is_none());
+    }
+
+    #[test]
+    fn openfoam_bag() {
+        let Some(dir) = fixtures() else { return };
+        let mesh = read(&dir.join("real/bag_open_openfoam.obj")).unwrap();
+        assert_eq!(mesh.n_points(), 42);
+        assert_eq!(mesh.n_cells(), 78);
+        assert!(mesh.cells.types.iter().all(|&t| t == CellType::TRIANGLE));
+        // `o bag_open` is immediately followed by `g bag`: only the part holding cells remains.
+        let parts = mesh.parts.unwrap();
+        assert_eq!(parts.names, ["bag"]);
+        assert_eq!(parts.cell_part, vec![0; 78]);
+        assert_eq!(mesh.cells.cell(0), &[1, 0, 3]);
+    }
+
+    const SQUARE: &str = "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0 1.0\nv 0.5 1.5 0\n";
+
+    #[test]
+    fn index_forms_and_cell_types() {
+        let text = format!(
+            "# comment\nmtllib a.mtl\n{SQUARE}vt 0 0\nvn 0 0 1\nusemtl red\ns off\n\
+             f 1 2 3\nf 1/1 2/1 3/1 4/1\nf 1//1 2//1 3//1 5//1 4//1 # trailing comment\n\
+             f -5/1/1 -4/1/1 -3/1/1\nl 1 2\nl 1/1 2/1 3/1\np 5\np 1 2\n"
+        );
+        let mesh = parse(text.as_bytes()).unwrap();
+        mesh.validate().unwrap();
+        assert_eq!(mesh.n_points(), 5);
+        assert_eq!(mesh.points[3], [0.0, 1.0, 0.0]);
+        let t = |i: u8| CellType(i);
+        assert_eq!(
+            mesh.cells.types,
+            [t(5), t(9), t(7), t(5), t(3), t(4), t(1), t(2)]
+        );
+        assert_eq!(mesh.cells.cell(0), &[0, 1, 2]);
+        assert_eq!(mesh.cells.cell(1), &[0, 1, 2, 3]);
+        assert_eq!(mesh.cells.cell(2), &[0, 1, 2, 4, 3]);
+        assert_eq!(mesh.cells.cell(3), &[0, 1, 2]);
+        assert_eq!(mesh.cells.cell(5), &[0, 1, 2]);
+        assert_eq!(mesh.cells.cell(6), &[4]);
+        assert!(mesh.parts.is_none());
+    }
+
+    #[test]
+    fn relative_indices_follow_the_vertices_so_far() {
+        let text = "v 0 0 0\nv 1 0 0\nv 0 1 0\nf -3 -2 -1\nv 5 5 5\nf -1 -2 -3\n";
+        let mesh = parse(text.as_bytes()).unwrap();
+        assert_eq!(mesh.cells.cell(0), &[0, 1, 2]);
+        assert_eq!(mesh.cells.cell(1), &[3, 2, 1]);
+    }
+
+    #[test]
+    fn groups_become_parts() {
+        let text = format!(
+            "{SQUARE}f 1 2 3\ng wheel\nf 1 2 3\no body\ng\nf 2 3 4\ng wheel\nf 1 3 4\n\
+             g unused\ng  front   left \nf 1 2 5\n"
+        );
+        let mesh = parse(text.as_bytes()).unwrap();
+        mesh.validate().unwrap();
+        let parts = mesh.parts.unwrap();
+        assert_eq!(parts.names, ["default", "wheel", "front left"]);
+        assert_eq!(parts.cell_part, [0, 1, 0, 1, 2]);
+        // Without a group statement there are no parts; with one before any cell, no "default".
+        let mesh = parse(format!("g only\n{SQUARE}f 1 2 3\n").as_bytes()).unwrap();
+        assert_eq!(mesh.parts.unwrap().names, ["only"]);
+    }
+
+    #[test]
+    fn continuation_lines_and_crlf() {
+        let text = "v 0 0 0\r\nv 1 \\\r\n 0 0\r\nv 0 1 0\r\nv 1 1 0\r\nf 1 2 \\\n 4 \\  \r\n3\r\nf 1 2 3\r\n";
+        let mesh = parse(text.as_bytes()).unwrap();
+        assert_eq!(mesh.points[1], [1.0, 0.0, 0.0]);
+        assert_eq!(mesh.cells.cell(0), &[0, 1, 3, 2]);
+        assert_eq!(mesh.cells.cell(1), &[0, 1, 2]);
+        assert_eq!(mesh.n_cells(), 2);
+        // The statement after a continuation keeps its own line number.
+        let e = error("v 0 0 \\\n0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n");
+        assert!(e.contains("line 5"), "{e}");
+    }
+
+    fn error(text: &str) -> String {
+        match parse(text.as_bytes()) {
+            Err(ParseError::Invalid(m)) | Err(ParseError::Unsupported(m)) => m,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let e = error(&format!("{SQUARE}f 1 2 6\n"));
+        assert!(e.contains("line 6") && e.contains("index 6"), "{e}");
+        let e = error(&format!("{SQUARE}f 1 2 3\nf 9 1 2\nf 7 1 2\n"));
+        assert!(e.contains("line 7") && e.contains("index 9"), "{e}");
+        let e = error(&format!("{SQUARE}f 1 2 -6\n"));
+        assert!(e.contains("line 6") && e.contains("-6"), "{e}");
+        let e = error(&format!("{SQUARE}f 1 2 0\n"));
+        assert!(e.contains("line 6") && e.contains("0"), "{e}");
+        let e = error(&format!("{SQUARE}f 1 2 x\n"));
+        assert!(e.contains("line 6") && e.contains("'x'"), "{e}");
+        let e = error(&format!("{SQUARE}f 1/a/1 2 3\n"));
+        assert!(e.contains("line 6"), "{e}");
+        let e = error(&format!("{SQUARE}f 1/1/1/1 2 3\n"));
+        assert!(e.contains("line 6"), "{e}");
+        let e = error(&format!("{SQUARE}f 1 2\n"));
+        assert!(e.contains("line 6") && e.contains("at least 3"), "{e}");
+        let e = error(&format!("{SQUARE}l 1\n"));
+        assert!(e.contains("line 6"), "{e}");
+        let e = error("v 0 0 0\nv 1 0.5.5 0\n");
+        assert!(e.contains("line 2") && e.contains("0.5.5"), "{e}");
+        let e = error("v 0 0 0\nv 1 0\n");
+        assert!(e.contains("line 2") && e.contains("3 coordinates"), "{e}");
+        let e = error("v 0 0 0\nv 1 nan 0\n");
+        assert!(e.contains("line 2") && e.contains("non-finite"), "{e}");
+        let e = error("v 0 0 0\nv 1 1e39 0\n");
+        assert!(e.contains("line 2") && e.contains("non-finite"), "{e}");
+        let e = error("v 0 0 0\nfoo 1 2\n");
+        assert!(e.contains("line 2") && e.contains("foo"), "{e}");
+        assert!(matches!(
+            parse(b"v 0 0 0\ncstype bspline\n"),
+            Err(ParseError::Unsupported(_))
+        ));
+        assert!(error("# only a comment\n").contains("no vertices"));
+        assert!(error("").contains("no vertices"));
+    }
+
+    #[test]
+    fn garbage_and_truncations_never_panic() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in [0usize, 1, 2, 10, 100, 1000] {
+            for _ in 0..20 {
+                let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                let _ = parse(&bytes);
+            }
+        }
+        // Random text over the OBJ alphabet.
+        let alphabet = b"vfglo/ -0123456789.e\n\\#";
+        for _ in 0..2000 {
+            let len = (next() % 60) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            if let Ok(mesh) = parse(&bytes) {
+                mesh.validate().unwrap();
+            }
+        }
+        let text = format!("{SQUARE}g a\nf 1/1/1 2//2 -1\nl 1 2 3\n");
+        for cut in 0..text.len() {
+            if let Ok(mesh) = parse(&text.as_bytes()[..cut]) {
+                mesh.validate().unwrap();
+            }
+        }
+    }
+}

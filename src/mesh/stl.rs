@@ -46,13 +46,19 @@ pub fn parse(bytes: &[u8]) -> ParseResult<Mesh> {
     }
     // A text file holds no NUL byte; a binary file practically always does (the high byte of a
     // triangle count below 2^24, zero attribute counts, padding).
-    if starts_with_solid(bytes) && memchr::memchr(0, bytes).is_none() {
+    let solid = starts_with_solid(bytes);
+    if solid && memchr::memchr(0, bytes).is_none() {
         return parse_ascii(bytes);
     }
+    let not_ascii = if solid {
+        "starts with 'solid' but holds binary data"
+    } else {
+        "not an ASCII STL (does not start with 'solid')"
+    };
     match declared {
         Some(n) => Err(invalid!(
-            "not an ASCII STL (does not start with 'solid') and not a complete binary STL: the binary \
-             header declares {n} triangles, which need {} bytes, but the file has {} bytes (truncated?)",
+            "{not_ascii}, and not a complete binary STL: the binary header declares {n} triangles, \
+             which need {} bytes, but the file has {} bytes (truncated?)",
             binary_size(n),
             bytes.len()
         )),
@@ -77,7 +83,7 @@ pub fn write(path: &Path, mesh: &Mesh) -> Result<()> {
 
 fn binary_triangle_count(bytes: &[u8]) -> Option<u32> {
     let b = bytes.get(80..BINARY_HEADER)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    Some(u32::from_le_bytes(b.try_into().ok()?))
 }
 
 fn binary_size(n: u32) -> u64 {
@@ -100,7 +106,7 @@ fn parse_binary(bytes: &[u8], n: u32) -> ParseResult<Mesh> {
         for v in vertices.chunks_exact(12) {
             let mut p = [0f32; 3];
             for (c, b) in p.iter_mut().zip(v.chunks_exact(4)) {
-                *c = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                *c = b.try_into().map(f32::from_le_bytes).unwrap_or(f32::NAN);
             }
             if p.iter().any(|c| !c.is_finite()) {
                 return Err(invalid!(

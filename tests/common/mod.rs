@@ -12,7 +12,10 @@ pub fn fixtures_dir() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("fixtures folder {} is missing (required under CI=true)", dir.display());
+        panic!(
+            "fixtures folder {} is missing (required under CI=true)",
+            dir.display()
+        );
     }
     eprintln!("skipping: fixtures folder {} not found", dir.display());
     None
@@ -21,7 +24,8 @@ pub fn fixtures_dir() -> Option<PathBuf> {
 pub fn load_manifest(dir: &std::path::Path) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join("manifest.json"))
         .unwrap_or_else(|e| panic!("{}: {e}", dir.join("manifest.json").display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", dir.join("manifest.json").display()))
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("manifest.json").display()))
 }
 
 /// Relative closeness with an absolute floor, for float32-stored values summed in f64.

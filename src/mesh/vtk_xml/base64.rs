@@ -76,13 +76,16 @@ impl<R: BufRead> Base64Reader<R> {
                 filled += n;
                 continue;
             }
-            filled += self.decode_into(&mut out[filled..])?;
+            filled += self.decode_fast(&mut out[filled..])?;
+            if filled < out.len() {
+                filled += self.decode_into(&mut out[filled..])?;
+            }
         }
         Ok(())
     }
 
-    /// Decodes directly into `out` as many whole quads as fit (at least one quad's worth, through
-    /// `pending`, when fewer than 3 bytes are wanted). Returns the bytes written to `out`.
+    /// The careful path: decodes quad by quad (skipping whitespace, honouring padding) until at least
+    /// one byte was produced; bytes beyond `out` wait in `pending`. Returns the bytes written to `out`.
     fn decode_into(&mut self, out: &mut [u8]) -> ParseResult<usize> {
         let mut written = 0;
         loop {
@@ -143,7 +146,8 @@ impl<R: BufRead> Base64Reader<R> {
                         self.pending_pos = 0;
                         written = out.len();
                     }
-                    if written == out.len() {
+                    // Hand back after each quad so that the fast path can take over again.
+                    if written > 0 {
                         stop = true;
                         break;
                     }
@@ -158,14 +162,60 @@ impl<R: BufRead> Base64Reader<R> {
     }
 }
 
+impl<R: BufRead> Base64Reader<R> {
+    /// Fast path for the common case, long runs of base64 without whitespace or padding (VTK writes
+    /// each array on one line): whole quads decoded by the `base64` crate straight into `out`. Stops at
+    /// the first character it cannot take whole (whitespace, `=`, the end of the buffer); the careful
+    /// quad-by-quad path handles the rest.
+    fn decode_fast(&mut self, out: &mut [u8]) -> ParseResult<usize> {
+        use ::base64::Engine;
+        if self.quad_len != 0 || self.pending_pos < self.pending_len || out.len() < 3 {
+            return Ok(0);
+        }
+        let buf = self.inner.fill_buf()?;
+        let max_quads = out.len() / 3;
+        let mut n_chars = (buf.len() / 4).min(max_quads) * 4;
+        if n_chars == 0 {
+            return Ok(0);
+        }
+        let engine = &::base64::engine::general_purpose::STANDARD_NO_PAD;
+        let written = loop {
+            match engine.decode_slice(&buf[..n_chars], &mut out[..]) {
+                Ok(n) => break n,
+                Err(::base64::DecodeSliceError::DecodeError(
+                    ::base64::DecodeError::InvalidByte(at, _),
+                )) => {
+                    n_chars = at / 4 * 4;
+                    if n_chars == 0 {
+                        return Ok(0);
+                    }
+                }
+                Err(_) => return Ok(0),
+            }
+        };
+        self.inner.consume(n_chars);
+        self.chars_left = self.chars_left.saturating_sub(n_chars as u64);
+        Ok(written)
+    }
+}
+
 /// Encodes bytes as base64 (the tests' reference encoder).
 #[cfg(test)]
 pub fn encode(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let idx = [b[0] >> 2, ((b[0] & 3) << 4) | (b[1] >> 4), ((b[1] & 15) << 2) | (b[2] >> 6), b[2] & 63];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let idx = [
+            b[0] >> 2,
+            ((b[0] & 3) << 4) | (b[1] >> 4),
+            ((b[1] & 15) << 2) | (b[2] >> 6),
+            b[2] & 63,
+        ];
         for (i, &k) in idx.iter().enumerate() {
             if i <= chunk.len() {
                 out.push(ALPHABET[k as usize] as char);

@@ -35,7 +35,10 @@ const CHUNK_VALUES: usize = 1 << 16;
 
 /// Bytes of a binary array before decompression: raw file bytes or decoded base64.
 enum ByteStream<'a> {
-    Raw { r: BufReader<Box<dyn Read + 'a>>, left: u64 },
+    Raw {
+        r: BufReader<Box<dyn Read + 'a>>,
+        left: u64,
+    },
     Base64(Base64Reader<BufReader<Box<dyn Read + 'a>>>),
 }
 
@@ -44,7 +47,9 @@ impl ByteStream<'_> {
         match self {
             ByteStream::Raw { r, left } => {
                 if out.len() as u64 > *left {
-                    return Err(invalid!("array data runs past the end of the file (truncated?)"));
+                    return Err(invalid!(
+                        "array data runs past the end of the file (truncated?)"
+                    ));
                 }
                 r.read_exact(out)?;
                 *left -= out.len() as u64;
@@ -137,13 +142,15 @@ impl<'a> ArrayReader<'a> {
                 open_binary(bytes, enc, size).map_err(ctx)?
             }
             DataLocation::Appended { offset } => {
-                let (app_enc, data_start) = index
-                    .appended
-                    .ok_or_else(|| invalid!("array '{name}' is appended but the file has no <AppendedData>"))?;
+                let (app_enc, data_start) = index.appended.ok_or_else(|| {
+                    invalid!("array '{name}' is appended but the file has no <AppendedData>")
+                })?;
                 let pos = data_start
                     .checked_add(offset)
                     .filter(|&p| p <= source.len())
-                    .ok_or_else(|| invalid!("array '{name}' starts past the end of the file (truncated?)"))?;
+                    .ok_or_else(|| {
+                        invalid!("array '{name}' starts past the end of the file (truncated?)")
+                    })?;
                 let left = source.len() - pos;
                 let r = BufReader::with_capacity(1 << 16, source.reader_at(pos)?);
                 let bytes = match app_enc {
@@ -204,12 +211,20 @@ impl<'a> ArrayReader<'a> {
         self.out.int.clear();
         let size = self.scalar.size_bytes();
         match &mut self.kind {
-            Kind::Ascii { r, left, carry, done } => {
+            Kind::Ascii {
+                r,
+                left,
+                carry,
+                done,
+            } => {
                 if *done {
                     return Ok(false);
                 }
                 parse_ascii_chunk(r, left, carry, done, self.scalar, &mut self.out)?;
-                Ok(!(self.out.f32.is_empty() && self.out.f64.is_empty() && self.out.int.is_empty()) || !*done)
+                let produced = !self.out.f32.is_empty()
+                    || !self.out.f64.is_empty()
+                    || !self.out.int.is_empty();
+                Ok(produced || !*done)
             }
             Kind::Plain { bytes, left } => {
                 if *left == 0 {
@@ -222,7 +237,13 @@ impl<'a> ArrayReader<'a> {
                 self.raw.resize(n, 0);
                 bytes.read_exact(&mut self.raw)?;
                 *left -= n as u64;
-                convert(&self.raw, &mut self.carry, self.scalar, self.big_endian, &mut self.out);
+                convert(
+                    &self.raw,
+                    &mut self.carry,
+                    self.scalar,
+                    self.big_endian,
+                    &mut self.out,
+                );
                 Ok(true)
             }
             Kind::Compressed {
@@ -249,7 +270,13 @@ impl<'a> ArrayReader<'a> {
                 compressed.resize(csize as usize, 0);
                 bytes.read_exact(compressed)?;
                 decompress(*compressor, compressed, expected as usize, &mut self.raw)?;
-                convert(&self.raw, &mut self.carry, self.scalar, self.big_endian, &mut self.out);
+                convert(
+                    &self.raw,
+                    &mut self.carry,
+                    self.scalar,
+                    self.big_endian,
+                    &mut self.out,
+                );
                 Ok(true)
             }
         }
@@ -259,20 +286,34 @@ impl<'a> ArrayReader<'a> {
 fn prefix(e: crate::mesh::error::ParseError, name: &str) -> crate::mesh::error::ParseError {
     use crate::mesh::error::ParseError;
     match e {
-        ParseError::Invalid(m) if !m.starts_with("array '") => ParseError::Invalid(format!("array '{name}': {m}")),
+        ParseError::Invalid(m) if !m.starts_with("array '") => {
+            ParseError::Invalid(format!("array '{name}': {m}"))
+        }
         other => other,
     }
 }
 
-fn read_header_uint(bytes: &mut ByteStream<'_>, u64_header: bool, big_endian: bool) -> ParseResult<u64> {
+fn read_header_uint(
+    bytes: &mut ByteStream<'_>,
+    u64_header: bool,
+    big_endian: bool,
+) -> ParseResult<u64> {
     if u64_header {
         let mut b = [0u8; 8];
         bytes.read_exact(&mut b)?;
-        Ok(if big_endian { u64::from_be_bytes(b) } else { u64::from_le_bytes(b) })
+        Ok(if big_endian {
+            u64::from_be_bytes(b)
+        } else {
+            u64::from_le_bytes(b)
+        })
     } else {
         let mut b = [0u8; 4];
         bytes.read_exact(&mut b)?;
-        Ok(if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) } as u64)
+        Ok(if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        } as u64)
     }
 }
 
@@ -293,23 +334,36 @@ fn open_binary<'a>(
                 ));
             }
             if n_bytes % value_size != 0 {
-                return Err(invalid!("{n_bytes} bytes is not a whole number of {value_size}-byte values"));
+                return Err(invalid!(
+                    "{n_bytes} bytes is not a whole number of {value_size}-byte values"
+                ));
             }
             let n = n_bytes / value_size;
-            Ok((Kind::Plain { bytes, left: n_bytes }, Some(n), n))
+            Ok((
+                Kind::Plain {
+                    bytes,
+                    left: n_bytes,
+                },
+                Some(n),
+                n,
+            ))
         }
         Some(compressor) => {
             let n_blocks = read_header_uint(&mut bytes, enc.header_u64, enc.big_endian)?;
             let block_size = read_header_uint(&mut bytes, enc.header_u64, enc.big_endian)?;
             let last = read_header_uint(&mut bytes, enc.header_u64, enc.big_endian)?;
             if n_blocks.saturating_mul(header_size) > bytes.max_remaining() {
-                return Err(invalid!("compression header declares {n_blocks} blocks, more than the data can hold"));
+                return Err(invalid!(
+                    "compression header declares {n_blocks} blocks, more than the data can hold"
+                ));
             }
             if n_blocks > 0 && block_size == 0 {
                 return Err(invalid!("compression header declares a block size of 0"));
             }
             if last > block_size {
-                return Err(invalid!("last block ({last} bytes) larger than the block size ({block_size})"));
+                return Err(invalid!(
+                    "last block ({last} bytes) larger than the block size ({block_size})"
+                ));
             }
             let mut sizes = Vec::with_capacity(n_blocks as usize);
             let mut total_compressed = 0u64;
@@ -331,7 +385,9 @@ fn open_binary<'a>(
                 (n_blocks - 1) * block_size + last_block_size
             };
             if total % value_size != 0 {
-                return Err(invalid!("{total} bytes is not a whole number of {value_size}-byte values"));
+                return Err(invalid!(
+                    "{total} bytes is not a whole number of {value_size}-byte values"
+                ));
             }
             let n = total / value_size;
             // Generous but bounded: typical CFD arrays compress 2-10x.
@@ -353,7 +409,12 @@ fn open_binary<'a>(
     }
 }
 
-fn decompress(compressor: Compressor, input: &[u8], expected: usize, out: &mut Vec<u8>) -> ParseResult<()> {
+fn decompress(
+    compressor: Compressor,
+    input: &[u8],
+    expected: usize,
+    out: &mut Vec<u8>,
+) -> ParseResult<()> {
     out.clear();
     match compressor {
         Compressor::Zlib => {
@@ -370,8 +431,12 @@ fn decompress(compressor: Compressor, input: &[u8], expected: usize, out: &mut V
         }
         Compressor::Lzma => {
             let mut r = input;
-            let mut w = LimitedWriter { out, limit: expected + 1 };
-            lzma_rs::xz_decompress(&mut r, &mut w).map_err(|e| invalid!("LZMA block does not decompress: {e}"))?;
+            let mut w = LimitedWriter {
+                out,
+                limit: expected + 1,
+            };
+            lzma_rs::xz_decompress(&mut r, &mut w)
+                .map_err(|e| invalid!("LZMA block does not decompress: {e}"))?;
         }
     }
     if out.len() != expected {
@@ -393,7 +458,9 @@ struct LimitedWriter<'a> {
 impl std::io::Write for LimitedWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.out.len() + buf.len() > self.limit {
-            return Err(std::io::Error::other("block decompresses to more bytes than declared"));
+            return Err(std::io::Error::other(
+                "block decompresses to more bytes than declared",
+            ));
         }
         self.out.extend_from_slice(buf);
         Ok(buf.len())
@@ -405,7 +472,13 @@ impl std::io::Write for LimitedWriter<'_> {
 }
 
 /// Converts bytes (plus the tail of the previous call in `carry`) to typed values.
-fn convert(bytes: &[u8], carry: &mut Vec<u8>, scalar: ScalarType, big_endian: bool, out: &mut Buffers) {
+fn convert(
+    bytes: &[u8],
+    carry: &mut Vec<u8>,
+    scalar: ScalarType,
+    big_endian: bool,
+    out: &mut Buffers,
+) {
     let size = scalar.size_bytes();
     let mut data = bytes;
     let joined;
@@ -453,7 +526,8 @@ fn convert_whole(bytes: &[u8], scalar: ScalarType, be: bool, out: &mut Buffers) 
         ScalarType::U32 => decode_as!(bytes, u32, 4, be, out.int, |x| x as i64),
         ScalarType::I64 => decode_as!(bytes, i64, 8, be, out.int, |x| x),
         // Ids beyond i64::MAX do not occur in meshes; saturate rather than wrap.
-        ScalarType::U64 => decode_as!(bytes, u64, 8, be, out.int, |x| i64::try_from(x).unwrap_or(i64::MAX)),
+        ScalarType::U64 => decode_as!(bytes, u64, 8, be, out.int, |x| i64::try_from(x)
+            .unwrap_or(i64::MAX)),
     }
 }
 
@@ -501,7 +575,9 @@ fn parse_ascii_chunk(
     }
     carry.extend_from_slice(&rest[cut..]);
     if carry.len() > 4096 {
-        return Err(invalid!("a number longer than 4096 characters in ASCII data"));
+        return Err(invalid!(
+            "a number longer than 4096 characters in ASCII data"
+        ));
     }
     r.consume(take);
     *left -= take as u64;
@@ -510,7 +586,12 @@ fn parse_ascii_chunk(
 
 fn push_token(tok: &[u8], scalar: ScalarType, out: &mut Buffers) -> ParseResult<()> {
     let s = std::str::from_utf8(tok).map_err(|_| invalid!("non-text bytes in ASCII data"))?;
-    let bad = || invalid!("'{}' is not a number", s.chars().take(40).collect::<String>());
+    let bad = || {
+        invalid!(
+            "'{}' is not a number",
+            s.chars().take(40).collect::<String>()
+        )
+    };
     match scalar {
         ScalarType::F32 => out.f32.push(s.parse().map_err(|_| bad())?),
         ScalarType::F64 => out.f64.push(s.parse().map_err(|_| bad())?),

@@ -8,7 +8,7 @@ use crate::mesh::field::{Field, Values};
 
 use super::decode::{ArrayReader, Chunk};
 use super::index::{DataSetType, FileIndex, PieceIndex, Section};
-use super::read::read_f32;
+use super::read::read_points;
 use super::source::Source;
 
 /// What to extract.
@@ -48,7 +48,11 @@ impl Extracted {
     }
 }
 
-pub fn extract(source: &dyn Source, index: &FileIndex, req: &ExtractRequest) -> ParseResult<Extracted> {
+pub fn extract(
+    source: &dyn Source,
+    index: &FileIndex,
+    req: &ExtractRequest,
+) -> ParseResult<Extracted> {
     let total_points: u64 = index.pieces.iter().map(|p| p.n_points).sum();
     let total_cells: u64 = index.pieces.iter().map(|p| p.total_cells(index.kind)).sum();
     let mut out = Extracted {
@@ -58,7 +62,7 @@ pub fn extract(source: &dyn Source, index: &FileIndex, req: &ExtractRequest) -> 
     };
     let cap = |n: u64| n.min(1 << 32) as usize;
     if req.points {
-        out.points = Some(Vec::with_capacity(cap(total_points)));
+        out.points = Some(Vec::new());
     }
     if req.cell_centres {
         out.cell_centres = Some(Vec::with_capacity(cap(total_cells)));
@@ -71,11 +75,17 @@ pub fn extract(source: &dyn Source, index: &FileIndex, req: &ExtractRequest) -> 
             let first = index.pieces[0]
                 .array(location, name)
                 .ok_or_else(|| invalid!("no {location:?} array named '{name}'"))?;
-            let n = if location == Section::PointData { total_points } else { total_cells };
+            let n = if location == Section::PointData {
+                total_points
+            } else {
+                total_cells
+            };
             dst.push(Field {
                 name: name.clone(),
                 components: first.components,
-                values: Values::F32(Vec::with_capacity(cap(n.saturating_mul(first.components as u64)))),
+                values: Values::F32(Vec::with_capacity(cap(
+                    n.saturating_mul(first.components as u64)
+                ))),
                 source_type: first.scalar,
             });
         }
@@ -95,11 +105,11 @@ fn extract_piece(
 ) -> ParseResult<()> {
     let n_cells = piece.total_cells(index.kind);
     let need_points = req.points || req.cell_centres;
-    let points: Vec<f32> = if need_points && piece.n_points > 0 {
+    let points: Vec<[f32; 3]> = if need_points && piece.n_points > 0 {
         let desc = piece
             .first_in(Section::Points)
             .ok_or_else(|| invalid!("the piece has no <Points>"))?;
-        read_f32(source, index, desc, Some(piece.n_points * 3))?
+        read_points(source, index, desc, piece.n_points)?
     } else {
         Vec::new()
     };
@@ -108,7 +118,15 @@ fn extract_piece(
         match index.kind {
             DataSetType::UnstructuredGrid => {
                 if n_cells > 0 {
-                    stream_centres(source, index, piece, Section::Cells, n_cells, &points, centres)?;
+                    stream_centres(
+                        source,
+                        index,
+                        piece,
+                        Section::Cells,
+                        n_cells,
+                        &points,
+                        centres,
+                    )?;
                 }
             }
             DataSetType::PolyData => {
@@ -125,10 +143,12 @@ fn extract_piece(
             }
         }
     }
-    if let Some(dst) = out.points.as_mut() {
-        dst.extend(points.chunks_exact(3).map(|c| [c[0], c[1], c[2]]));
+    match out.points.as_mut() {
+        // One piece (the usual case): hand the vector over without copying.
+        Some(dst) if dst.is_empty() => *dst = points,
+        Some(dst) => dst.extend_from_slice(&points),
+        None => drop(points),
     }
-    drop(points);
     for (location, n, dst) in [
         (Section::PointData, piece.n_points, &mut out.point_arrays),
         (Section::CellData, n_cells, &mut out.cell_arrays),
@@ -138,7 +158,10 @@ fn extract_piece(
                 .array(location, &field.name)
                 .ok_or_else(|| invalid!("a piece lacks {location:?} array '{}'", field.name))?;
             if desc.components != field.components {
-                return Err(invalid!("array '{}' changes its component count between pieces", field.name));
+                return Err(invalid!(
+                    "array '{}' changes its component count between pieces",
+                    field.name
+                ));
             }
             let expected = n * desc.components as u64;
             let mut r = ArrayReader::open(source, index, desc)?;
@@ -167,7 +190,7 @@ fn stream_centres(
     piece: &PieceIndex,
     section: Section,
     n_cells: u64,
-    points: &[f32],
+    points: &[[f32; 3]],
     centres: &mut Vec<[f32; 3]>,
 ) -> ParseResult<()> {
     let find = |name: &str| {
@@ -180,7 +203,7 @@ fn stream_centres(
     let mut offsets = ArrayReader::open(source, index, offsets_desc)?;
     super::read::check_declared(&offsets, offsets_desc, Some(n_cells))?;
     let mut conn = ArrayReader::open(source, index, conn_desc)?;
-    let n_points = (points.len() / 3) as i64;
+    let n_points = points.len() as i64;
     // Connectivity values not yet assigned to a cell.
     let mut pending: Vec<i64> = Vec::new();
     let mut pending_pos = 0usize;
@@ -207,7 +230,11 @@ fn stream_centres(
                     match conn.next_chunk()? {
                         Some(Chunk::Int(v)) => pending.extend_from_slice(v),
                         Some(_) => return Err(invalid!("cell connectivity is not integers")),
-                        None => return Err(invalid!("cell offsets run past the end of the connectivity")),
+                        None => {
+                            return Err(invalid!(
+                                "cell offsets run past the end of the connectivity"
+                            ))
+                        }
                     }
                     if pending.is_empty() {
                         continue;
@@ -218,25 +245,35 @@ fn stream_centres(
                 if p < 0 || p >= n_points {
                     return Err(invalid!("cell {cells_done} refers to point {p}, but the piece has {n_points} points"));
                 }
-                let k = p as usize * 3;
-                sum[0] += points[k] as f64;
-                sum[1] += points[k + 1] as f64;
-                sum[2] += points[k + 2] as f64;
+                let q = points[p as usize];
+                sum[0] += q[0] as f64;
+                sum[1] += q[1] as f64;
+                sum[2] += q[2] as f64;
             }
             if count == 0 {
-                return Err(invalid!("cell {cells_done} has no points, so it has no centre"));
+                return Err(invalid!(
+                    "cell {cells_done} has no points, so it has no centre"
+                ));
             }
             let c = count as f64;
-            centres.push([(sum[0] / c) as f32, (sum[1] / c) as f32, (sum[2] / c) as f32]);
+            centres.push([
+                (sum[0] / c) as f32,
+                (sum[1] / c) as f32,
+                (sum[2] / c) as f32,
+            ]);
             consumed = end;
             cells_done += 1;
         }
     }
     if cells_done != n_cells {
-        return Err(invalid!("{section:?} offsets hold {cells_done} cells, the piece declares {n_cells}"));
+        return Err(invalid!(
+            "{section:?} offsets hold {cells_done} cells, the piece declares {n_cells}"
+        ));
     }
     if pending_pos < pending.len() || conn.next_chunk()?.is_some_and(|c| c.len() > 0) {
-        return Err(invalid!("the connectivity is longer than the cell offsets say"));
+        return Err(invalid!(
+            "the connectivity is longer than the cell offsets say"
+        ));
     }
     Ok(())
 }

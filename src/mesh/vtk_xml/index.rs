@@ -123,11 +123,17 @@ impl PieceIndex {
 
     /// The single array of a section that has one (`<Points>`).
     pub fn first_in(&self, section: Section) -> Option<&ArrayDesc> {
-        self.arrays.iter().find(|(s, _)| *s == section).map(|(_, a)| a)
+        self.arrays
+            .iter()
+            .find(|(s, _)| *s == section)
+            .map(|(_, a)| a)
     }
 
     pub fn section(&self, section: Section) -> impl Iterator<Item = &ArrayDesc> {
-        self.arrays.iter().filter(move |(s, _)| *s == section).map(|(_, a)| a)
+        self.arrays
+            .iter()
+            .filter(move |(s, _)| *s == section)
+            .map(|(_, a)| a)
     }
 }
 
@@ -190,7 +196,10 @@ impl<R: BufRead> Scanner<R> {
             if buf.is_empty() {
                 return Ok(());
             }
-            let n = buf.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(buf.len());
+            let n = buf
+                .iter()
+                .position(|b| !b.is_ascii_whitespace())
+                .unwrap_or(buf.len());
             let all = n == buf.len();
             self.bump(n);
             if !all {
@@ -213,19 +222,15 @@ impl<R: BufRead> Scanner<R> {
             let mut done = false;
             for &b in buf {
                 consumed += 1;
+                // Inside a comment neither quotes nor '>' count until the closing "-->".
+                let in_comment = raw.starts_with(b"!--");
                 match quote {
                     Some(q) if b == q => quote = None,
                     Some(_) => {}
-                    None if b == b'"' || b == b'\'' => {
-                        if !raw.starts_with(b"!--") {
-                            quote = Some(b)
-                        }
-                    }
-                    None if b == b'>' => {
-                        if !raw.starts_with(b"!--") || raw.ends_with(b"--") {
-                            done = true;
-                            break;
-                        }
+                    None if (b == b'"' || b == b'\'') && !in_comment => quote = Some(b),
+                    None if b == b'>' && (!in_comment || raw.ends_with(b"--")) => {
+                        done = true;
+                        break;
                     }
                     None => {}
                 }
@@ -236,7 +241,9 @@ impl<R: BufRead> Scanner<R> {
                 return Tag::parse(&raw);
             }
             if raw.len() > MAX_TAG_BYTES {
-                return Err(invalid!("a tag longer than {MAX_TAG_BYTES} bytes: not a VTK XML file"));
+                return Err(invalid!(
+                    "a tag longer than {MAX_TAG_BYTES} bytes: not a VTK XML file"
+                ));
             }
         }
     }
@@ -262,7 +269,9 @@ pub fn index_file<R: Read>(reader: R, file_len: u64) -> ParseResult<FileIndex> {
 
     loop {
         if s.skip_text()? && stack.is_empty() {
-            return Err(invalid!("text outside the <VTKFile> element: not a VTK XML file"));
+            return Err(invalid!(
+                "text outside the <VTKFile> element: not a VTK XML file"
+            ));
         }
         if s.peek()?.is_none() {
             break;
@@ -283,7 +292,9 @@ pub fn index_file<R: Read>(reader: R, file_len: u64) -> ParseResult<FileIndex> {
             } => {
                 if stack.is_empty() {
                     if saw_root || name != "VTKFile" {
-                        return Err(invalid!("expected <VTKFile> as the root element, found <{name}>"));
+                        return Err(invalid!(
+                            "expected <VTKFile> as the root element, found <{name}>"
+                        ));
                     }
                     saw_root = true;
                     kind = Some(parse_root(&attrs, &mut encoding)?);
@@ -324,7 +335,10 @@ pub fn index_file<R: Read>(reader: R, file_len: u64) -> ParseResult<FileIndex> {
                         Some("raw") => AppendedEncoding::Raw,
                         Some("base64") => AppendedEncoding::Base64,
                         other => {
-                            return Err(invalid!("<AppendedData> with unknown encoding {:?}", other.unwrap_or("(none)")))
+                            return Err(invalid!(
+                                "<AppendedData> with unknown encoding {:?}",
+                                other.unwrap_or("(none)")
+                            ))
                         }
                     };
                     s.skip_whitespace()?;
@@ -426,7 +440,8 @@ fn read_data_array<R: BufRead>(
     self_closing: bool,
 ) -> ParseResult<Option<ArrayDesc>> {
     let name = attr(attrs, "Name").unwrap_or("").to_string();
-    let type_name = attr(attrs, "type").ok_or_else(|| invalid!("DataArray '{name}' has no type"))?;
+    let type_name =
+        attr(attrs, "type").ok_or_else(|| invalid!("DataArray '{name}' has no type"))?;
     let scalar = ScalarType::from_vtk_name(type_name);
     let components: usize = match attr(attrs, "NumberOfComponents") {
         None => 1,
@@ -454,7 +469,11 @@ fn read_data_array<R: BufRead>(
             Some(DataLocation::Appended { offset })
         }
         "ascii" | "binary" => None,
-        other => return Err(invalid!("DataArray '{name}' has unknown format \"{other}\"")),
+        other => {
+            return Err(invalid!(
+                "DataArray '{name}' has unknown format \"{other}\""
+            ))
+        }
     };
     if !self_closing {
         // Content: whitespace, at most one run of data text, and nested elements (InformationKey).
@@ -483,7 +502,9 @@ fn read_data_array<R: BufRead>(
                     s.skip_text()?;
                     let end = s.pos;
                     if location.is_some() {
-                        return Err(invalid!("DataArray '{name}' has data text besides its {format} data"));
+                        return Err(invalid!(
+                            "DataArray '{name}' has data text besides its {format} data"
+                        ));
                     }
                     location = Some(if format == "ascii" {
                         DataLocation::InlineAscii { start, end }
@@ -518,7 +539,10 @@ fn skip_element<R: BufRead>(s: &mut Scanner<R>, name: &str) -> ParseResult<()> {
             return Err(invalid!("file ends inside <{name}> (truncated?)"));
         }
         match s.read_tag()? {
-            Tag::Start { self_closing: false, .. } => depth += 1,
+            Tag::Start {
+                self_closing: false,
+                ..
+            } => depth += 1,
             Tag::End { .. } => depth -= 1,
             _ => {}
         }

@@ -65,7 +65,8 @@ pub fn parse(bytes: &[u8]) -> ParseResult<Mesh> {
     }
     let index = index::index_file(bytes, bytes.len() as u64)?;
     let mesh = read::read_mesh(&source::MemorySource(bytes), &index)?;
-    mesh.validate().map_err(crate::mesh::error::ParseError::Invalid)?;
+    mesh.validate()
+        .map_err(crate::mesh::error::ParseError::Invalid)?;
     Ok(mesh)
 }
 
@@ -90,7 +91,12 @@ pub struct Outline {
 pub fn outline(path: &Path) -> Result<Outline> {
     let (_, index) = open(path)?;
     let first = &index.pieces[0];
-    let names = |s: index::Section| first.section(s).map(|a| (a.name.clone(), a.components)).collect();
+    let names = |s: index::Section| {
+        first
+            .section(s)
+            .map(|a| (a.name.clone(), a.components))
+            .collect()
+    };
     Ok(Outline {
         kind: index.kind,
         n_points: index.pieces.iter().map(|p| p.n_points).sum(),
@@ -107,6 +113,219 @@ pub fn write(path: &Path, mesh: &Mesh, kind: Kind, encoding: Encoding) -> Result
 }
 
 /// Writes a mesh as VTK XML into any writer.
-pub fn write_to(w: &mut impl std::io::Write, mesh: &Mesh, kind: Kind, encoding: Encoding) -> std::io::Result<()> {
+pub fn write_to(
+    w: &mut impl std::io::Write,
+    mesh: &Mesh,
+    kind: Kind,
+    encoding: Encoding,
+) -> std::io::Result<()> {
     write::write_to(w, mesh, kind, encoding)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::cells::{CellType, Cells, Polyhedra};
+    use crate::mesh::field::Field;
+
+    /// A unit cube as one hexahedron, a tetra on top, and the same cube again as a polyhedron.
+    fn mixed_volume() -> Mesh {
+        let mut points: Vec<[f32; 3]> = Vec::new();
+        for z in [0.0, 1.0] {
+            points.extend([[0.0, 0.0, z], [1.0, 0.0, z], [1.0, 1.0, z], [0.0, 1.0, z]]);
+        }
+        points.push([0.5, 0.5, 2.0]);
+        let mut cells = Cells::default();
+        cells.push(CellType::HEXAHEDRON, &[0, 1, 2, 3, 4, 5, 6, 7]);
+        cells.push(CellType::TETRA, &[4, 5, 6, 8]);
+        cells.push(CellType::POLYHEDRON, &[0, 1, 2, 3, 4, 5, 6, 7]);
+        let faces: [&[u32]; 6] = [
+            &[0, 3, 2, 1],
+            &[4, 5, 6, 7],
+            &[0, 1, 5, 4],
+            &[1, 2, 6, 5],
+            &[2, 3, 7, 6],
+            &[3, 0, 4, 7],
+        ];
+        let mut poly = Polyhedra {
+            cell_faces: vec![0, 0, 0, 6],
+            face_offsets: vec![0],
+            face_connectivity: Vec::new(),
+        };
+        for f in faces {
+            poly.face_connectivity.extend_from_slice(f);
+            poly.face_offsets.push(poly.face_connectivity.len() as u64);
+        }
+        cells.polyhedra = Some(poly);
+        Mesh {
+            point_data: vec![Field::new_f32(
+                "p",
+                1,
+                (0..9).map(|i| i as f32 * 0.5).collect(),
+            )],
+            cell_data: vec![
+                Field::new_f32("U", 3, (0..9).map(|i| -(i as f32)).collect()),
+                Field::new_f64("cellValue64", 1, vec![1.0, 2.0, 3.0]),
+            ],
+            field_data: vec![Field::new_f64("TimeValue", 1, vec![3346.6275])],
+            points,
+            cells,
+            parts: None,
+        }
+    }
+
+    fn written(mesh: &Mesh, kind: Kind, enc: Encoding) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        write_to(&mut bytes, mesh, kind, enc).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn volume_round_trips_in_both_encodings() {
+        let mesh = mixed_volume();
+        for enc in [Encoding::AppendedRaw, Encoding::AppendedZlib] {
+            let back = parse(&written(&mesh, Kind::UnstructuredGrid, enc)).unwrap();
+            assert_eq!(back.points, mesh.points);
+            assert_eq!(back.cells, mesh.cells);
+            assert_eq!(back.point_data, mesh.point_data);
+            assert_eq!(back.field_data, mesh.field_data);
+            assert_eq!(back.cell_data.len(), 2);
+            assert_eq!(back.cell_data[0], mesh.cell_data[0]);
+            // Float64 cell data is written as Float64 and held as float32 on reading.
+            assert_eq!(back.cell_data[1].values.to_f32().as_ref(), &[1.0, 2.0, 3.0]);
+        }
+    }
+
+    #[test]
+    fn polydata_groups_cells_and_keeps_cell_data_aligned() {
+        // A triangle, a vertex, a quad and a line, in an order PolyData cannot store as is.
+        let points = vec![
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [1.0, 1.0, 0.0],
+            [0.0, 1.0, 0.0],
+        ];
+        let mut cells = Cells::default();
+        cells.push(CellType::TRIANGLE, &[0, 1, 2]);
+        cells.push(CellType::VERTEX, &[3]);
+        cells.push(CellType::QUAD, &[0, 1, 2, 3]);
+        cells.push(CellType::LINE, &[0, 2]);
+        let mesh = Mesh {
+            points,
+            cells,
+            cell_data: vec![Field::new_f32("id", 1, vec![10.0, 11.0, 12.0, 13.0])],
+            ..Default::default()
+        };
+        let back = parse(&written(&mesh, Kind::PolyData, Encoding::AppendedRaw)).unwrap();
+        // VTK's order: verts, lines, polys, strips.
+        assert_eq!(
+            back.cells.types,
+            vec![
+                CellType::VERTEX,
+                CellType::LINE,
+                CellType::TRIANGLE,
+                CellType::QUAD
+            ]
+        );
+        assert_eq!(back.cells.cell(1), &[0, 2]);
+        assert_eq!(
+            back.cell_data[0].values.to_f32().as_ref(),
+            &[11.0, 13.0, 10.0, 12.0]
+        );
+    }
+
+    #[test]
+    fn polydata_refuses_volume_cells() {
+        let mut out = Vec::new();
+        let err = write_to(
+            &mut out,
+            &mixed_volume(),
+            Kind::PolyData,
+            Encoding::AppendedRaw,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(".vtu"), "{err}");
+    }
+
+    #[test]
+    fn every_truncation_and_many_bit_flips_error_without_panicking() {
+        let mesh = mixed_volume();
+        for enc in [Encoding::AppendedRaw, Encoding::AppendedZlib] {
+            let bytes = written(&mesh, Kind::UnstructuredGrid, enc);
+            for cut in 0..bytes.len() {
+                // The closing tags after the appended data carry no data: cutting them may pass.
+                let tail_tags = bytes.len() - cut <= "\n  </AppendedData>\n</VTKFile>\n".len();
+                let r = parse(&bytes[..cut]);
+                assert!(
+                    r.is_err() || tail_tags,
+                    "truncated at {cut} of {} parsed",
+                    bytes.len()
+                );
+            }
+            let mut state = 0x9e3779b97f4a7c15u64;
+            for _ in 0..3000 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let mut b = bytes.clone();
+                let at = (state % b.len() as u64) as usize;
+                b[at] ^= 1 << (state >> 61);
+                // Must not panic; a flip in a float value may legitimately still parse.
+                if let Ok(m) = parse(&b) {
+                    m.validate().unwrap();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huge_declared_sizes_are_rejected_before_allocating() {
+        let xml = br#"<?xml version="1.0"?>
+<VTKFile type="UnstructuredGrid" version="1.0" byte_order="LittleEndian" header_type="UInt64">
+  <UnstructuredGrid>
+    <Piece NumberOfPoints="999999999999" NumberOfCells="0">
+      <Points>
+        <DataArray type="Float32" Name="Points" NumberOfComponents="3" format="binary">
+          //////////8=
+        </DataArray>
+      </Points>
+    </Piece>
+  </UnstructuredGrid>
+</VTKFile>
+"#;
+        let err = parse(xml).unwrap_err();
+        assert!(matches!(err, crate::mesh::error::ParseError::Invalid(_)));
+    }
+
+    #[test]
+    fn comments_and_information_keys_are_skipped() {
+        let xml = br#"<?xml version="1.0"?>
+<!-- a comment with <tags> and "quotes' -->
+<VTKFile type="PolyData" version="0.1" byte_order="LittleEndian">
+  <PolyData>
+    <Piece NumberOfPoints="3" NumberOfPolys="1">
+      <Points>
+        <DataArray type="Float64" Name="Points" NumberOfComponents="3" format="ascii">
+          <InformationKey name="L2_NORM_RANGE" location="vtkDataArray" length="2">
+            <Value index="0">0</Value><Value index="1">1</Value>
+          </InformationKey>
+          0 0 0  1 0 0
+          0 1 0
+        </DataArray>
+      </Points>
+      <Polys>
+        <DataArray type="Int32" Name="connectivity" format="ascii">0 1 2</DataArray>
+        <DataArray type="Int32" Name="offsets" format="ascii">3</DataArray>
+      </Polys>
+    </Piece>
+  </PolyData>
+</VTKFile>
+"#;
+        let m = parse(xml).unwrap();
+        assert_eq!(
+            m.points,
+            vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+        );
+        assert_eq!(m.cells.types, vec![CellType::TRIANGLE]);
+    }
 }

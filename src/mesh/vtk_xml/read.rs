@@ -10,7 +10,12 @@ use super::index::{ArrayDesc, DataSetType, FileIndex, PieceIndex, Section};
 use super::source::Source;
 
 /// Reads every value of an array as `f32`, checking the count when `expected` is known.
-pub fn read_f32(source: &dyn Source, index: &FileIndex, desc: &ArrayDesc, expected: Option<u64>) -> ParseResult<Vec<f32>> {
+pub fn read_f32(
+    source: &dyn Source,
+    index: &FileIndex,
+    desc: &ArrayDesc,
+    expected: Option<u64>,
+) -> ParseResult<Vec<f32>> {
     let mut r = ArrayReader::open(source, index, desc)?;
     check_declared(&r, desc, expected)?;
     let mut out = Vec::with_capacity(r.capacity_hint(expected));
@@ -25,8 +30,50 @@ pub fn read_f32(source: &dyn Source, index: &FileIndex, desc: &ArrayDesc, expect
     Ok(out)
 }
 
+/// Reads a 3-component array straight into points (no intermediate flat copy: for a 150M-point
+/// volume that copy alone would be 1.8 GB).
+pub fn read_points(
+    source: &dyn Source,
+    index: &FileIndex,
+    desc: &ArrayDesc,
+    n_points: u64,
+) -> ParseResult<Vec<[f32; 3]>> {
+    if desc.components != 3 {
+        return Err(invalid!(
+            "Points have {} components, expected 3",
+            desc.components
+        ));
+    }
+    let expected = Some(n_points * 3);
+    let mut r = ArrayReader::open(source, index, desc)?;
+    check_declared(&r, desc, expected)?;
+    let mut out: Vec<[f32; 3]> = Vec::with_capacity(r.capacity_hint(expected) / 3);
+    let mut carry: Vec<f32> = Vec::with_capacity(3);
+    let mut push = |x: f32, out: &mut Vec<[f32; 3]>| {
+        carry.push(x);
+        if carry.len() == 3 {
+            out.push([carry[0], carry[1], carry[2]]);
+            carry.clear();
+        }
+    };
+    while let Some(chunk) = r.next_chunk()? {
+        match chunk {
+            Chunk::F32(v) => v.iter().for_each(|&x| push(x, &mut out)),
+            Chunk::F64(v) => v.iter().for_each(|&x| push(x as f32, &mut out)),
+            Chunk::Int(v) => v.iter().for_each(|&x| push(x as f32, &mut out)),
+        }
+    }
+    check_count(desc, out.len() as u64 * 3, expected)?;
+    Ok(out)
+}
+
 /// Reads every value of an array as `f64`.
-pub fn read_f64(source: &dyn Source, index: &FileIndex, desc: &ArrayDesc, expected: Option<u64>) -> ParseResult<Vec<f64>> {
+pub fn read_f64(
+    source: &dyn Source,
+    index: &FileIndex,
+    desc: &ArrayDesc,
+    expected: Option<u64>,
+) -> ParseResult<Vec<f64>> {
     let mut r = ArrayReader::open(source, index, desc)?;
     check_declared(&r, desc, expected)?;
     let mut out = Vec::with_capacity(r.capacity_hint(expected));
@@ -42,9 +89,18 @@ pub fn read_f64(source: &dyn Source, index: &FileIndex, desc: &ArrayDesc, expect
 }
 
 /// Reads an integer array (ids, offsets, types).
-pub fn read_ints(source: &dyn Source, index: &FileIndex, desc: &ArrayDesc, expected: Option<u64>) -> ParseResult<Vec<i64>> {
+pub fn read_ints(
+    source: &dyn Source,
+    index: &FileIndex,
+    desc: &ArrayDesc,
+    expected: Option<u64>,
+) -> ParseResult<Vec<i64>> {
     if desc.scalar.is_float() {
-        return Err(invalid!("array '{}' must hold integers but is {}", desc.name, desc.scalar.vtk_name()));
+        return Err(invalid!(
+            "array '{}' must hold integers but is {}",
+            desc.name,
+            desc.scalar.vtk_name()
+        ));
     }
     let mut r = ArrayReader::open(source, index, desc)?;
     check_declared(&r, desc, expected)?;
@@ -58,7 +114,11 @@ pub fn read_ints(source: &dyn Source, index: &FileIndex, desc: &ArrayDesc, expec
     Ok(out)
 }
 
-pub fn check_declared(r: &ArrayReader<'_>, desc: &ArrayDesc, expected: Option<u64>) -> ParseResult<()> {
+pub fn check_declared(
+    r: &ArrayReader<'_>,
+    desc: &ArrayDesc,
+    expected: Option<u64>,
+) -> ParseResult<()> {
     if let (Some(d), Some(e)) = (r.declared_values(), expected) {
         if d != e {
             return Err(count_error(desc, d, e));
@@ -101,7 +161,9 @@ pub fn read_mesh(source: &dyn Source, index: &FileIndex) -> ParseResult<Mesh> {
     }
     for (i, piece) in index.pieces.iter().enumerate() {
         let part = read_piece(source, index, piece).map_err(|e| match e {
-            crate::mesh::error::ParseError::Invalid(m) if index.pieces.len() > 1 => invalid!("piece {i}: {m}"),
+            crate::mesh::error::ParseError::Invalid(m) if index.pieces.len() > 1 => {
+                invalid!("piece {i}: {m}")
+            }
             other => other,
         })?;
         append_piece(&mut mesh, part, i)?;
@@ -112,15 +174,13 @@ pub fn read_mesh(source: &dyn Source, index: &FileIndex) -> ParseResult<Mesh> {
 fn read_piece(source: &dyn Source, index: &FileIndex, piece: &PieceIndex) -> ParseResult<Mesh> {
     let n_points = piece.n_points;
     let points = match piece.first_in(Section::Points) {
-        Some(desc) => {
-            if desc.components != 3 {
-                return Err(invalid!("Points have {} components, expected 3", desc.components));
-            }
-            let flat = read_f32(source, index, desc, Some(n_points * 3))?;
-            flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
-        }
+        Some(desc) => read_points(source, index, desc, n_points)?,
         None if n_points == 0 => Vec::new(),
-        None => return Err(invalid!("piece declares {n_points} points but has no <Points>")),
+        None => {
+            return Err(invalid!(
+                "piece declares {n_points} points but has no <Points>"
+            ))
+        }
     };
     let cells = match index.kind {
         DataSetType::UnstructuredGrid => read_ugrid_cells(source, index, piece)?,
@@ -153,7 +213,9 @@ fn to_ids(v: Vec<i64>, what: &str, n_points: u64) -> ParseResult<Vec<u32>> {
     v.into_iter()
         .map(|x| {
             if x < 0 || x as u64 >= n_points {
-                Err(invalid!("{what} refers to point {x}, but the piece has {n_points} points"))
+                Err(invalid!(
+                    "{what} refers to point {x}, but the piece has {n_points} points"
+                ))
             } else {
                 Ok(x as u32)
             }
@@ -174,7 +236,9 @@ fn end_offsets_to_ranges(ends: Vec<i64>, conn_len: usize, what: &str) -> ParseRe
         out.push(e as u64);
     }
     if prev as usize != conn_len {
-        return Err(invalid!("{what} offsets end at {prev} but the connectivity has {conn_len} entries"));
+        return Err(invalid!(
+            "{what} offsets end at {prev} but the connectivity has {conn_len} entries"
+        ));
     }
     Ok(out)
 }
@@ -185,19 +249,42 @@ fn required<'p>(piece: &'p PieceIndex, section: Section, name: &str) -> ParseRes
         .ok_or_else(|| invalid!("<{section:?}> has no '{name}' array"))
 }
 
-fn read_ugrid_cells(source: &dyn Source, index: &FileIndex, piece: &PieceIndex) -> ParseResult<Cells> {
+fn read_ugrid_cells(
+    source: &dyn Source,
+    index: &FileIndex,
+    piece: &PieceIndex,
+) -> ParseResult<Cells> {
     let n = piece.n_cells;
     if n == 0 {
         return Ok(Cells::default());
     }
-    let conn = read_ints(source, index, required(piece, Section::Cells, "connectivity")?, None)?;
+    let conn = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "connectivity")?,
+        None,
+    )?;
     let connectivity = to_ids(conn, "cell connectivity", piece.n_points)?;
-    let ends = read_ints(source, index, required(piece, Section::Cells, "offsets")?, Some(n))?;
+    let ends = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "offsets")?,
+        Some(n),
+    )?;
     let offsets = end_offsets_to_ranges(ends, connectivity.len(), "cell")?;
-    let types_raw = read_ints(source, index, required(piece, Section::Cells, "types")?, Some(n))?;
+    let types_raw = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "types")?,
+        Some(n),
+    )?;
     let types = types_raw
         .iter()
-        .map(|&t| u8::try_from(t).map(CellType).map_err(|_| invalid!("cell type {t} is not a VTK cell type")))
+        .map(|&t| {
+            u8::try_from(t)
+                .map(CellType)
+                .map_err(|_| invalid!("cell type {t} is not a VTK cell type"))
+        })
         .collect::<ParseResult<Vec<_>>>()?;
     let has_poly = types.contains(&CellType::POLYHEDRON);
     let polyhedra = if !has_poly {
@@ -207,7 +294,9 @@ fn read_ugrid_cells(source: &dyn Source, index: &FileIndex, piece: &PieceIndex) 
     } else if piece.array(Section::Cells, "faces").is_some() {
         Some(read_polyhedra_old(source, index, piece, &types)?)
     } else {
-        return Err(invalid!("the piece has polyhedron cells but no face arrays"));
+        return Err(invalid!(
+            "the piece has polyhedron cells but no face arrays"
+        ));
     };
     let cells = Cells {
         types,
@@ -224,7 +313,11 @@ fn check_fixed_sizes(cells: &Cells) -> ParseResult<()> {
     for (i, (t, w)) in cells.types.iter().zip(cells.offsets.windows(2)).enumerate() {
         if let Some(k) = t.fixed_point_count() {
             if (w[1] - w[0]) as usize != k {
-                return Err(invalid!("cell {i} is a {} with {} points (expected {k})", t.name(), w[1] - w[0]));
+                return Err(invalid!(
+                    "cell {i} is a {} with {} points (expected {k})",
+                    t.name(),
+                    w[1] - w[0]
+                ));
             }
         }
     }
@@ -233,14 +326,39 @@ fn check_fixed_sizes(cells: &Cells) -> ParseResult<()> {
 
 /// VTK ≥ 9.4: `face_connectivity`/`face_offsets` list faces, `polyhedron_to_faces`/`polyhedron_offsets`
 /// list each cell's faces.
-fn read_polyhedra_new(source: &dyn Source, index: &FileIndex, piece: &PieceIndex, types: &[CellType]) -> ParseResult<Polyhedra> {
-    let fconn = read_ints(source, index, required(piece, Section::Cells, "face_connectivity")?, None)?;
+fn read_polyhedra_new(
+    source: &dyn Source,
+    index: &FileIndex,
+    piece: &PieceIndex,
+    types: &[CellType],
+) -> ParseResult<Polyhedra> {
+    let fconn = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "face_connectivity")?,
+        None,
+    )?;
     let fconn = to_ids(fconn, "face connectivity", piece.n_points)?;
-    let fends = read_ints(source, index, required(piece, Section::Cells, "face_offsets")?, None)?;
+    let fends = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "face_offsets")?,
+        None,
+    )?;
     let face_ranges = end_offsets_to_ranges(fends, fconn.len(), "face")?;
     let n_faces = face_ranges.len() - 1;
-    let p2f = read_ints(source, index, required(piece, Section::Cells, "polyhedron_to_faces")?, None)?;
-    let p_ends = read_ints(source, index, required(piece, Section::Cells, "polyhedron_offsets")?, Some(types.len() as u64))?;
+    let p2f = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "polyhedron_to_faces")?,
+        None,
+    )?;
+    let p_ends = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "polyhedron_offsets")?,
+        Some(types.len() as u64),
+    )?;
     let p_ranges = end_offsets_to_ranges(p_ends, p2f.len(), "polyhedron")?;
     let mut out = Polyhedra {
         cell_faces: Vec::with_capacity(types.len() + 1),
@@ -252,11 +370,14 @@ fn read_polyhedra_new(source: &dyn Source, index: &FileIndex, piece: &PieceIndex
         if *t == CellType::POLYHEDRON {
             for &f in &p2f[p_ranges[i] as usize..p_ranges[i + 1] as usize] {
                 if f < 0 || f as usize >= n_faces {
-                    return Err(invalid!("polyhedron {i} refers to face {f}, but there are {n_faces} faces"));
+                    return Err(invalid!(
+                        "polyhedron {i} refers to face {f}, but there are {n_faces} faces"
+                    ));
                 }
                 let f = f as usize;
-                out.face_connectivity
-                    .extend_from_slice(&fconn[face_ranges[f] as usize..face_ranges[f + 1] as usize]);
+                out.face_connectivity.extend_from_slice(
+                    &fconn[face_ranges[f] as usize..face_ranges[f + 1] as usize],
+                );
                 out.face_offsets.push(out.face_connectivity.len() as u64);
             }
         }
@@ -267,9 +388,24 @@ fn read_polyhedra_new(source: &dyn Source, index: &FileIndex, piece: &PieceIndex
 
 /// VTK < 9.4: `faces` holds, per polyhedron, `nFaces, (nPts, ids...)...`; `faceoffsets` the end of each
 /// polyhedron's stream (-1 for other cells).
-fn read_polyhedra_old(source: &dyn Source, index: &FileIndex, piece: &PieceIndex, types: &[CellType]) -> ParseResult<Polyhedra> {
-    let faces = read_ints(source, index, required(piece, Section::Cells, "faces")?, None)?;
-    let ends = read_ints(source, index, required(piece, Section::Cells, "faceoffsets")?, Some(types.len() as u64))?;
+fn read_polyhedra_old(
+    source: &dyn Source,
+    index: &FileIndex,
+    piece: &PieceIndex,
+    types: &[CellType],
+) -> ParseResult<Polyhedra> {
+    let faces = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "faces")?,
+        None,
+    )?;
+    let ends = read_ints(
+        source,
+        index,
+        required(piece, Section::Cells, "faceoffsets")?,
+        Some(types.len() as u64),
+    )?;
     let mut out = Polyhedra {
         cell_faces: vec![0],
         face_offsets: vec![0],
@@ -279,15 +415,23 @@ fn read_polyhedra_old(source: &dyn Source, index: &FileIndex, piece: &PieceIndex
     for (i, (t, &end)) in types.iter().zip(&ends).enumerate() {
         if *t == CellType::POLYHEDRON {
             if end < pos as i64 || end as usize > faces.len() {
-                return Err(invalid!("faceoffsets of polyhedron {i} ({end}) out of range"));
+                return Err(invalid!(
+                    "faceoffsets of polyhedron {i} ({end}) out of range"
+                ));
             }
             let stream = &faces[pos..end as usize];
             let mut it = stream.iter();
-            let n_faces = *it.next().ok_or_else(|| invalid!("polyhedron {i} has an empty face stream"))?;
+            let n_faces = *it
+                .next()
+                .ok_or_else(|| invalid!("polyhedron {i} has an empty face stream"))?;
             for _ in 0..n_faces.max(0) {
-                let k = *it.next().ok_or_else(|| invalid!("face stream of polyhedron {i} ends early"))?;
+                let k = *it
+                    .next()
+                    .ok_or_else(|| invalid!("face stream of polyhedron {i} ends early"))?;
                 for _ in 0..k.max(0) {
-                    let p = *it.next().ok_or_else(|| invalid!("face stream of polyhedron {i} ends early"))?;
+                    let p = *it
+                        .next()
+                        .ok_or_else(|| invalid!("face stream of polyhedron {i} ends early"))?;
                     if p < 0 || p as u64 >= piece.n_points {
                         return Err(invalid!("polyhedron {i} refers to point {p}"));
                     }
@@ -296,7 +440,9 @@ fn read_polyhedra_old(source: &dyn Source, index: &FileIndex, piece: &PieceIndex
                 out.face_offsets.push(out.face_connectivity.len() as u64);
             }
             if it.next().is_some() {
-                return Err(invalid!("face stream of polyhedron {i} is longer than its faces"));
+                return Err(invalid!(
+                    "face stream of polyhedron {i} is longer than its faces"
+                ));
             }
             pos = end as usize;
         }
@@ -305,7 +451,11 @@ fn read_polyhedra_old(source: &dyn Source, index: &FileIndex, piece: &PieceIndex
     Ok(out)
 }
 
-fn read_poly_cells(source: &dyn Source, index: &FileIndex, piece: &PieceIndex) -> ParseResult<Cells> {
+fn read_poly_cells(
+    source: &dyn Source,
+    index: &FileIndex,
+    piece: &PieceIndex,
+) -> ParseResult<Cells> {
     let mut cells = Cells::default();
     for (section, n) in [
         (Section::Verts, piece.n_verts),
@@ -316,7 +466,12 @@ fn read_poly_cells(source: &dyn Source, index: &FileIndex, piece: &PieceIndex) -
         if n == 0 {
             continue;
         }
-        let conn = read_ints(source, index, required(piece, section, "connectivity")?, None)?;
+        let conn = read_ints(
+            source,
+            index,
+            required(piece, section, "connectivity")?,
+            None,
+        )?;
         let conn = to_ids(conn, "cell connectivity", piece.n_points)?;
         let ends = read_ints(source, index, required(piece, section, "offsets")?, Some(n))?;
         let ranges = end_offsets_to_ranges(ends, conn.len(), &format!("{section:?}"))?;
@@ -357,7 +512,9 @@ fn append_piece(mesh: &mut Mesh, piece: Mesh, i: usize) -> ParseResult<()> {
     mesh.cells
         .connectivity
         .extend(piece.cells.connectivity.iter().map(|&p| p + shift));
-    mesh.cells.offsets.extend(piece.cells.offsets.iter().skip(1).map(|&o| o + base));
+    mesh.cells
+        .offsets
+        .extend(piece.cells.offsets.iter().skip(1).map(|&o| o + base));
     match (&mut mesh.cells.polyhedra, piece.cells.polyhedra) {
         (None, None) => {}
         (dst, src) => {
@@ -374,8 +531,10 @@ fn append_piece(mesh: &mut Mesh, piece: Mesh, i: usize) -> ParseResult<()> {
             });
             let face_base = d.face_offsets.len() as u64 - 1;
             let conn_base = d.face_connectivity.len() as u64;
-            d.cell_faces.extend(src.cell_faces.iter().skip(1).map(|&f| f + face_base));
-            d.face_offsets.extend(src.face_offsets.iter().skip(1).map(|&o| o + conn_base));
+            d.cell_faces
+                .extend(src.cell_faces.iter().skip(1).map(|&f| f + face_base));
+            d.face_offsets
+                .extend(src.face_offsets.iter().skip(1).map(|&o| o + conn_base));
             d.face_connectivity
                 .extend(src.face_connectivity.iter().map(|&p| p + shift));
         }
@@ -385,11 +544,17 @@ fn append_piece(mesh: &mut Mesh, piece: Mesh, i: usize) -> ParseResult<()> {
         (&mut mesh.cell_data, piece.cell_data, "cell"),
     ] {
         if dst.len() != src.len() {
-            return Err(invalid!("piece {i} has different {what} arrays than piece 0"));
+            return Err(invalid!(
+                "piece {i} has different {what} arrays than piece 0"
+            ));
         }
         for (d, s) in dst.iter_mut().zip(src) {
             if d.name != s.name || d.components != s.components {
-                return Err(invalid!("piece {i} has {what} array '{}' where piece 0 has '{}'", s.name, d.name));
+                return Err(invalid!(
+                    "piece {i} has {what} array '{}' where piece 0 has '{}'",
+                    s.name,
+                    d.name
+                ));
             }
             match (&mut d.values, s.values) {
                 (Values::F32(a), Values::F32(b)) => a.extend(b),

@@ -33,7 +33,9 @@ impl Tag {
             if name.is_empty() || name.contains(char::is_whitespace) {
                 return Err(invalid!("malformed end tag </{}>", shorten(text)));
             }
-            return Ok(Tag::End { name: name.to_string() });
+            return Ok(Tag::End {
+                name: name.to_string(),
+            });
         }
         let (body, self_closing) = match text.strip_suffix('/') {
             Some(b) => (b, true),
@@ -41,7 +43,11 @@ impl Tag {
         };
         let name_end = body.find(|c: char| c.is_whitespace()).unwrap_or(body.len());
         let name = &body[..name_end];
-        if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || "_-:.".contains(c)) {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_-:.".contains(c))
+        {
             return Err(invalid!("malformed tag <{}>", shorten(text)));
         }
         let attrs = parse_attributes(&body[name_end..])?;
@@ -145,7 +151,10 @@ fn shorten(s: &str) -> String {
 
 /// Attribute lookup on a list of `(key, value)` pairs.
 pub fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    attrs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -154,9 +163,14 @@ mod tests {
 
     #[test]
     fn parses_start_end_and_attributes() {
-        let t = Tag::parse(br#"DataArray type="Float32" Name="a&amp;b" NumberOfComponents='3' "#).unwrap();
+        let t = Tag::parse(br#"DataArray type="Float32" Name="a&amp;b" NumberOfComponents='3' "#)
+            .unwrap();
         match t {
-            Tag::Start { name, attrs, self_closing } => {
+            Tag::Start {
+                name,
+                attrs,
+                self_closing,
+            } => {
                 assert_eq!(name, "DataArray");
                 assert!(!self_closing);
                 assert_eq!(attr(&attrs, "Name"), Some("a&b"));
@@ -164,8 +178,19 @@ mod tests {
             }
             _ => panic!("expected a start tag"),
         }
-        assert_eq!(Tag::parse(b"/Piece").unwrap(), Tag::End { name: "Piece".into() });
-        assert!(matches!(Tag::parse(b"Verts/").unwrap(), Tag::Start { self_closing: true, .. }));
+        assert_eq!(
+            Tag::parse(b"/Piece").unwrap(),
+            Tag::End {
+                name: "Piece".into()
+            }
+        );
+        assert!(matches!(
+            Tag::parse(b"Verts/").unwrap(),
+            Tag::Start {
+                self_closing: true,
+                ..
+            }
+        ));
         assert_eq!(Tag::parse(b"?xml version=\"1.0\"?").unwrap(), Tag::Other);
     }
 

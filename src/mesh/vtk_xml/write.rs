@@ -103,7 +103,8 @@ fn encode<'a>(data: &'a Data<'a>, enc: Encoding) -> Encoded<'a> {
             let blocks: Vec<Vec<u8>> = bytes
                 .par_chunks(BLOCK_BYTES)
                 .map(|b| {
-                    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(5));
+                    let mut z =
+                        flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(5));
                     // Writing into a Vec cannot fail.
                     let _ = z.write_all(b);
                     z.finish().unwrap_or_default()
@@ -151,7 +152,11 @@ impl Encoded<'_> {
     }
 }
 
-fn write_le<T: Copy, const N: usize>(w: &mut impl Write, v: &[T], f: impl Fn(T) -> [u8; N]) -> std::io::Result<()> {
+fn write_le<T: Copy, const N: usize>(
+    w: &mut impl Write,
+    v: &[T],
+    f: impl Fn(T) -> [u8; N],
+) -> std::io::Result<()> {
     let mut buf = Vec::with_capacity(1 << 16);
     for chunk in v.chunks((1 << 16) / N) {
         buf.clear();
@@ -189,7 +194,10 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
         let mut cats = Vec::with_capacity(n_cells);
         for (i, &t) in cells.types.iter().enumerate() {
             let c = poly_category(t).ok_or_else(|| {
-                invalid(format!("cell {i} is a {}, which a .vtp cannot hold (write .vtu)", t.name()))
+                invalid(format!(
+                    "cell {i} is a {}, which a .vtp cannot hold (write .vtu)",
+                    t.name()
+                ))
             })?;
             poly_counts[c] += 1;
             cats.push(c);
@@ -200,8 +208,18 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
     let permute = |f: &Field| -> Field {
         let c = f.components;
         let values = match &f.values {
-            Values::F32(v) => Values::F32(order.iter().flat_map(|&i| v[i * c..(i + 1) * c].iter().copied()).collect()),
-            Values::F64(v) => Values::F64(order.iter().flat_map(|&i| v[i * c..(i + 1) * c].iter().copied()).collect()),
+            Values::F32(v) => Values::F32(
+                order
+                    .iter()
+                    .flat_map(|&i| v[i * c..(i + 1) * c].iter().copied())
+                    .collect(),
+            ),
+            Values::F64(v) => Values::F64(
+                order
+                    .iter()
+                    .flat_map(|&i| v[i * c..(i + 1) * c].iter().copied())
+                    .collect(),
+            ),
         };
         Field {
             values,
@@ -213,11 +231,26 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
     } else {
         mesh.cell_data.iter().map(permute).collect()
     };
-    let cell_data: &[Field] = if sorted { &mesh.cell_data } else { &permuted_cell_data };
+    let cell_data: &[Field] = if sorted {
+        &mesh.cell_data
+    } else {
+        &permuted_cell_data
+    };
 
-    let field_arrays: Vec<ArrayOut> = mesh.field_data.iter().map(|f| ArrayOut::field(f, true)).collect();
-    let point_arrays: Vec<ArrayOut> = mesh.point_data.iter().map(|f| ArrayOut::field(f, false)).collect();
-    let cell_arrays: Vec<ArrayOut> = cell_data.iter().map(|f| ArrayOut::field(f, false)).collect();
+    let field_arrays: Vec<ArrayOut> = mesh
+        .field_data
+        .iter()
+        .map(|f| ArrayOut::field(f, true))
+        .collect();
+    let point_arrays: Vec<ArrayOut> = mesh
+        .point_data
+        .iter()
+        .map(|f| ArrayOut::field(f, false))
+        .collect();
+    let cell_arrays: Vec<ArrayOut> = cell_data
+        .iter()
+        .map(|f| ArrayOut::field(f, false))
+        .collect();
     let flat_points: Vec<f32> = mesh.points.iter().flatten().copied().collect();
     let points = ArrayOut {
         name: "Points".into(),
@@ -243,7 +276,11 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
                     data: Data::U8(types),
                 },
             ];
-            if let Some(poly) = cells.polyhedra.as_ref().filter(|_| cells.types.contains(&CellType::POLYHEDRON)) {
+            if let Some(poly) = cells
+                .polyhedra
+                .as_ref()
+                .filter(|_| cells.types.contains(&CellType::POLYHEDRON))
+            {
                 let mut faces = Vec::new();
                 let mut face_ends = Vec::with_capacity(n_cells);
                 for (i, t) in cells.types.iter().enumerate() {
@@ -274,7 +311,13 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
                         ends.push(conn.len() as i64);
                     }
                 }
-                sections.push((name, vec![ArrayOut::ints("connectivity", conn), ArrayOut::ints("offsets", ends)]));
+                sections.push((
+                    name,
+                    vec![
+                        ArrayOut::ints("connectivity", conn),
+                        ArrayOut::ints("offsets", ends),
+                    ],
+                ));
             }
         }
     }
@@ -302,7 +345,10 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
         } else {
             String::new()
         };
-        let tuples = a.tuples.map(|t| format!(" NumberOfTuples=\"{t}\"")).unwrap_or_default();
+        let tuples = a
+            .tuples
+            .map(|t| format!(" NumberOfTuples=\"{t}\""))
+            .unwrap_or_default();
         out.push_str(&format!(
             "{indent}<DataArray type=\"{}\" Name=\"{}\"{comps}{tuples} format=\"appended\" offset=\"{}\"/>\n",
             a.data.vtk_type(),

@@ -1,0 +1,189 @@
+//! The `slipstream` binary as users and scripts call it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn slipstream(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args(args)
+        .output()
+        .expect("run slipstream")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn help_lists_every_subcommand_and_says_which_are_not_built() {
+    let out = slipstream(&["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for cmd in [
+        "info", "convert", "bench", "predict", "train", "eval", "prepare", "generate", "parity",
+    ] {
+        assert!(help.contains(cmd), "--help lacks {cmd}:\n{help}");
+    }
+    assert!(help.contains("not yet available"));
+    let out = slipstream(&["predict", "car.stl", "--json"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not built yet"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn info_json_has_the_stable_shape() {
+    let stl = Path::new(env!("CARGO_MANIFEST_DIR")).join("geometry/ahmed_25deg.stl");
+    let out = slipstream(&["info", stl.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format"], "stl");
+    assert!(v["points"].as_u64().unwrap() > 0);
+    let cells = v["cells"].as_u64().unwrap();
+    assert_eq!(v["cell_types"]["VTK_TRIANGLE"].as_u64(), Some(cells));
+    assert!(v["arrays"].as_array().unwrap().is_empty());
+    let b: Vec<f64> = v["bounds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    // The bundled Ahmed body: 1.044 m long, 0.389 m wide, 0.288 m high, 0.05 m above the ground.
+    let want = [0.0, -0.1945, 0.05, 1.044, 0.1945, 0.338];
+    for (g, w) in b.iter().zip(want) {
+        assert!((g - w).abs() < 1e-6, "bounds {b:?}");
+    }
+    let area = v["area_m2"].as_f64().unwrap();
+    let volume = v["enclosed_volume_m3"].as_f64().unwrap();
+    assert!(area > 1.4 && area < 1.6, "area {area}");
+    // Less than the 1.044 x 0.389 x 0.288 box (0.117 m³), by the slant and the rounded nose.
+    assert!(volume > 0.105 && volume < 0.117, "volume {volume}");
+}
+
+#[test]
+fn info_reports_arrays_with_location_components_and_stats() {
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
+    let f = root.join("synthetic/volume_f32_appended_raw_zlib_bs_u64.vtu");
+    let out = slipstream(&["info", f.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arrays = v["arrays"].as_array().unwrap();
+    let u = arrays
+        .iter()
+        .find(|a| a["name"] == "UMeanTrim" && a["location"] == "cell")
+        .expect("cell UMeanTrim");
+    assert_eq!(u["components"], 3);
+    for key in ["min", "max", "sum"] {
+        assert!(u[key].is_number());
+    }
+    assert!(arrays.iter().any(|a| a["location"] == "field"));
+    assert_eq!(v["cell_types"]["VTK_POLYHEDRON"], 40);
+    assert!(v.get("area_m2").is_none(), "volumes report no surface area");
+
+    let h5 = root.join("synthetic/surface.h5");
+    let out = slipstream(&["info", h5.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format"], "hdf5");
+    let ds = v["arrays"].as_array().unwrap();
+    assert!(ds.iter().all(|a| a["location"] == "dataset"));
+    assert!(ds
+        .iter()
+        .any(|a| a["name"] == "/surface/position" && a["components"] == 3));
+}
+
+#[test]
+fn info_exits_2_naming_the_file_on_every_corrupt_fixture() {
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
+    for e in std::fs::read_dir(root.join("corrupt")).unwrap() {
+        let path = e.unwrap().path();
+        if path.file_name().unwrap() == "manifest.json" {
+            continue;
+        }
+        let out = slipstream(&["info", path.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            path.display(),
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert!(err.contains(name) && !err.contains("panicked"), "{err}");
+    }
+    let out = slipstream(&["info", "/nonexistent/car.stl"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = slipstream(&["info", "Cargo.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown file format"));
+}
+
+#[test]
+fn convert_round_trips_and_never_overwrites_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let stl = Path::new(env!("CARGO_MANIFEST_DIR")).join("geometry/ahmed_25deg.stl");
+    let vtp = dir.path().join("ahmed.vtp");
+    let out = slipstream(&[
+        "convert",
+        stl.to_str().unwrap(),
+        vtp.to_str().unwrap(),
+        "--compress",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let a = slipstream(&["info", stl.to_str().unwrap(), "--json"]);
+    let b = slipstream(&["info", vtp.to_str().unwrap(), "--json"]);
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_slice(&a.stdout).unwrap(),
+        serde_json::from_slice(&b.stdout).unwrap(),
+    );
+    for key in [
+        "points",
+        "cells",
+        "cell_types",
+        "bounds",
+        "area_m2",
+        "enclosed_volume_m3",
+    ] {
+        assert_eq!(a[key], b[key], "{key}");
+    }
+    // Same file in and out: refused, file untouched.
+    let before = std::fs::read(&vtp).unwrap();
+    let out = slipstream(&["convert", vtp.to_str().unwrap(), vtp.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read(&vtp).unwrap(), before);
+    // A volume cannot become a .vtp: clear error, and no file appears.
+    let vol = dir.path().join("vol.vtu");
+    let cube = dir.path().join("cube.vtp");
+    let mut mesh = slipstream::mesh::Mesh {
+        points: vec![
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0],
+        ],
+        ..Default::default()
+    };
+    mesh.cells
+        .push(slipstream::mesh::CellType::TETRA, &[0, 1, 2, 3]);
+    slipstream::mesh::write_mesh(&vol, &mesh).unwrap();
+    let out = slipstream(&["convert", vol.to_str().unwrap(), cube.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(".vtu"));
+    assert!(!cube.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+}

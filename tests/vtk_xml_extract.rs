@@ -1,0 +1,80 @@
+//! Streaming extraction gives exactly what reading the whole file and computing centres gives.
+
+mod common;
+
+use slipstream::geometry;
+use slipstream::mesh::vtk_xml::{self, ExtractRequest};
+use slipstream::mesh::{self, Location};
+
+#[test]
+fn extract_matches_full_read_on_every_vtk_xml_fixture() {
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join("synthetic")).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "vtp" && ext != "vtu" {
+            continue;
+        }
+        let full = mesh::read_mesh(&path).unwrap();
+        let request = ExtractRequest {
+            points: true,
+            cell_centres: true,
+            point_arrays: full.point_data.iter().map(|f| f.name.clone()).collect(),
+            cell_arrays: full.cell_data.iter().map(|f| f.name.clone()).collect(),
+        };
+        let got = vtk_xml::extract(&path, &request).unwrap();
+        let name = path.display();
+        assert_eq!(got.n_points as usize, full.n_points(), "{name}");
+        assert_eq!(got.n_cells as usize, full.n_cells(), "{name}");
+        assert_eq!(got.points.as_ref().unwrap(), &full.points, "{name}");
+        let want_centres = geometry::cell_centres(&full);
+        let centres = got.cell_centres.as_ref().unwrap();
+        assert_eq!(centres.len(), want_centres.len(), "{name}");
+        for (a, b) in centres.iter().zip(&want_centres) {
+            for k in 0..3 {
+                assert!(
+                    (a[k] - b[k]).abs() <= 1e-6 * b[k].abs().max(1.0),
+                    "{name}: centre {a:?} vs {b:?}"
+                );
+            }
+        }
+        for f in got.point_arrays.iter() {
+            assert_eq!(
+                Some(f),
+                full.field(Location::Point, &f.name),
+                "{name}: {}",
+                f.name
+            );
+        }
+        for f in got.cell_arrays.iter() {
+            assert_eq!(
+                Some(f),
+                full.field(Location::Cell, &f.name),
+                "{name}: {}",
+                f.name
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} VTK XML fixtures found");
+}
+
+#[test]
+fn extract_names_a_missing_array() {
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
+    let path = root.join("synthetic/volume_f32_binary_u64.vtu");
+    let request = ExtractRequest {
+        cell_arrays: vec!["noSuchArray".into()],
+        ..Default::default()
+    };
+    let err = vtk_xml::extract(&path, &request).unwrap_err().to_string();
+    assert!(
+        err.contains("noSuchArray") && err.contains("volume_f32_binary_u64.vtu"),
+        "{err}"
+    );
+}
