@@ -8,3 +8,6 @@ pub mod bench;
 pub mod geometry;
 pub mod inspect;
 pub mod mesh;
+pub mod rng;
+#[cfg(test)]
+mod test_fixtures;

@@ -14,9 +14,11 @@ pub mod cell_volume;
 pub mod centroid;
 mod polygon;
 pub mod surface;
+pub mod triangles;
 mod vec3;
 
 pub use bounds::{bounding_box, Aabb};
 pub use cell_volume::{cell_volume_m3, cell_volumes_m3, total_volume_m3};
 pub use centroid::{cell_centre, cell_centres};
 pub use surface::{outward_normals, surface_properties, SurfaceProperties};
+pub use triangles::{Triangle, TriangleSoup};

@@ -1158,19 +1158,8 @@ fn integers(ds: &H5Dataset, max: u64) -> std::result::Result<Vec<u64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_fixtures::fixtures;
     use std::path::PathBuf;
-
-    fn fixtures() -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-        if dir.is_dir() {
-            return Some(dir);
-        }
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("fixtures missing at {}", dir.display());
-        }
-        eprintln!("skipping: no fixtures at {}", dir.display());
-        None
-    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)

@@ -340,25 +340,8 @@ fn show(word: &[u8]) -> String {
 mod tests {
     use super::super::error::ParseError;
     use super::*;
+    use crate::test_fixtures::{fixtures, manifest};
     use serde_json::Value;
-    use std::path::PathBuf;
-
-    fn fixtures() -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-        if dir.is_dir() {
-            return Some(dir);
-        }
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("fixtures folder {} is missing", dir.display());
-        }
-        eprintln!("skipping: fixtures folder {} is missing", dir.display());
-        None
-    }
-
-    fn manifest(dir: &Path, set: &str) -> Value {
-        let text = std::fs::read_to_string(dir.join(set).join("manifest.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
 
     fn check_entry(dir: &Path, name: &str, entry: &Value) -> bool {
         if entry["kind"] != "obj" {

@@ -501,25 +501,8 @@ fn unit_normal(t: &[[f32; 3]; 3]) -> [f32; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_fixtures::{fixtures, manifest};
     use serde_json::Value;
-    use std::path::PathBuf;
-
-    fn fixtures() -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-        if dir.is_dir() {
-            return Some(dir);
-        }
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("fixtures folder {} is missing", dir.display());
-        }
-        eprintln!("skipping: fixtures folder {} is missing", dir.display());
-        None
-    }
-
-    fn manifest(dir: &Path, set: &str) -> Value {
-        let text = std::fs::read_to_string(dir.join(set).join("manifest.json")).unwrap();
-        serde_json::from_str(&text).unwrap()
-    }
 
     fn bounds(mesh: &Mesh) -> ([f32; 3], [f32; 3]) {
         let mut lo = [f32::INFINITY; 3];

@@ -1307,21 +1307,9 @@ fn check_point_ids(cells: &Cells, n_points: usize) -> ParseResult<()> {
 mod tests {
     use super::*;
     use crate::mesh::error::ParseError;
+    use crate::test_fixtures::fixtures;
     use serde_json::Value;
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
-
-    fn fixtures() -> Option<PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-        if dir.is_dir() {
-            return Some(dir);
-        }
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("fixtures folder {} is missing", dir.display());
-        }
-        eprintln!("skipping: fixtures folder {} is missing", dir.display());
-        None
-    }
 
     fn close(actual: f64, expected: f64, scale: f64) -> bool {
         (actual - expected).abs() <= 1e-6 * scale.max(actual.abs()).max(expected.abs()) + 1e-12

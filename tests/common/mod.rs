@@ -3,22 +3,13 @@
 
 use std::path::PathBuf;
 
-/// `../shared/fixtures`, or `None` (with a message) when this clone has no fixtures.
-///
-/// Under `CI=true` a missing fixtures folder is a failure, never a silent skip.
+#[path = "../../src/test_fixtures.rs"]
+mod shared;
+
+/// `../shared/fixtures`, or `None` (with a message) when this clone has no fixtures; under `CI=true`
+/// a missing folder is a failure.
 pub fn fixtures_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "fixtures folder {} is missing (required under CI=true)",
-            dir.display()
-        );
-    }
-    eprintln!("skipping: fixtures folder {} not found", dir.display());
-    None
+    shared::fixtures()
 }
 
 pub fn load_manifest(dir: &std::path::Path) -> serde_json::Value {
