@@ -1,6 +1,7 @@
 //! Benchmarks that print numbers (`slipstream bench ...`): speed and memory goals are checked here,
 //! never by timed assertions in tests.
 
+pub mod geometry;
 pub mod read;
 
 /// Peak resident set size of this process so far (MB), where the OS reports it (Linux).

@@ -61,18 +61,62 @@ impl TriangleSoup {
     pub fn is_empty(&self) -> bool {
         self.triangles.is_empty()
     }
+
+    /// Signed volume enclosed by the triangles (m³), by the divergence theorem: `Σ a · (b × c) / 6`
+    /// over all triangles, accumulated in `f64`. For a closed, consistently wound surface it is the
+    /// enclosed volume, positive when the triangle normals (right-hand rule) point outward and
+    /// negative when they point inward; for an open surface it depends on the origin and means
+    /// little. Triangles with non-finite corners make it NaN.
+    pub fn signed_volume_m3(&self) -> f64 {
+        let widen = |p: [f32; 3]| [p[0] as f64, p[1] as f64, p[2] as f64];
+        self.triangles
+            .iter()
+            .map(|t| {
+                let (a, b, c) = (widen(t[0]), widen(t[1]), widen(t[2]));
+                a[0] * (b[1] * c[2] - b[2] * c[1])
+                    + a[1] * (b[2] * c[0] - b[0] * c[2])
+                    + a[2] * (b[0] * c[1] - b[1] * c[0])
+            })
+            .sum::<f64>()
+            / 6.0
+    }
+
+    /// Makes the triangle normals point outward: when [`Self::signed_volume_m3`] is negative, every
+    /// triangle is reversed (two corners swapped). Returns whether they already pointed outward
+    /// (then nothing changed; a zero or NaN volume counts as outward, so bad data flips nothing).
+    /// Judged by the sign of the enclosed volume, so meaningful for closed, consistently wound
+    /// surfaces only; an open or inconsistently wound surface is left as it is or flipped as a
+    /// whole, never repaired.
+    pub fn orient_outward(&mut self) -> bool {
+        if self.signed_volume_m3() < 0.0 {
+            for t in &mut self.triangles {
+                t.swap(1, 2);
+            }
+            false
+        } else {
+            true
+        }
+    }
 }
 
-/// `b - a` in f64.
+/// `a - b`, widened to f64.
 pub fn sub(a: [f32; 3], b: [f32; 3]) -> [f64; 3] {
-    [(a[0] - b[0]) as f64, (a[1] - b[1]) as f64, (a[2] - b[2]) as f64]
+    [
+        (a[0] - b[0]) as f64,
+        (a[1] - b[1]) as f64,
+        (a[2] - b[2]) as f64,
+    ]
 }
 
 /// Area-weighted normal (cross product of two edges, half of it is the area vector) in f64.
 pub fn triangle_cross(t: &Triangle) -> [f64; 3] {
     let u = sub(t[1], t[0]);
     let v = sub(t[2], t[0]);
-    [u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]]
+    [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ]
 }
 
 /// Area of a triangle (m²).
@@ -94,7 +138,13 @@ mod tests {
         cells.push(CellType::TRIANGLE_STRIP, &[0, 1, 3, 2]);
         cells.push(CellType::TRIANGLE, &[0, 1, 99]);
         let mesh = Mesh {
-            points: vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            points: vec![
+                [0.0, 0.0, 0.0],
+                [1.0, 0.0, 0.0],
+                [1.0, 1.0, 0.0],
+                [0.0, 1.0, 0.0],
+                [0.0, 0.0, 1.0],
+            ],
             cells,
             ..Default::default()
         };

@@ -182,20 +182,53 @@ impl Limits {
 /// Reads every numeric dataset in every group (recursively) and every attribute.
 pub fn read(path: &Path) -> Result<H5Contents> {
     let (file, len) = open(path)?;
+    contents_of(&file, len).map_err(|m| MeshError::invalid(path, m))
+}
+
+/// Parses an HDF5 file held in memory (the fuzz targets' entry point).
+pub fn parse(bytes: &[u8]) -> std::result::Result<H5Contents, ParseError> {
+    if bytes.is_empty() {
+        return Err(ParseError::Invalid(
+            "empty file (0 bytes), not an HDF5 file".into(),
+        ));
+    }
+    if !h5::is_hdf5_bytes(bytes) {
+        return Err(ParseError::Invalid(
+            "not an HDF5 file (no HDF5 signature)".into(),
+        ));
+    }
+    let file = h5::File::from_bytes(bytes.to_vec())
+        .map_err(|e| ParseError::Invalid(format!("cannot open as HDF5: {e}")))?;
+    let len = bytes.len() as u64;
+    check_superblock(&file, len).map_err(ParseError::Invalid)?;
+    contents_of(&file, len).map_err(ParseError::Invalid)
+}
+
+fn contents_of(file: &h5::File, len: u64) -> std::result::Result<H5Contents, String> {
     let mut contents = H5Contents::default();
     let mut walker = Walker {
         limits: Limits::new(len),
         groups: 0,
         out: &mut contents,
     };
-    walker
-        .walk(&file.root(), "/", 0)
-        .map_err(|m| MeshError::invalid(path, m))?;
+    walker.walk(&file.root(), "/", 0)?;
     contents.datasets.sort_by(|a, b| a.path.cmp(&b.path));
     contents
         .attributes
         .sort_by(|a, b| (&a.object, &a.name).cmp(&(&b.object, &b.name)));
     Ok(contents)
+}
+
+/// A file cut short still has a superblock claiming its full length: compare.
+fn check_superblock(file: &h5::File, len: u64) -> std::result::Result<(), String> {
+    let sb = file.superblock();
+    let end = sb.base_address.get().saturating_add(sb.eof_address);
+    if sb.eof_address != u64::MAX && end > len {
+        return Err(format!(
+            "truncated HDF5 file: {len} bytes, but the superblock says it ends at byte {end}"
+        ));
+    }
+    Ok(())
 }
 
 /// Reads one dataset (`name` like `"surface/pressure"` or `"/surface/pressure"`).
@@ -255,16 +288,7 @@ fn open(path: &Path) -> Result<(h5::File, u64)> {
             e => ParseError::Invalid(format!("cannot open as HDF5: {e}")),
         })
         .at(path)?;
-    let sb = file.superblock();
-    let end = sb.base_address.get().saturating_add(sb.eof_address);
-    if sb.eof_address != u64::MAX && end > len {
-        return Err(MeshError::invalid(
-            path,
-            format!(
-                "truncated HDF5 file: {len} bytes, but the superblock says it ends at byte {end}"
-            ),
-        ));
-    }
+    check_superblock(&file, len).map_err(|m| MeshError::invalid(path, m))?;
     Ok((file, len))
 }
 

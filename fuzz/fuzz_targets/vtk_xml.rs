@@ -1,0 +1,13 @@
+//! Any bytes given to the vtk_xml reader give a mesh that passes validation, or an error; never a panic,
+//! a hang or an unbounded allocation.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(mesh) = slipstream::mesh::vtk_xml::parse(data) {
+        if let Err(e) = mesh.validate() {
+            panic!("vtk_xml accepted an inconsistent mesh: {e}");
+        }
+    }
+});
