@@ -8,8 +8,8 @@ SECONDS_EACH="${1:-600}"
 PARALLEL="${2:-2}"
 FIXTURES="${FIXTURES:-../../shared/fixtures}"
 export RUSTC_BOOTSTRAP=1
-declare -A EXT=([stl]="stl" [obj]="obj" [vtk_xml]="vtp vtu" [vtk_legacy]="vtk" [hdf5]="h5")
-TARGETS="${TARGETS:-stl obj vtk_xml vtk_legacy hdf5}"
+declare -A EXT=([stl]="stl" [obj]="obj" [vtk_xml]="vtp vtu" [vtk_legacy]="vtk" [hdf5]="h5" [csv]="csv")
+TARGETS="${TARGETS:-stl obj vtk_xml vtk_legacy hdf5 csv}"
 cargo fuzz build -O
 mkdir -p logs
 for t in $TARGETS; do
@@ -18,6 +18,12 @@ for t in $TARGETS; do
     # Seeds: every fixture of the format (good and corrupt) up to 1 MiB.
     find "$FIXTURES" -name "*.$e" -size -1025k -exec cp -n {} "corpus/$t/" \; 2>/dev/null || true
   done
+  # The dataset CSVs have no fixtures yet: seed with the shapes the datasets use.
+  if [ "$t" = csv ]; then
+    printf 'cd,cl,cs\n0.2965,-0.0132,0.0011\n' > corpus/csv/force_mom.csv
+    printf '"aRef","lRef"\r\n2.17,2.786\r\n' > corpus/csv/geo_ref.csv
+    printf '# parameters\nlength,width,height,slant_deg\n1.044,0.389,0.288,25\n1.1,0.4,0.3,30\n' > corpus/csv/geo_parameters.csv
+  fi
 done
 run_one() {
   local t="$1"

@@ -5,6 +5,7 @@
 //! `info` and `bench` commands.
 
 pub mod bench;
+pub mod data;
 pub mod geometry;
 pub mod inspect;
 pub mod mesh;

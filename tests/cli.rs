@@ -63,6 +63,17 @@ fn info_json_has_the_stable_shape() {
     assert!(area > 1.4 && area < 1.6, "area {area}");
     // Less than the 1.044 x 0.389 x 0.288 box (0.117 m³), by the slant and the rounded nose.
     assert!(volume > 0.105 && volume < 0.117, "volume {volume}");
+    // Frontal area: behind the rounded nose the section is the full 0.389 m × 0.288 m.
+    let frontal = v["frontal_area_m2"].as_f64().unwrap();
+    let error = v["frontal_area_error_m2"].as_f64().unwrap();
+    assert!(
+        (frontal - 0.112032).abs() <= error,
+        "frontal {frontal} ± {error}"
+    );
+    assert!(
+        error < 0.002 * 0.112032,
+        "error estimate {error} too coarse"
+    );
 }
 
 #[test]

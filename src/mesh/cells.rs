@@ -245,7 +245,10 @@ impl Cells {
     pub fn type_counts(&self) -> std::collections::BTreeMap<CellType, usize> {
         let mut counts = [0usize; 256];
         for t in &self.types {
-            counts[t.0 as usize] += 1;
+            // A `u8` always indexes a 256-entry table.
+            if let Some(n) = counts.get_mut(usize::from(t.0)) {
+                *n += 1;
+            }
         }
         counts
             .iter()
@@ -259,7 +262,10 @@ impl Cells {
     pub fn max_dimension(&self) -> Option<u8> {
         let mut seen = [false; 256];
         for t in &self.types {
-            seen[t.0 as usize] = true;
+            // A `u8` always indexes a 256-entry table.
+            if let Some(s) = seen.get_mut(usize::from(t.0)) {
+                *s = true;
+            }
         }
         seen.iter()
             .enumerate()
@@ -281,7 +287,7 @@ impl Cells {
         if self.offsets.first() != Some(&0) {
             return Err("cell offsets do not start at 0".into());
         }
-        if self.offsets.windows(2).any(|w| w[1] < w[0]) {
+        if decreases(&self.offsets) {
             return Err("cell offsets decrease".into());
         }
         if self.offsets.last().copied() != Some(self.connectivity.len() as u64) {
@@ -300,7 +306,7 @@ impl Cells {
             if poly.cell_faces.len() != self.types.len() + 1 {
                 return Err("polyhedron face ranges do not match the number of cells".into());
             }
-            if poly.cell_faces.windows(2).any(|w| w[1] < w[0])
+            if decreases(&poly.cell_faces)
                 || poly.cell_faces.last().copied().unwrap_or(0) as usize > poly.n_faces()
             {
                 return Err(
@@ -308,7 +314,7 @@ impl Cells {
                 );
             }
             if poly.face_offsets.first() != Some(&0)
-                || poly.face_offsets.windows(2).any(|w| w[1] < w[0])
+                || decreases(&poly.face_offsets)
                 || poly.face_offsets.last().copied().unwrap_or(0)
                     != poly.face_connectivity.len() as u64
             {
@@ -328,4 +334,9 @@ impl Cells {
         }
         Ok(())
     }
+}
+
+/// Whether some entry of `values` is smaller than the one before it.
+fn decreases(values: &[u64]) -> bool {
+    values.iter().zip(values.iter().skip(1)).any(|(a, b)| b < a)
 }

@@ -139,7 +139,10 @@ impl AttrValue {
     pub fn as_number(&self) -> Option<f64> {
         match self {
             AttrValue::Number(x) => Some(*x),
-            AttrValue::Numbers(v) if v.len() == 1 => Some(v[0]),
+            AttrValue::Numbers(v) => match v.as_slice() {
+                [x] => Some(*x),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -973,7 +976,7 @@ fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, String> {
         .dataset("points")
         .ok_or("the mesh layout needs a dataset 'points'")?;
     let n = points_ds.tuples();
-    if points_ds.shape.len() != 2 || points_ds.shape[1] != 3 {
+    if !matches!(points_ds.shape.as_slice(), [_, 3]) {
         return Err(format!(
             "'points' has shape {:?}, expected [N, 3]",
             points_ds.shape
@@ -987,7 +990,8 @@ fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, String> {
             points_ds.shape
         ));
     }
-    let points: Vec<[f32; 3]> = flat.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect();
+    let (points, _) = flat.as_chunks::<3>();
+    let points: Vec<[f32; 3]> = points.to_vec();
 
     let types_ds = contents.dataset("cells/types");
     let offsets_ds = contents.dataset("cells/offsets");
@@ -1066,13 +1070,16 @@ fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, String> {
     let mut fields: [Vec<(f64, Field)>; 3] = Default::default();
     for ds in &contents.datasets {
         let Some((slot, location, rest)) =
-            LOCATIONS.iter().enumerate().find_map(|(i, (loc, group))| {
-                ds.path
-                    .strip_prefix('/')
-                    .and_then(|p| p.strip_prefix(group))
-                    .and_then(|p| p.strip_prefix('/'))
-                    .map(|rest| (i, *loc, rest))
-            })
+            fields
+                .iter_mut()
+                .zip(LOCATIONS)
+                .find_map(|(slot, (loc, group))| {
+                    ds.path
+                        .strip_prefix('/')
+                        .and_then(|p| p.strip_prefix(group))
+                        .and_then(|p| p.strip_prefix('/'))
+                        .map(|rest| (slot, loc, rest))
+                })
         else {
             continue;
         };
@@ -1092,7 +1099,7 @@ fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, String> {
             source_type: source_type.unwrap_or(field.source_type),
             ..field
         };
-        fields[slot].push((index, field));
+        slot.push((index, field));
     }
     let [point_data, cell_data, field_data] = fields.map(|mut v| {
         v.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));

@@ -5,6 +5,16 @@
 //! [`hdf5::H5Contents`]. For files too large to hold, [`vtk_xml::extract`] streams only the arrays
 //! asked for.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 mod atomic_write;
 pub mod cells;
 pub mod error;

@@ -94,15 +94,13 @@ impl Mesh {
     /// point/cell, and no coordinate is NaN or infinite.
     pub fn validate(&self) -> Result<(), String> {
         self.cells.validate(self.points.len())?;
-        if let Some(i) = self
+        if let Some((i, p)) = self
             .points
             .iter()
-            .position(|p| p.iter().any(|c| !c.is_finite()))
+            .enumerate()
+            .find(|(_, p)| p.iter().any(|c| !c.is_finite()))
         {
-            return Err(format!(
-                "point {i} has a non-finite coordinate {:?}",
-                self.points[i]
-            ));
+            return Err(format!("point {i} has a non-finite coordinate {p:?}"));
         }
         for (loc, expected) in [
             (Location::Point, self.n_points()),

@@ -368,7 +368,11 @@ fn triangulate(cell_type: CellType, ids: &[u32], out: &mut Vec<[u32; 3]>) {
     out.clear();
     let mut fan = |corners: &[u32]| {
         if let Some((&first, rest)) = corners.split_first() {
-            out.extend(rest.windows(2).map(|pair| [first, pair[0], pair[1]]));
+            out.extend(
+                rest.iter()
+                    .zip(rest.iter().skip(1))
+                    .map(|(&b, &c)| [first, b, c]),
+            );
         }
     };
     match cell_type {
@@ -383,13 +387,13 @@ fn triangulate(cell_type: CellType, ids: &[u32], out: &mut Vec<[u32; 3]>) {
             }
         }
         // Every other triangle of a strip is flipped to keep the winding consistent.
-        CellType::TRIANGLE_STRIP => out.extend(ids.windows(3).enumerate().map(|(i, w)| {
-            if i % 2 == 0 {
-                [w[0], w[1], w[2]]
-            } else {
-                [w[1], w[0], w[2]]
-            }
-        })),
+        CellType::TRIANGLE_STRIP => out.extend(
+            ids.iter()
+                .zip(ids.iter().skip(1))
+                .zip(ids.iter().skip(2))
+                .enumerate()
+                .map(|(i, ((&a, &b), &c))| if i % 2 == 0 { [a, b, c] } else { [b, a, c] }),
+        ),
         _ => {}
     }
 }
@@ -917,5 +921,38 @@ mod tests {
         let e = write(&path, &bad).unwrap_err().to_string();
         assert!(e.contains("99"), "{e}");
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn triangulates_fans_strips_and_short_cells() {
+        let tri = |t: CellType, ids: &[u32]| {
+            let mut out = vec![[9; 3]];
+            triangulate(t, ids, &mut out);
+            out
+        };
+        assert_eq!(
+            tri(CellType::POLYGON, &[0, 1, 2, 3, 4]),
+            [[0, 1, 2], [0, 2, 3], [0, 3, 4]]
+        );
+        assert_eq!(
+            tri(CellType::TRIANGLE_STRIP, &[0, 1, 2, 3, 4]),
+            [[0, 1, 2], [2, 1, 3], [2, 3, 4]]
+        );
+        assert_eq!(tri(CellType::PIXEL, &[0, 1, 2, 3]), [[0, 1, 3], [0, 3, 2]]);
+        assert_eq!(tri(CellType(22), &[0, 1, 2, 3, 4, 5]), [[0, 1, 2]]);
+        assert_eq!(
+            tri(CellType(23), &[0, 1, 2, 3, 4, 5]),
+            [[0, 1, 2], [0, 2, 3]]
+        );
+        for t in [
+            CellType::TRIANGLE,
+            CellType::TRIANGLE_STRIP,
+            CellType::PIXEL,
+            CellType(22),
+        ] {
+            for ids in [&[][..], &[0], &[0, 1]] {
+                assert!(tri(t, ids).is_empty(), "{t:?} {ids:?}");
+            }
+        }
     }
 }

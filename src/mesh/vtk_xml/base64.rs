@@ -9,35 +9,38 @@ use std::io::BufRead;
 
 use crate::mesh::error::{invalid, ParseResult};
 
-const INVALID: u8 = 0xff;
-const WHITESPACE: u8 = 0xfe;
-const PAD: u8 = 0xfd;
-
-const fn decode_table() -> [u8; 256] {
-    let mut t = [INVALID; 256];
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut i = 0;
-    while i < 64 {
-        t[alphabet[i] as usize] = i as u8;
-        i += 1;
-    }
-    t[b' ' as usize] = WHITESPACE;
-    t[b'\n' as usize] = WHITESPACE;
-    t[b'\r' as usize] = WHITESPACE;
-    t[b'\t' as usize] = WHITESPACE;
-    t[b'=' as usize] = PAD;
-    t
+/// What one character of base64 text means.
+enum Sym {
+    /// A 6-bit value of the alphabet.
+    Value(u8),
+    Whitespace,
+    Pad,
+    Invalid,
 }
 
-static TABLE: [u8; 256] = decode_table();
+/// Classifies a character of base64 text (the careful path only; the fast path is the `base64` crate).
+#[inline]
+fn classify(c: u8) -> Sym {
+    match c {
+        b'A'..=b'Z' => Sym::Value(c - b'A'),
+        b'a'..=b'z' => Sym::Value(c - b'a' + 26),
+        b'0'..=b'9' => Sym::Value(c - b'0' + 52),
+        b'+' => Sym::Value(62),
+        b'/' => Sym::Value(63),
+        b' ' | b'\n' | b'\r' | b'\t' => Sym::Whitespace,
+        b'=' => Sym::Pad,
+        _ => Sym::Invalid,
+    }
+}
 
 /// Decodes base64 text from `inner` on demand.
 pub struct Base64Reader<R> {
     inner: R,
-    quad: [u8; 4],
+    /// The 6-bit values of the current group, most significant first.
+    acc: u32,
     quad_len: usize,
     pad: usize,
-    /// Decoded bytes not yet handed out.
+    /// Decoded bytes not yet handed out: `pending[pending_pos..pending_len]`.
     pending: [u8; 3],
     pending_len: usize,
     pending_pos: usize,
@@ -49,7 +52,7 @@ impl<R: BufRead> Base64Reader<R> {
     pub fn new(inner: R, region_chars: u64) -> Self {
         Base64Reader {
             inner,
-            quad: [0; 4],
+            acc: 0,
             quad_len: 0,
             pad: 0,
             pending: [0; 3],
@@ -66,28 +69,42 @@ impl<R: BufRead> Base64Reader<R> {
 
     /// Fills `out` completely or fails (the text ended or was not base64).
     pub fn read_exact(&mut self, out: &mut [u8]) -> ParseResult<()> {
-        let mut filled = 0;
-        while filled < out.len() {
-            if self.pending_pos < self.pending_len {
-                let n = (self.pending_len - self.pending_pos).min(out.len() - filled);
-                out[filled..filled + n]
-                    .copy_from_slice(&self.pending[self.pending_pos..self.pending_pos + n]);
-                self.pending_pos += n;
-                filled += n;
-                continue;
-            }
-            filled += self.decode_fast(&mut out[filled..])?;
-            if filled < out.len() {
-                filled += self.decode_into(&mut out[filled..])?;
-            }
+        let mut rest = out;
+        while !rest.is_empty() {
+            let n = if self.pending_pos < self.pending_len {
+                self.take_pending(rest)
+            } else {
+                let n = self.decode_fast(rest)?;
+                rest = advance(rest, n)?;
+                if rest.is_empty() {
+                    break;
+                }
+                self.decode_into(rest)?
+            };
+            rest = advance(rest, n)?;
         }
         Ok(())
     }
 
-    /// The careful path: decodes quad by quad (skipping whitespace, honouring padding) until at least
-    /// one byte was produced; bytes beyond `out` wait in `pending`. Returns the bytes written to `out`.
+    /// Moves as many pending bytes as fit into `out`; returns how many.
+    fn take_pending(&mut self, out: &mut [u8]) -> usize {
+        let pending = self
+            .pending
+            .iter()
+            .take(self.pending_len)
+            .skip(self.pending_pos);
+        let mut n = 0;
+        for (dst, &b) in out.iter_mut().zip(pending) {
+            *dst = b;
+            n += 1;
+        }
+        self.pending_pos += n;
+        n
+    }
+
+    /// The careful path: decodes one quad (skipping whitespace, honouring padding) into `pending` and
+    /// hands out what fits in `out`; the rest waits in `pending`. Returns the bytes written to `out`.
     fn decode_into(&mut self, out: &mut [u8]) -> ParseResult<usize> {
-        let mut written = 0;
         loop {
             let buf = self.inner.fill_buf()?;
             if buf.is_empty() {
@@ -98,68 +115,60 @@ impl<R: BufRead> Base64Reader<R> {
                 });
             }
             let mut used = 0;
-            let mut stop = false;
+            let mut decoded = None;
             for &c in buf {
                 used += 1;
-                let v = TABLE[c as usize];
-                match v {
-                    WHITESPACE => continue,
-                    INVALID => {
+                let v = match classify(c) {
+                    Sym::Whitespace => continue,
+                    Sym::Invalid => {
                         return Err(invalid!(
                             "'{}' in base64 data (truncated or corrupt array)",
                             (c as char).escape_default()
                         ))
                     }
-                    PAD => {
+                    Sym::Pad => {
                         if self.quad_len < 2 {
                             return Err(invalid!("misplaced '=' in base64 data"));
                         }
                         self.pad += 1;
-                        self.quad[self.quad_len] = 0;
+                        0
                     }
-                    _ => {
+                    Sym::Value(v) => {
                         if self.pad > 0 {
                             return Err(invalid!("base64 data continues after '=' inside a group"));
                         }
-                        self.quad[self.quad_len] = v;
+                        v
                     }
-                }
+                };
+                self.acc = (self.acc << 6) | u32::from(v);
                 self.quad_len += 1;
                 if self.quad_len == 4 {
-                    let q = self.quad;
-                    let bytes = [
-                        (q[0] << 2) | (q[1] >> 4),
-                        (q[1] << 4) | (q[2] >> 2),
-                        (q[2] << 6) | q[3],
-                    ];
-                    let n = 3 - self.pad;
+                    // The group's 24 bits are the low three bytes; padding drops the last ones.
+                    let [_, b0, b1, b2] = self.acc.to_be_bytes();
+                    decoded = Some(([b0, b1, b2], 3 - self.pad));
+                    self.acc = 0;
                     self.quad_len = 0;
                     self.pad = 0;
-                    let room = out.len() - written;
-                    if n <= room {
-                        out[written..written + n].copy_from_slice(&bytes[..n]);
-                        written += n;
-                    } else {
-                        out[written..].copy_from_slice(&bytes[..room]);
-                        self.pending[..n - room].copy_from_slice(&bytes[room..n]);
-                        self.pending_len = n - room;
-                        self.pending_pos = 0;
-                        written = out.len();
-                    }
                     // Hand back after each quad so that the fast path can take over again.
-                    if written > 0 {
-                        stop = true;
-                        break;
-                    }
+                    break;
                 }
             }
             self.inner.consume(used);
             self.chars_left = self.chars_left.saturating_sub(used as u64);
-            if stop {
-                return Ok(written);
+            if let Some((bytes, n)) = decoded {
+                self.pending = bytes;
+                self.pending_len = n;
+                self.pending_pos = 0;
+                return Ok(self.take_pending(out));
             }
         }
     }
+}
+
+/// The part of `buf` after the `n` bytes just written to it.
+fn advance(buf: &mut [u8], n: usize) -> ParseResult<&mut [u8]> {
+    buf.get_mut(n..)
+        .ok_or_else(|| invalid!("internal: base64 decoder wrote past its output"))
 }
 
 impl<R: BufRead> Base64Reader<R> {
@@ -180,7 +189,10 @@ impl<R: BufRead> Base64Reader<R> {
         }
         let engine = &::base64::engine::general_purpose::STANDARD_NO_PAD;
         let written = loop {
-            match engine.decode_slice(&buf[..n_chars], &mut out[..]) {
+            let Some(text) = buf.get(..n_chars) else {
+                return Err(invalid!("internal: base64 fast path past its buffer"));
+            };
+            match engine.decode_slice(text, &mut *out) {
                 Ok(n) => break n,
                 Err(::base64::DecodeSliceError::DecodeError(
                     ::base64::DecodeError::InvalidByte(at, _),

@@ -382,7 +382,14 @@ fn open_binary<'a>(
             let total = if n_blocks == 0 {
                 0
             } else {
-                (n_blocks - 1) * block_size + last_block_size
+                (n_blocks - 1)
+                    .checked_mul(block_size)
+                    .and_then(|t| t.checked_add(last_block_size))
+                    .ok_or_else(|| {
+                        invalid!(
+                            "compression header declares {n_blocks} blocks of {block_size} bytes: more than 2^64 bytes"
+                        )
+                    })?
             };
             if total % value_size != 0 {
                 return Err(invalid!(
@@ -418,13 +425,20 @@ fn decompress(
     out.clear();
     match compressor {
         Compressor::Zlib => {
-            let mut d = flate2::read::ZlibDecoder::new(input).take(expected as u64 + 1);
-            out.reserve(expected);
+            let mut d =
+                flate2::read::ZlibDecoder::new(input).take((expected as u64).saturating_add(1));
+            // Deflate expands at most 1032:1, so a block cannot honestly need more; a header
+            // claiming terabytes must not make us reserve them.
+            out.reserve(expected.min(input.len().saturating_mul(1032).saturating_add(1024)));
             d.read_to_end(out)
                 .map_err(|e| invalid!("zlib block does not decompress: {e}"))?;
         }
         Compressor::Lz4 => {
-            out.resize(expected, 0);
+            // LZ4 expands at most 255:1: a larger claim cannot be met, and we do not allocate it.
+            out.resize(
+                expected.min(input.len().saturating_mul(255).saturating_add(16)),
+                0,
+            );
             let n = lz4_flex::block::decompress_into(input, out)
                 .map_err(|e| invalid!("LZ4 block does not decompress: {e}"))?;
             out.truncate(n);
@@ -433,7 +447,7 @@ fn decompress(
             let mut r = input;
             let mut w = LimitedWriter {
                 out,
-                limit: expected + 1,
+                limit: expected.saturating_add(1),
             };
             lzma_rs::xz_decompress(&mut r, &mut w)
                 .map_err(|e| invalid!("LZMA block does not decompress: {e}"))?;
@@ -442,7 +456,7 @@ fn decompress(
     if out.len() != expected {
         return Err(invalid!(
             "a compressed block decompresses to {}{} bytes, the header says {expected}",
-            out.len().min(expected + 1),
+            out.len().min(expected.saturating_add(1)),
             if out.len() > expected { "+" } else { "" }
         ));
     }
@@ -481,22 +495,20 @@ fn convert(
 ) {
     let size = scalar.size_bytes();
     let mut data = bytes;
-    let joined;
     if !carry.is_empty() {
         let need = size - carry.len();
-        if data.len() < need {
+        let Some((head, tail)) = data.split_at_checked(need) else {
             carry.extend_from_slice(data);
             return;
-        }
-        let mut v = std::mem::take(carry);
-        v.extend_from_slice(&data[..need]);
-        data = &data[need..];
-        joined = v;
-        convert_whole(&joined, scalar, big_endian, out);
+        };
+        carry.extend_from_slice(head);
+        convert_whole(carry, scalar, big_endian, out);
+        carry.clear();
+        data = tail;
     }
-    let whole = data.len() / size * size;
-    convert_whole(&data[..whole], scalar, big_endian, out);
-    carry.extend_from_slice(&data[whole..]);
+    // `convert_whole` takes the whole values; the bytes of a partial one wait for the next call.
+    convert_whole(data, scalar, big_endian, out);
+    carry.extend_from_slice(data.chunks_exact(size).remainder());
 }
 
 macro_rules! decode_as {
@@ -541,7 +553,9 @@ fn parse_ascii_chunk(
     out: &mut Buffers,
 ) -> ParseResult<()> {
     let buf = if *left == 0 { &[][..] } else { r.fill_buf()? };
-    let take = (buf.len() as u64).min(*left) as usize;
+    // At most `left` bytes of the buffer belong to the array.
+    let text = usize::try_from(*left).map_or(buf, |l| buf.get(..l).unwrap_or(buf));
+    let take = text.len();
     if take == 0 {
         if *left > 0 {
             return Err(invalid!("ASCII data ends early (truncated?)"));
@@ -553,27 +567,34 @@ fn parse_ascii_chunk(
         }
         return Ok(());
     }
-    let text = &buf[..take];
     let is_ws = |b: &u8| b.is_ascii_whitespace();
-    let mut start = 0;
+    let mut rest = text;
     if !carry.is_empty() {
         // The text may continue the number the previous buffer ended with.
-        let end = text.iter().position(is_ws).unwrap_or(text.len());
-        carry.extend_from_slice(&text[..end]);
-        if end < text.len() {
+        let (head, tail) = text
+            .iter()
+            .position(is_ws)
+            .and_then(|end| text.split_at_checked(end))
+            .unwrap_or((text, &[]));
+        carry.extend_from_slice(head);
+        if !tail.is_empty() {
             let tok = std::mem::take(carry);
             push_token(&tok, scalar, out)?;
         }
-        start = end;
+        rest = tail;
     }
-    let rest = &text[start..];
-    let cut = rest.iter().rposition(is_ws).map(|i| i + 1).unwrap_or(0);
-    for tok in rest[..cut].split(|b| b.is_ascii_whitespace()) {
+    // Whole tokens end at the last whitespace; what follows may continue in the next buffer.
+    let (whole, partial) = rest
+        .iter()
+        .rposition(is_ws)
+        .and_then(|i| rest.split_at_checked(i + 1))
+        .unwrap_or((&[], rest));
+    for tok in whole.split(|b| b.is_ascii_whitespace()) {
         if !tok.is_empty() {
             push_token(tok, scalar, out)?;
         }
     }
-    carry.extend_from_slice(&rest[cut..]);
+    carry.extend_from_slice(partial);
     if carry.len() > 4096 {
         return Err(invalid!(
             "a number longer than 4096 characters in ASCII data"

@@ -7,7 +7,7 @@ use crate::mesh::error::{invalid, ParseResult};
 use crate::mesh::field::{Field, Values};
 
 use super::decode::{ArrayReader, Chunk};
-use super::index::{DataSetType, FileIndex, PieceIndex, Section};
+use super::index::{total, DataSetType, FileIndex, PieceIndex, Section};
 use super::read::read_points;
 use super::source::Source;
 
@@ -53,14 +53,19 @@ pub fn extract(
     index: &FileIndex,
     req: &ExtractRequest,
 ) -> ParseResult<Extracted> {
-    let total_points: u64 = index.pieces.iter().map(|p| p.n_points).sum();
-    let total_cells: u64 = index.pieces.iter().map(|p| p.total_cells(index.kind)).sum();
+    let total_points = total(index.pieces.iter().map(|p| p.n_points), "points")?;
+    let total_cells = total(
+        index.pieces.iter().map(|p| p.total_cells(index.kind)),
+        "cells",
+    )?;
     let mut out = Extracted {
         n_points: total_points,
         n_cells: total_cells,
         ..Default::default()
     };
-    let cap = |n: u64| n.min(1 << 32) as usize;
+    // Capacities come from the header, so they are bounded by the file's size: a corrupt count must
+    // not reserve terabytes before any data is read (vectors still grow if the data holds more).
+    let cap = |n: u64| n.min(source.len()).min(1 << 32) as usize;
     if req.points {
         out.points = Some(Vec::new());
     }
@@ -72,7 +77,10 @@ pub fn extract(
         (Section::CellData, &req.cell_arrays, &mut out.cell_arrays),
     ] {
         for name in names {
-            let first = index.pieces[0]
+            let first = index
+                .pieces
+                .first()
+                .ok_or_else(|| invalid!("the file holds no <Piece>"))?
                 .array(location, name)
                 .ok_or_else(|| invalid!("no {location:?} array named '{name}'"))?;
             let n = if location == Section::PointData {
@@ -163,7 +171,7 @@ fn extract_piece(
                     field.name
                 ));
             }
-            let expected = n * desc.components as u64;
+            let expected = super::read::value_count(desc, n)?;
             let mut r = ArrayReader::open(source, index, desc)?;
             super::read::check_declared(&r, desc, Some(expected))?;
             let Values::F32(values) = &mut field.values else {
@@ -218,13 +226,18 @@ fn stream_centres(
             Some(_) => return Err(invalid!("cell offsets are not integers")),
         }
         for &end in &ends {
-            let count = end - consumed;
-            if count < 0 {
+            // A difference that overflows can only come from an offset far below the previous one.
+            let Some(count) = end.checked_sub(consumed).filter(|&c| c >= 0) else {
                 return Err(invalid!("cell offsets decrease at cell {cells_done}"));
-            }
+            };
             let mut sum = [0f64; 3];
             for _ in 0..count {
-                if pending_pos == pending.len() {
+                let p = loop {
+                    if let Some(&p) = pending.get(pending_pos) {
+                        break p;
+                    }
+                    // A chunk may hold no values (a compressed block smaller than one value, a
+                    // buffer of ASCII whitespace): keep reading until one does.
                     pending.clear();
                     pending_pos = 0;
                     match conn.next_chunk()? {
@@ -236,16 +249,11 @@ fn stream_centres(
                             ))
                         }
                     }
-                    if pending.is_empty() {
-                        continue;
-                    }
-                }
-                let p = pending[pending_pos];
+                };
                 pending_pos += 1;
-                if p < 0 || p >= n_points {
+                let Some(q) = usize::try_from(p).ok().and_then(|i| points.get(i)) else {
                     return Err(invalid!("cell {cells_done} refers to point {p}, but the piece has {n_points} points"));
-                }
-                let q = points[p as usize];
+                };
                 sum[0] += q[0] as f64;
                 sum[1] += q[1] as f64;
                 sum[2] += q[2] as f64;
@@ -270,10 +278,113 @@ fn stream_centres(
             "{section:?} offsets hold {cells_done} cells, the piece declares {n_cells}"
         ));
     }
-    if pending_pos < pending.len() || conn.next_chunk()?.is_some_and(|c| c.len() > 0) {
+    // Any value left over, in this chunk or a later one (chunks may be empty), is one too many.
+    let mut longer = pending_pos < pending.len();
+    while !longer {
+        match conn.next_chunk()? {
+            Some(c) => longer = c.len() > 0,
+            None => break,
+        }
+    }
+    if longer {
         return Err(invalid!(
             "the connectivity is longer than the cell offsets say"
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::vtk_xml::index::index_file;
+    use crate::mesh::vtk_xml::source::MemorySource;
+
+    /// A `.vtu` of quads over four points, with ASCII connectivity and offsets.
+    fn quads_vtu(n_cells: usize, connectivity: &str, offsets: &str) -> String {
+        let types = "9 ".repeat(n_cells);
+        format!(
+            r#"<?xml version="1.0"?>
+<VTKFile type="UnstructuredGrid" version="1.0">
+  <UnstructuredGrid>
+    <Piece NumberOfPoints="4" NumberOfCells="{n_cells}">
+      <Points>
+        <DataArray type="Float32" NumberOfComponents="3" format="ascii">0 0 0 4 0 0 4 4 0 0 4 0</DataArray>
+      </Points>
+      <Cells>
+        <DataArray type="Int64" Name="connectivity" format="ascii">{connectivity}</DataArray>
+        <DataArray type="Int64" Name="offsets" format="ascii">{offsets}</DataArray>
+        <DataArray type="UInt8" Name="types" format="ascii">{types}</DataArray>
+      </Cells>
+    </Piece>
+  </UnstructuredGrid>
+</VTKFile>
+"#
+        )
+    }
+
+    fn centres(text: &str) -> ParseResult<Vec<[f32; 3]>> {
+        let bytes = text.as_bytes();
+        let index = index_file(bytes, bytes.len() as u64)?;
+        let req = ExtractRequest {
+            cell_centres: true,
+            ..Default::default()
+        };
+        Ok(extract(&MemorySource(bytes), &index, &req)?
+            .cell_centres
+            .unwrap_or_default())
+    }
+
+    /// More whitespace than one read buffer holds, so the connectivity streams a chunk of no values.
+    fn gap() -> String {
+        " ".repeat(200_000)
+    }
+
+    #[test]
+    fn centres_skip_connectivity_chunks_without_values() {
+        let c = centres(&quads_vtu(1, &format!("0 1 2{} 3", gap()), "4")).unwrap();
+        assert_eq!(c, vec![[2.0, 2.0, 0.0]]);
+    }
+
+    #[test]
+    fn centres_reject_connectivity_shorter_or_longer_than_offsets_behind_empty_chunks() {
+        let short = centres(&quads_vtu(1, &format!("0 1 2{}", gap()), "4")).unwrap_err();
+        assert!(
+            matches!(&short, crate::mesh::error::ParseError::Invalid(m) if m.contains("run past the end")),
+            "{short:?}"
+        );
+        let long = centres(&quads_vtu(1, &format!("0 1 2 3{} 0", gap()), "4")).unwrap_err();
+        assert!(
+            matches!(&long, crate::mesh::error::ParseError::Invalid(m) if m.contains("longer")),
+            "{long:?}"
+        );
+    }
+
+    #[test]
+    fn cell_counts_that_overflow_are_errors() {
+        let max = u64::MAX;
+        let xml = format!(
+            r#"<VTKFile type="PolyData" version="1.0">
+  <PolyData>
+    <Piece NumberOfPoints="0" NumberOfVerts="{max}" NumberOfPolys="1"/>
+    <Piece NumberOfPoints="0" NumberOfPolys="1"/>
+  </PolyData>
+</VTKFile>
+"#
+        );
+        let e = centres(&xml).unwrap_err();
+        assert!(
+            matches!(&e, crate::mesh::error::ParseError::Invalid(m) if m.contains("2^64")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn centres_reject_offsets_far_below_the_previous_one() {
+        let e = centres(&quads_vtu(2, "0 1 2 3 0 1 2 3", "4 -9223372036854775808")).unwrap_err();
+        assert!(
+            matches!(&e, crate::mesh::error::ParseError::Invalid(m) if m.contains("decrease")),
+            "{e:?}"
+        );
+    }
 }

@@ -110,7 +110,12 @@ impl PieceIndex {
     pub fn total_cells(&self, kind: DataSetType) -> u64 {
         match kind {
             DataSetType::UnstructuredGrid => self.n_cells,
-            DataSetType::PolyData => self.n_verts + self.n_lines + self.n_strips + self.n_polys,
+            // Saturating: a corrupt count must give an error later, not an overflow here.
+            DataSetType::PolyData => self
+                .n_verts
+                .saturating_add(self.n_lines)
+                .saturating_add(self.n_strips)
+                .saturating_add(self.n_polys),
         }
     }
 
@@ -135,6 +140,17 @@ impl PieceIndex {
             .filter(move |(s, _)| *s == section)
             .map(|(_, a)| a)
     }
+}
+
+/// The sum of the pieces' counts of `what` (an error where corrupt counts overflow).
+pub fn total(counts: impl Iterator<Item = u64>, what: &str) -> ParseResult<u64> {
+    let mut sum = 0u64;
+    for n in counts {
+        sum = sum
+            .checked_add(n)
+            .ok_or_else(|| invalid!("the pieces declare more than 2^64 {what}"))?;
+    }
+    Ok(sum)
 }
 
 /// Everything the first pass learns.
@@ -181,7 +197,7 @@ impl<R: BufRead> Scanner<R> {
                 None => (buf.len(), false),
             };
             if !saw_text {
-                saw_text = buf[..n].iter().any(|b| !b.is_ascii_whitespace());
+                saw_text = buf.iter().take(n).any(|b| !b.is_ascii_whitespace());
             }
             self.bump(n);
             if found {

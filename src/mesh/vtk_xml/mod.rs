@@ -5,6 +5,16 @@
 //! appended raw or base64; zlib, LZ4 or LZMA compression; UInt32 or UInt64 headers; either byte order
 //! — plus multi-piece files and both polyhedron layouts. See DESIGN.md for why this is not vtkio.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 mod base64;
 mod decode;
 mod extract;
@@ -90,7 +100,10 @@ pub struct Outline {
 /// Reads only the structure of a file (fast even for 50 GB files: no data is decoded).
 pub fn outline(path: &Path) -> Result<Outline> {
     let (_, index) = open(path)?;
-    let first = &index.pieces[0];
+    let first = index
+        .pieces
+        .first()
+        .ok_or_else(|| MeshError::invalid(path, "the file holds no <Piece>"))?;
     let names = |s: index::Section| {
         first
             .section(s)
@@ -99,8 +112,12 @@ pub fn outline(path: &Path) -> Result<Outline> {
     };
     Ok(Outline {
         kind: index.kind,
-        n_points: index.pieces.iter().map(|p| p.n_points).sum(),
-        n_cells: index.pieces.iter().map(|p| p.total_cells(index.kind)).sum(),
+        n_points: index::total(index.pieces.iter().map(|p| p.n_points), "points").at(path)?,
+        n_cells: index::total(
+            index.pieces.iter().map(|p| p.total_cells(index.kind)),
+            "cells",
+        )
+        .at(path)?,
         pieces: index.pieces.len(),
         point_arrays: names(index::Section::PointData),
         cell_arrays: names(index::Section::CellData),
@@ -295,6 +312,60 @@ mod tests {
 "#;
         let err = parse(xml).unwrap_err();
         assert!(matches!(err, crate::mesh::error::ParseError::Invalid(_)));
+    }
+
+    /// Counts whose products or sums overflow 64 bits are errors, not arithmetic panics.
+    #[test]
+    fn overflowing_declared_counts_are_errors() {
+        let max = u64::MAX;
+        let points = format!(
+            r#"<VTKFile type="UnstructuredGrid" version="1.0">
+  <UnstructuredGrid>
+    <Piece NumberOfPoints="{max}" NumberOfCells="0">
+      <Points>
+        <DataArray type="Float32" NumberOfComponents="3" format="ascii">0 0 0</DataArray>
+      </Points>
+    </Piece>
+  </UnstructuredGrid>
+</VTKFile>
+"#
+        );
+        let field_tuples = format!(
+            r#"<VTKFile type="UnstructuredGrid" version="1.0">
+  <UnstructuredGrid>
+    <FieldData>
+      <DataArray type="Float64" Name="f" NumberOfComponents="2" NumberOfTuples="{max}" format="ascii">1 2</DataArray>
+    </FieldData>
+    <Piece NumberOfPoints="0" NumberOfCells="0"/>
+  </UnstructuredGrid>
+</VTKFile>
+"#
+        );
+        // zlib header: 2 blocks of 2^64-1 bytes, the last 1 byte: 2^64 bytes in all.
+        let header: Vec<u8> = [2, max, 1, 0, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let blocks = format!(
+            r#"<VTKFile type="UnstructuredGrid" version="1.0" header_type="UInt64" compressor="vtkZLibDataCompressor">
+  <UnstructuredGrid>
+    <Piece NumberOfPoints="1" NumberOfCells="0">
+      <Points>
+        <DataArray type="Float32" NumberOfComponents="3" format="binary">{}</DataArray>
+      </Points>
+    </Piece>
+  </UnstructuredGrid>
+</VTKFile>
+"#,
+            base64::encode(&header)
+        );
+        for xml in [points, field_tuples, blocks] {
+            let err = parse(xml.as_bytes()).unwrap_err();
+            assert!(
+                matches!(&err, crate::mesh::error::ParseError::Invalid(m) if m.contains("2^64")),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

@@ -44,15 +44,15 @@ pub fn read_points(
             desc.components
         ));
     }
-    let expected = Some(n_points * 3);
+    let expected = Some(value_count(desc, n_points)?);
     let mut r = ArrayReader::open(source, index, desc)?;
     check_declared(&r, desc, expected)?;
     let mut out: Vec<[f32; 3]> = Vec::with_capacity(r.capacity_hint(expected) / 3);
     let mut carry: Vec<f32> = Vec::with_capacity(3);
     let mut push = |x: f32, out: &mut Vec<[f32; 3]>| {
         carry.push(x);
-        if carry.len() == 3 {
-            out.push([carry[0], carry[1], carry[2]]);
+        if let [a, b, c] = *carry.as_slice() {
+            out.push([a, b, c]);
             carry.clear();
         }
     };
@@ -114,6 +114,17 @@ pub fn read_ints(
     Ok(out)
 }
 
+/// The number of values `tuples` tuples of `desc` hold (an error where a corrupt count overflows).
+pub fn value_count(desc: &ArrayDesc, tuples: u64) -> ParseResult<u64> {
+    tuples.checked_mul(desc.components as u64).ok_or_else(|| {
+        invalid!(
+            "array '{}' would hold {tuples} tuples of {} values, more than 2^64",
+            desc.name,
+            desc.components
+        )
+    })
+}
+
 pub fn check_declared(
     r: &ArrayReader<'_>,
     desc: &ArrayDesc,
@@ -150,7 +161,10 @@ fn count_error(desc: &ArrayDesc, got: u64, expected: u64) -> crate::mesh::error:
 pub fn read_mesh(source: &dyn Source, index: &FileIndex) -> ParseResult<Mesh> {
     let mut mesh = Mesh::default();
     for desc in &index.field_data {
-        let expected = desc.declared_tuples.map(|t| t * desc.components as u64);
+        let expected = desc
+            .declared_tuples
+            .map(|t| value_count(desc, t))
+            .transpose()?;
         let values = read_f64(source, index, desc, expected)?;
         mesh.field_data.push(Field {
             name: desc.name.clone(),
@@ -197,7 +211,7 @@ fn read_piece(source: &dyn Source, index: &FileIndex, piece: &PieceIndex) -> Par
         (Section::CellData, n_cells, &mut mesh.cell_data),
     ] {
         for desc in piece.section(section) {
-            let values = read_f32(source, index, desc, Some(n * desc.components as u64))?;
+            let values = read_f32(source, index, desc, Some(value_count(desc, n)?))?;
             dst.push(Field {
                 name: desc.name.clone(),
                 components: desc.components,
@@ -308,15 +322,35 @@ fn read_ugrid_cells(
     Ok(cells)
 }
 
+/// Consecutive pairs `(ranges[k], ranges[k + 1])`: the start and end of each range.
+fn pairs(ranges: &[u64]) -> impl Iterator<Item = (u64, u64)> + '_ {
+    ranges.iter().copied().zip(ranges.iter().copied().skip(1))
+}
+
+/// The entries `[start, end)` of `data`, where the range came from [`end_offsets_to_ranges`] for it
+/// (so it is in bounds unless that invariant broke).
+fn span<'a, T>(data: &'a [T], (start, end): (u64, u64), what: &str) -> ParseResult<&'a [T]> {
+    usize::try_from(start)
+        .ok()
+        .zip(usize::try_from(end).ok())
+        .and_then(|(s, e)| data.get(s..e))
+        .ok_or_else(|| {
+            invalid!(
+                "internal: {what} range {start}..{end} outside its {} entries",
+                data.len()
+            )
+        })
+}
+
 /// Cells whose type fixes their point count must have that many points.
 fn check_fixed_sizes(cells: &Cells) -> ParseResult<()> {
-    for (i, (t, w)) in cells.types.iter().zip(cells.offsets.windows(2)).enumerate() {
+    for (i, (t, (start, end))) in cells.types.iter().zip(pairs(&cells.offsets)).enumerate() {
         if let Some(k) = t.fixed_point_count() {
-            if (w[1] - w[0]) as usize != k {
+            if (end - start) as usize != k {
                 return Err(invalid!(
                     "cell {i} is a {} with {} points (expected {k})",
                     t.name(),
-                    w[1] - w[0]
+                    end - start
                 ));
             }
         }
@@ -366,18 +400,22 @@ fn read_polyhedra_new(
         face_connectivity: Vec::new(),
     };
     out.cell_faces.push(0);
-    for (i, t) in types.iter().enumerate() {
+    for (i, (t, range)) in types.iter().zip(pairs(&p_ranges)).enumerate() {
         if *t == CellType::POLYHEDRON {
-            for &f in &p2f[p_ranges[i] as usize..p_ranges[i + 1] as usize] {
-                if f < 0 || f as usize >= n_faces {
+            for &f in span(&p2f, range, "polyhedron_to_faces")? {
+                let Some(face) = usize::try_from(f)
+                    .ok()
+                    .and_then(|f| face_ranges.get(f).zip(face_ranges.get(f + 1)))
+                else {
                     return Err(invalid!(
                         "polyhedron {i} refers to face {f}, but there are {n_faces} faces"
                     ));
-                }
-                let f = f as usize;
-                out.face_connectivity.extend_from_slice(
-                    &fconn[face_ranges[f] as usize..face_ranges[f + 1] as usize],
-                );
+                };
+                out.face_connectivity.extend_from_slice(span(
+                    &fconn,
+                    (*face.0, *face.1),
+                    "face_connectivity",
+                )?);
                 out.face_offsets.push(out.face_connectivity.len() as u64);
             }
         }
@@ -414,12 +452,14 @@ fn read_polyhedra_old(
     let mut pos = 0usize;
     for (i, (t, &end)) in types.iter().zip(&ends).enumerate() {
         if *t == CellType::POLYHEDRON {
-            if end < pos as i64 || end as usize > faces.len() {
+            let Some((stream_end, stream)) = usize::try_from(end)
+                .ok()
+                .and_then(|e| Some((e, faces.get(pos..e)?)))
+            else {
                 return Err(invalid!(
                     "faceoffsets of polyhedron {i} ({end}) out of range"
                 ));
-            }
-            let stream = &faces[pos..end as usize];
+            };
             let mut it = stream.iter();
             let n_faces = *it
                 .next()
@@ -444,7 +484,7 @@ fn read_polyhedra_old(
                     "face stream of polyhedron {i} is longer than its faces"
                 ));
             }
-            pos = end as usize;
+            pos = stream_end;
         }
         out.cell_faces.push(out.face_offsets.len() as u64 - 1);
     }
@@ -475,8 +515,8 @@ fn read_poly_cells(
         let conn = to_ids(conn, "cell connectivity", piece.n_points)?;
         let ends = read_ints(source, index, required(piece, section, "offsets")?, Some(n))?;
         let ranges = end_offsets_to_ranges(ends, conn.len(), &format!("{section:?}"))?;
-        for w in ranges.windows(2) {
-            let ids = &conn[w[0] as usize..w[1] as usize];
+        for range in pairs(&ranges) {
+            let ids = span(&conn, range, "connectivity")?;
             let t = match (section, ids.len()) {
                 (Section::Verts, 1) => CellType::VERTEX,
                 (Section::Verts, _) => CellType::POLY_VERTEX,

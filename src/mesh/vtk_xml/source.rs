@@ -47,7 +47,11 @@ impl Source for MemorySource<'_> {
     }
 
     fn reader_at(&self, pos: u64) -> std::io::Result<Box<dyn Read + '_>> {
-        let start = (pos as usize).min(self.0.len());
-        Ok(Box::new(&self.0[start..]))
+        // A position past the end reads nothing.
+        let rest = usize::try_from(pos)
+            .ok()
+            .and_then(|p| self.0.get(p..))
+            .unwrap_or_default();
+        Ok(Box::new(rest))
     }
 }

@@ -168,6 +168,16 @@ fn write_le<T: Copy, const N: usize>(
     Ok(())
 }
 
+/// The values of tuples `order[..].1` of a `c`-component array, in that order; `None` where the array
+/// is too short.
+fn permute_tuples<T: Copy>(v: &[T], c: usize, order: &[(usize, usize)]) -> Option<Vec<T>> {
+    let mut out = Vec::with_capacity(v.len());
+    for &(_, i) in order {
+        out.extend_from_slice(v.get(i.checked_mul(c)?..i.checked_add(1)?.checked_mul(c)?)?);
+    }
+    Some(out)
+}
+
 /// The cell categories of PolyData, in the order VTK stores them.
 fn poly_category(t: CellType) -> Option<usize> {
     match t {
@@ -188,10 +198,9 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
     let n_cells = cells.len();
 
     // PolyData stores cells grouped (verts, lines, polys, strips); reorder cell data the same way.
-    let mut order: Vec<usize> = (0..n_cells).collect();
-    let mut poly_counts = [0usize; 4];
-    if kind == Kind::PolyData {
-        let mut cats = Vec::with_capacity(n_cells);
+    // `order` holds (category, cell) in the order the file stores the cells.
+    let order: Vec<(usize, usize)> = if kind == Kind::PolyData {
+        let mut order = Vec::with_capacity(n_cells);
         for (i, &t) in cells.types.iter().enumerate() {
             let c = poly_category(t).ok_or_else(|| {
                 invalid(format!(
@@ -199,37 +208,40 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
                     t.name()
                 ))
             })?;
-            poly_counts[c] += 1;
-            cats.push(c);
+            order.push((c, i));
         }
-        order.sort_by_key(|&i| cats[i]);
-    }
-    let sorted = order.iter().enumerate().all(|(k, &i)| k == i);
-    let permute = |f: &Field| -> Field {
+        // Stable: cells keep their order within a category.
+        order.sort_by_key(|&(c, _)| c);
+        order
+    } else {
+        (0..n_cells).map(|i| (0, i)).collect()
+    };
+    let poly_count = |cat: usize| order.iter().filter(|&&(c, _)| c == cat).count();
+    let sorted = order.iter().enumerate().all(|(k, &(_, i))| k == i);
+    let permute = |f: &Field| -> std::io::Result<Field> {
         let c = f.components;
-        let values = match &f.values {
-            Values::F32(v) => Values::F32(
-                order
-                    .iter()
-                    .flat_map(|&i| v[i * c..(i + 1) * c].iter().copied())
-                    .collect(),
-            ),
-            Values::F64(v) => Values::F64(
-                order
-                    .iter()
-                    .flat_map(|&i| v[i * c..(i + 1) * c].iter().copied())
-                    .collect(),
-            ),
+        let short = || {
+            invalid(format!(
+                "cell array '{}' holds fewer values than the cells",
+                f.name
+            ))
         };
-        Field {
+        let values = match &f.values {
+            Values::F32(v) => Values::F32(permute_tuples(v, c, &order).ok_or_else(short)?),
+            Values::F64(v) => Values::F64(permute_tuples(v, c, &order).ok_or_else(short)?),
+        };
+        Ok(Field {
             values,
             ..f.clone()
-        }
+        })
     };
     let permuted_cell_data: Vec<Field> = if sorted {
         Vec::new()
     } else {
-        mesh.cell_data.iter().map(permute).collect()
+        mesh.cell_data
+            .iter()
+            .map(permute)
+            .collect::<std::io::Result<_>>()?
     };
     let cell_data: &[Field] = if sorted {
         &mesh.cell_data
@@ -305,8 +317,8 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
             for (cat, name) in ["Verts", "Lines", "Polys", "Strips"].iter().enumerate() {
                 let mut conn = Vec::new();
                 let mut ends = Vec::new();
-                for &i in order.iter() {
-                    if poly_category(cells.types[i]) == Some(cat) {
+                for &(c, i) in &order {
+                    if c == cat {
                         conn.extend(cells.cell(i).iter().map(|&p| p as i64));
                         ends.push(conn.len() as i64);
                     }
@@ -338,8 +350,12 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
         offsets.push(off);
         off += e.len();
     }
-    let mut next = 0usize;
-    let mut array_xml = |out: &mut String, a: &ArrayOut, indent: &str| {
+    // The arrays are described in the order they were encoded, so each takes the next offset.
+    let mut offsets = offsets.into_iter();
+    let mut array_xml = |out: &mut String, a: &ArrayOut, indent: &str| -> std::io::Result<()> {
+        let offset = offsets.next().ok_or_else(|| {
+            std::io::Error::other(format!("internal: array '{}' was not encoded", a.name))
+        })?;
         let comps = if a.components != 1 {
             format!(" NumberOfComponents=\"{}\"", a.components)
         } else {
@@ -353,9 +369,9 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
             "{indent}<DataArray type=\"{}\" Name=\"{}\"{comps}{tuples} format=\"appended\" offset=\"{}\"/>\n",
             a.data.vtk_type(),
             escape(&a.name),
-            offsets[next]
+            offset
         ));
-        next += 1;
+        Ok(())
     };
 
     let (type_name, piece_attrs) = match kind {
@@ -368,10 +384,10 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
             format!(
                 "NumberOfPoints=\"{}\" NumberOfVerts=\"{}\" NumberOfLines=\"{}\" NumberOfStrips=\"{}\" NumberOfPolys=\"{}\"",
                 mesh.points.len(),
-                poly_counts[0],
-                poly_counts[1],
-                poly_counts[3],
-                poly_counts[2]
+                poly_count(0),
+                poly_count(1),
+                poly_count(3),
+                poly_count(2)
             ),
         ),
     };
@@ -388,7 +404,7 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
     if !field_arrays.is_empty() {
         x.push_str("    <FieldData>\n");
         for a in &field_arrays {
-            array_xml(&mut x, a, "      ");
+            array_xml(&mut x, a, "      ")?;
         }
         x.push_str("    </FieldData>\n");
     }
@@ -396,17 +412,17 @@ pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> s
     for (tag, arrays) in [("PointData", &point_arrays), ("CellData", &cell_arrays)] {
         x.push_str(&format!("      <{tag}>\n"));
         for a in arrays.iter() {
-            array_xml(&mut x, a, "        ");
+            array_xml(&mut x, a, "        ")?;
         }
         x.push_str(&format!("      </{tag}>\n"));
     }
     x.push_str("      <Points>\n");
-    array_xml(&mut x, &points, "        ");
+    array_xml(&mut x, &points, "        ")?;
     x.push_str("      </Points>\n");
     for (tag, arrays) in &sections {
         x.push_str(&format!("      <{tag}>\n"));
         for a in arrays {
-            array_xml(&mut x, a, "        ");
+            array_xml(&mut x, a, "        ")?;
         }
         x.push_str(&format!("      </{tag}>\n"));
     }
