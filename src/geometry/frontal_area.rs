@@ -416,7 +416,7 @@ fn max3(x: [i64; 3]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::sampling::tests::{box_soup, car_sized_ellipsoid, icosphere};
+    use crate::geometry::test_shapes::{box_soup, car_sized_ellipsoid, icosphere};
     use std::f64::consts::PI;
 
     fn area(soup: &TriangleSoup, d: [f64; 3], pixel_m: f64) -> FrontalArea {

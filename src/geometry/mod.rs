@@ -22,6 +22,8 @@ pub mod sample_cloud;
 pub mod sampling;
 pub mod surface;
 pub mod surface_query;
+#[cfg(test)]
+mod test_shapes;
 pub mod triangles;
 mod vec3;
 pub mod volume_sampling;

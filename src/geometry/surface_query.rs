@@ -186,80 +186,9 @@ mod tests {
     use crate::rng::Rng;
     use std::collections::HashMap;
 
-    /// Unit sphere: an icosahedron with every triangle split in four `levels` times, new corners
-    /// pushed onto the sphere; 20·4^levels outward-oriented triangles.
+    /// Unit sphere around the origin: 20·4^levels outward-oriented triangles.
     fn icosphere(levels: u32) -> Vec<Triangle> {
-        let g = (1.0 + 5f64.sqrt()) / 2.0;
-        let mut verts: Vec<[f64; 3]> = [
-            [-1.0, g, 0.0],
-            [1.0, g, 0.0],
-            [-1.0, -g, 0.0],
-            [1.0, -g, 0.0],
-            [0.0, -1.0, g],
-            [0.0, 1.0, g],
-            [0.0, -1.0, -g],
-            [0.0, 1.0, -g],
-            [g, 0.0, -1.0],
-            [g, 0.0, 1.0],
-            [-g, 0.0, -1.0],
-            [-g, 0.0, 1.0],
-        ]
-        .iter()
-        .map(|v| unit(*v))
-        .collect();
-        let mut faces: Vec<[usize; 3]> = vec![
-            [0, 11, 5],
-            [0, 5, 1],
-            [0, 1, 7],
-            [0, 7, 10],
-            [0, 10, 11],
-            [1, 5, 9],
-            [5, 11, 4],
-            [11, 10, 2],
-            [10, 7, 6],
-            [7, 1, 8],
-            [3, 9, 4],
-            [3, 4, 2],
-            [3, 2, 6],
-            [3, 6, 8],
-            [3, 8, 9],
-            [4, 9, 5],
-            [2, 4, 11],
-            [6, 2, 10],
-            [8, 6, 7],
-            [9, 8, 1],
-        ];
-        for _ in 0..levels {
-            let mut mid: HashMap<(usize, usize), usize> = HashMap::new();
-            let mut next = Vec::with_capacity(faces.len() * 4);
-            for [a, b, c] in faces {
-                let mut m = |i: usize, j: usize| {
-                    *mid.entry((i.min(j), i.max(j))).or_insert_with(|| {
-                        let (p, q) = (verts[i], verts[j]);
-                        verts.push(unit([p[0] + q[0], p[1] + q[1], p[2] + q[2]]));
-                        verts.len() - 1
-                    })
-                };
-                let (ab, bc, ca) = (m(a, b), m(b, c), m(c, a));
-                next.extend([[a, ab, ca], [b, bc, ab], [c, ca, bc], [ab, bc, ca]]);
-            }
-            faces = next;
-        }
-        let tris: Vec<Triangle> = faces
-            .iter()
-            .map(|f| f.map(|i| verts[i].map(|c| c as f32)))
-            .collect();
-        for t in &tris {
-            let n = triangle_cross(t);
-            let c = t[0];
-            assert!(n[0] * c[0] as f64 + n[1] * c[1] as f64 + n[2] * c[2] as f64 > 0.0);
-        }
-        tris
-    }
-
-    fn unit(v: [f64; 3]) -> [f64; 3] {
-        let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
-        [v[0] / n, v[1] / n, v[2] / n]
+        crate::geometry::test_shapes::icosphere(levels, 1.0, [0.0; 3]).triangles
     }
 
     fn soup(triangles: Vec<Triangle>) -> TriangleSoup {

@@ -5,15 +5,7 @@
 //! appended raw or base64; zlib, LZ4 or LZMA compression; UInt32 or UInt64 headers; either byte order
 //! — plus multi-piece files and both polyhedron layouts. See DESIGN.md for why this is not vtkio.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
+// The panic-freedom lints of `crate::mesh` (indexing, unwrap, expect, panic) apply here too.
 
 mod base64;
 mod decode;
