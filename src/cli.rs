@@ -65,6 +65,10 @@ pub struct InfoArgs {
     /// Print one JSON object (stable shape, see DESIGN.md) instead of the text report.
     #[arg(long)]
     pub json: bool,
+    /// Summarise a .vtp/.vtu by streaming each array once, without loading the mesh (automatic above
+    /// 1 GiB); the report then omits area and volumes, which need the whole topology.
+    #[arg(long)]
+    pub streaming: bool,
 }
 
 #[derive(Debug, Args)]
@@ -240,7 +244,7 @@ fn not_yet(name: &str, issue: u32) -> Result<()> {
 }
 
 fn info(a: &InfoArgs) -> Result<()> {
-    let summary = inspect::summarize(&a.file).map_err(classify)?;
+    let summary = inspect::summarize(&a.file, a.streaming).map_err(classify)?;
     if a.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

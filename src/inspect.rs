@@ -55,11 +55,66 @@ pub struct FileSummary {
     pub parts: Option<BTreeMap<String, usize>>,
 }
 
-/// Reads `path` and summarises it.
-pub fn summarize(path: &Path) -> Result<FileSummary> {
+/// VTK XML files above this size are summarised by streaming (no mesh in memory, no surface area).
+pub const STREAMING_THRESHOLD_BYTES: u64 = 1 << 30;
+
+/// Reads `path` and summarises it. VTK XML files larger than [`STREAMING_THRESHOLD_BYTES`] (or any, with
+/// `force_streaming`) are streamed array by array in bounded memory; their summary then lacks the
+/// quantities that need the whole topology (surface area, enclosed, frontal and cell volume).
+pub fn summarize(path: &Path, force_streaming: bool) -> Result<FileSummary> {
     let format = Format::from_path(path)?;
+    if matches!(format, Format::Vtp | Format::Vtu) {
+        let size = std::fs::metadata(path)
+            .map_err(|e| mesh::MeshError::io(path, e))?
+            .len();
+        if force_streaming || size > STREAMING_THRESHOLD_BYTES {
+            let s = mesh::vtk_xml::summarize_streaming(path)?;
+            return Ok(summary_of_stream(format, &s));
+        }
+    }
     let doc = mesh::read(path)?;
     Ok(summarize_document(format, &doc))
+}
+
+fn summary_of_stream(format: Format, s: &mesh::vtk_xml::StreamedSummary) -> FileSummary {
+    FileSummary {
+        format: format.name().into(),
+        points: s.n_points as usize,
+        cells: s.n_cells as usize,
+        cell_types: s
+            .cell_types
+            .iter()
+            .map(|(t, &n)| (t.name(), n as usize))
+            .collect(),
+        arrays: s
+            .arrays
+            .iter()
+            .map(|a| ArraySummary {
+                name: a.name.clone(),
+                location: location_name(a.location).into(),
+                components: a.components,
+                min: a.stats.min,
+                max: a.stats.max,
+                sum: a.stats.sum,
+                shape: None,
+            })
+            .collect(),
+        bounds: s.bounds,
+        area_m2: None,
+        enclosed_volume_m3: None,
+        frontal_area_m2: None,
+        frontal_area_error_m2: None,
+        cell_volume_m3: None,
+        parts: None,
+    }
+}
+
+fn location_name(loc: Location) -> &'static str {
+    match loc {
+        Location::Point => "point",
+        Location::Cell => "cell",
+        Location::Field => "field",
+    }
 }
 
 pub fn summarize_document(format: Format, doc: &Document) -> FileSummary {
@@ -71,12 +126,7 @@ pub fn summarize_document(format: Format, doc: &Document) -> FileSummary {
                     let s = f.stats();
                     ArraySummary {
                         name: f.name.clone(),
-                        location: match loc {
-                            Location::Point => "point",
-                            Location::Cell => "cell",
-                            Location::Field => "field",
-                        }
-                        .into(),
+                        location: location_name(loc).into(),
                         components: f.components,
                         min: s.min,
                         max: s.max,

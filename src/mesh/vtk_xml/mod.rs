@@ -13,6 +13,7 @@ mod extract;
 mod index;
 mod read;
 mod source;
+mod stats;
 mod tag;
 mod write;
 
@@ -24,6 +25,7 @@ use crate::mesh::model::Mesh;
 pub use extract::{ExtractRequest, Extracted};
 pub use index::DataSetType;
 use source::{FileSource, Source};
+pub use stats::{ArrayStats, StreamedSummary};
 
 /// Which VTK XML dataset to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +78,13 @@ pub fn parse(bytes: &[u8]) -> ParseResult<Mesh> {
 pub fn extract(path: &Path, request: &ExtractRequest) -> Result<Extracted> {
     let (source, index) = open(path)?;
     extract::extract(&source, &index, request).at(path)
+}
+
+/// Counts, cell types, bounds and per-array min/max/sum, streaming every array once: memory stays
+/// bounded whatever the file size (used by `info` on large files).
+pub fn summarize_streaming(path: &Path) -> Result<StreamedSummary> {
+    let (source, index) = open(path)?;
+    stats::summarize(&source, &index).at(path)
 }
 
 /// The dataset type, piece count and array names of a file, without decoding any data.

@@ -1,4 +1,5 @@
-//! Streaming extraction gives exactly what reading the whole file and computing centres gives.
+//! Streaming (extraction of arrays and cell centres, summaries for `info`) gives exactly what
+//! reading the whole file gives.
 
 mod common;
 
@@ -77,4 +78,68 @@ fn extract_names_a_missing_array() {
         err.contains("noSuchArray") && err.contains("volume_f32_binary_u64.vtu"),
         "{err}"
     );
+}
+
+#[test]
+fn streaming_summary_matches_the_full_summary_on_every_vtk_xml_fixture() {
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join("synthetic")).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "vtp" && ext != "vtu" {
+            continue;
+        }
+        let full = slipstream::inspect::summarize(&path, false).unwrap();
+        let streamed = slipstream::inspect::summarize(&path, true).unwrap();
+        let name = path.display();
+        assert_eq!(streamed.points, full.points, "{name}");
+        assert_eq!(streamed.cells, full.cells, "{name}");
+        assert_eq!(streamed.cell_types, full.cell_types, "{name}");
+        assert_eq!(
+            streamed.bounds.map(|b| b.map(|x| x as f32)),
+            full.bounds.map(|b| b.map(|x| x as f32)),
+            "{name}"
+        );
+        assert_eq!(streamed.arrays.len(), full.arrays.len(), "{name}");
+        for (a, b) in streamed.arrays.iter().zip(&full.arrays) {
+            assert_eq!(
+                (&a.name, &a.location, a.components),
+                (&b.name, &b.location, b.components),
+                "{name}"
+            );
+            for (x, y) in [(a.min, b.min), (a.max, b.max), (a.sum, b.sum)] {
+                // Float64 arrays are held as float32 by the full reader, not by the stream.
+                assert!(
+                    (x - y).abs() <= 1e-6 * y.abs().max(1.0),
+                    "{name}: {}: {x} vs {y}",
+                    a.name
+                );
+            }
+        }
+        assert!(streamed.area_m2.is_none() && streamed.cell_volume_m3.is_none());
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} VTK XML fixtures found");
+}
+
+#[test]
+fn streaming_summary_rejects_the_corrupt_vtk_xml_fixtures() {
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
+    for entry in std::fs::read_dir(root.join("corrupt")).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "vtp" && ext != "vtu" {
+            continue;
+        }
+        let err =
+            slipstream::inspect::summarize(&path, true).expect_err(&path.display().to_string());
+        assert!(err
+            .to_string()
+            .contains(path.file_name().unwrap().to_str().unwrap()));
+    }
 }
