@@ -87,6 +87,15 @@ pub fn summarize_streaming(path: &Path) -> Result<StreamedSummary> {
     stats::summarize(&source, &index).at(path)
 }
 
+/// [`summarize_streaming`] on a file held in memory (used by the fuzz targets).
+pub fn summarize_bytes(bytes: &[u8]) -> ParseResult<StreamedSummary> {
+    if bytes.is_empty() {
+        return Err(crate::mesh::error::invalid!("the file is empty"));
+    }
+    let index = index::index_file(bytes, bytes.len() as u64)?;
+    stats::summarize(&source::MemorySource(bytes), &index)
+}
+
 /// The dataset type, piece count and array names of a file, without decoding any data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outline {
