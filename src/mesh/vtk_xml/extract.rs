@@ -138,12 +138,7 @@ fn extract_piece(
                 }
             }
             DataSetType::PolyData => {
-                for (section, n) in [
-                    (Section::Verts, piece.n_verts),
-                    (Section::Lines, piece.n_lines),
-                    (Section::Polys, piece.n_polys),
-                    (Section::Strips, piece.n_strips),
-                ] {
+                for (section, n) in piece.poly_sections() {
                     if n > 0 {
                         stream_centres(source, index, piece, section, n, &points, centres)?;
                     }

@@ -8,6 +8,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 
+use crate::mesh::cells::CellType;
 use crate::mesh::error::{invalid, unsupported, ParseResult};
 use crate::mesh::field::ScalarType;
 
@@ -77,6 +78,20 @@ pub enum Section {
 }
 
 impl Section {
+    /// VTK's cell type for a PolyData cell of `n_points` points stored in this section.
+    pub fn poly_cell_type(self, n_points: usize) -> CellType {
+        match (self, n_points) {
+            (Section::Verts, 1) => CellType::VERTEX,
+            (Section::Verts, _) => CellType::POLY_VERTEX,
+            (Section::Lines, 2) => CellType::LINE,
+            (Section::Lines, _) => CellType::POLY_LINE,
+            (Section::Polys, 3) => CellType::TRIANGLE,
+            (Section::Polys, 4) => CellType::QUAD,
+            (Section::Polys, _) => CellType::POLYGON,
+            _ => CellType::TRIANGLE_STRIP,
+        }
+    }
+
     fn from_element(name: &str) -> Option<Section> {
         Some(match name {
             "PointData" => Section::PointData,
@@ -107,6 +122,16 @@ pub struct PieceIndex {
 }
 
 impl PieceIndex {
+    /// The PolyData cell sections with their cell counts, in the order VTK numbers their cells.
+    pub fn poly_sections(&self) -> [(Section, u64); 4] {
+        [
+            (Section::Verts, self.n_verts),
+            (Section::Lines, self.n_lines),
+            (Section::Polys, self.n_polys),
+            (Section::Strips, self.n_strips),
+        ]
+    }
+
     pub fn total_cells(&self, kind: DataSetType) -> u64 {
         match kind {
             DataSetType::UnstructuredGrid => self.n_cells,

@@ -497,12 +497,7 @@ fn read_poly_cells(
     piece: &PieceIndex,
 ) -> ParseResult<Cells> {
     let mut cells = Cells::default();
-    for (section, n) in [
-        (Section::Verts, piece.n_verts),
-        (Section::Lines, piece.n_lines),
-        (Section::Polys, piece.n_polys),
-        (Section::Strips, piece.n_strips),
-    ] {
+    for (section, n) in piece.poly_sections() {
         if n == 0 {
             continue;
         }
@@ -517,16 +512,7 @@ fn read_poly_cells(
         let ranges = end_offsets_to_ranges(ends, conn.len(), &format!("{section:?}"))?;
         for range in pairs(&ranges) {
             let ids = span(&conn, range, "connectivity")?;
-            let t = match (section, ids.len()) {
-                (Section::Verts, 1) => CellType::VERTEX,
-                (Section::Verts, _) => CellType::POLY_VERTEX,
-                (Section::Lines, 2) => CellType::LINE,
-                (Section::Lines, _) => CellType::POLY_LINE,
-                (Section::Polys, 3) => CellType::TRIANGLE,
-                (Section::Polys, 4) => CellType::QUAD,
-                (Section::Polys, _) => CellType::POLYGON,
-                _ => CellType::TRIANGLE_STRIP,
-            };
+            let t = section.poly_cell_type(ids.len());
             cells.push(t, ids);
         }
     }

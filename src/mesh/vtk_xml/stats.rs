@@ -229,12 +229,7 @@ fn count_cell_types(
             }
         }
         DataSetType::PolyData => {
-            for (section, n) in [
-                (Section::Verts, piece.n_verts),
-                (Section::Lines, piece.n_lines),
-                (Section::Polys, piece.n_polys),
-                (Section::Strips, piece.n_strips),
-            ] {
+            for (section, n) in piece.poly_sections() {
                 if n == 0 {
                     continue;
                 }
@@ -242,21 +237,18 @@ fn count_cell_types(
                     .array(section, "offsets")
                     .ok_or_else(|| invalid!("<{section:?}> has no 'offsets' array"))?;
                 let mut prev = 0f64;
+                let mut decreasing = false;
                 stream(source, index, desc, Some(n), |_, end| {
                     let size = end - prev;
                     prev = end;
-                    let t = match (section, size as i64) {
-                        (Section::Verts, 1) => CellType::VERTEX,
-                        (Section::Verts, _) => CellType::POLY_VERTEX,
-                        (Section::Lines, 2) => CellType::LINE,
-                        (Section::Lines, _) => CellType::POLY_LINE,
-                        (Section::Polys, 3) => CellType::TRIANGLE,
-                        (Section::Polys, 4) => CellType::QUAD,
-                        (Section::Polys, _) => CellType::POLYGON,
-                        _ => CellType::TRIANGLE_STRIP,
-                    };
-                    *counts.entry(t).or_insert(0) += 1;
+                    decreasing |= size < 0.0;
+                    *counts
+                        .entry(section.poly_cell_type(size.max(0.0) as usize))
+                        .or_insert(0) += 1;
                 })?;
+                if decreasing {
+                    return Err(invalid!("<{section:?}> offsets decrease"));
+                }
             }
         }
     }
