@@ -24,8 +24,9 @@ pub struct ArraySummary {
     pub shape: Option<Vec<usize>>,
 }
 
-/// The summary of one file.
-#[derive(Debug, Clone, Serialize)]
+/// The summary of one file. `Default` leaves out every geometric quantity, as summaries of HDF5
+/// datasets and of streamed files do.
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct FileSummary {
     pub format: String,
     pub points: usize,
@@ -100,12 +101,7 @@ fn summary_of_stream(format: Format, s: &mesh::vtk_xml::StreamedSummary) -> File
             })
             .collect(),
         bounds: s.bounds,
-        area_m2: None,
-        enclosed_volume_m3: None,
-        frontal_area_m2: None,
-        frontal_area_error_m2: None,
-        cell_volume_m3: None,
-        parts: None,
+        ..Default::default()
     }
 }
 
@@ -188,13 +184,7 @@ pub fn summarize_document(format: Format, doc: &Document) -> FileSummary {
                     }
                 })
                 .collect(),
-            bounds: None,
-            area_m2: None,
-            enclosed_volume_m3: None,
-            frontal_area_m2: None,
-            frontal_area_error_m2: None,
-            cell_volume_m3: None,
-            parts: None,
+            ..Default::default()
         },
     }
 }

@@ -7,18 +7,22 @@ use slipstream::geometry;
 use slipstream::mesh::vtk_xml::{self, ExtractRequest};
 use slipstream::mesh::{self, Location};
 
+/// The `.vtp` and `.vtu` files of a fixture folder.
+fn vtk_xml_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("vtp" | "vtu")))
+        .collect()
+}
+
 #[test]
 fn extract_matches_full_read_on_every_vtk_xml_fixture() {
     let Some(root) = common::fixtures_dir() else {
         return;
     };
     let mut checked = 0;
-    for entry in std::fs::read_dir(root.join("synthetic")).unwrap() {
-        let path = entry.unwrap().path();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext != "vtp" && ext != "vtu" {
-            continue;
-        }
+    for path in vtk_xml_files(&root.join("synthetic")) {
         let full = mesh::read_mesh(&path).unwrap();
         let request = ExtractRequest {
             points: true,
@@ -86,12 +90,7 @@ fn streaming_summary_matches_the_full_summary_on_every_vtk_xml_fixture() {
         return;
     };
     let mut checked = 0;
-    for entry in std::fs::read_dir(root.join("synthetic")).unwrap() {
-        let path = entry.unwrap().path();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext != "vtp" && ext != "vtu" {
-            continue;
-        }
+    for path in vtk_xml_files(&root.join("synthetic")) {
         let full = slipstream::inspect::summarize(&path, false).unwrap();
         let streamed = slipstream::inspect::summarize(&path, true).unwrap();
         let name = path.display();
@@ -130,12 +129,7 @@ fn streaming_summary_rejects_the_corrupt_vtk_xml_fixtures() {
     let Some(root) = common::fixtures_dir() else {
         return;
     };
-    for entry in std::fs::read_dir(root.join("corrupt")).unwrap() {
-        let path = entry.unwrap().path();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext != "vtp" && ext != "vtu" {
-            continue;
-        }
+    for path in vtk_xml_files(&root.join("corrupt")) {
         let err =
             slipstream::inspect::summarize(&path, true).expect_err(&path.display().to_string());
         assert!(err

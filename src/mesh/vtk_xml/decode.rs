@@ -224,27 +224,16 @@ impl<'a> ArrayReader<'a> {
                 let produced = !self.out.f32.is_empty()
                     || !self.out.f64.is_empty()
                     || !self.out.int.is_empty();
-                Ok(produced || !*done)
+                return Ok(produced || !*done);
             }
             Kind::Plain { bytes, left } => {
                 if *left == 0 {
-                    if !self.carry.is_empty() {
-                        return Err(invalid!("byte count is not a multiple of the value size"));
-                    }
-                    return Ok(false);
+                    return self.end_of_binary();
                 }
                 let n = (*left).min((CHUNK_VALUES * size) as u64) as usize;
                 self.raw.resize(n, 0);
                 bytes.read_exact(&mut self.raw)?;
                 *left -= n as u64;
-                convert(
-                    &self.raw,
-                    &mut self.carry,
-                    self.scalar,
-                    self.big_endian,
-                    &mut self.out,
-                );
-                Ok(true)
             }
             Kind::Compressed {
                 bytes,
@@ -256,10 +245,7 @@ impl<'a> ArrayReader<'a> {
                 compressed,
             } => {
                 let Some(&csize) = compressed_sizes.get(*next) else {
-                    if !self.carry.is_empty() {
-                        return Err(invalid!("byte count is not a multiple of the value size"));
-                    }
-                    return Ok(false);
+                    return self.end_of_binary();
                 };
                 let expected = if *next + 1 == compressed_sizes.len() {
                     *last_block_size
@@ -270,16 +256,25 @@ impl<'a> ArrayReader<'a> {
                 compressed.resize(csize as usize, 0);
                 bytes.read_exact(compressed)?;
                 decompress(*compressor, compressed, expected as usize, &mut self.raw)?;
-                convert(
-                    &self.raw,
-                    &mut self.carry,
-                    self.scalar,
-                    self.big_endian,
-                    &mut self.out,
-                );
-                Ok(true)
             }
         }
+        // Binary arrays: the raw bytes of this chunk are in `self.raw`.
+        convert(
+            &self.raw,
+            &mut self.carry,
+            self.scalar,
+            self.big_endian,
+            &mut self.out,
+        );
+        Ok(true)
+    }
+
+    /// The end of a binary array: bytes left over from an incomplete value mean a corrupt count.
+    fn end_of_binary(&self) -> ParseResult<bool> {
+        if !self.carry.is_empty() {
+            return Err(invalid!("byte count is not a multiple of the value size"));
+        }
+        Ok(false)
     }
 }
 
