@@ -9,6 +9,8 @@ pub mod data;
 pub mod geometry;
 pub mod inspect;
 pub mod mesh;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod rng;
 #[cfg(test)]
 mod test_fixtures;

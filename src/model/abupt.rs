@@ -1,0 +1,386 @@
+//! The anchored-branched universal physics transformer.
+//!
+//! Anchors of both branches pass through the geometry-conditioned trunk and the branch
+//! decoders once ([`AbUpt::encode`]); every attention on the way records the keys and values its
+//! queries saw. Any other point (a query) then follows the same path attending only to those
+//! recorded anchors ([`AbUpt::decode`]), so its output never depends on other queries, the
+//! queries can be evaluated in chunks of any size, and a query placed on an anchor reproduces
+//! that anchor's output.
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::{backend::Backend, Tensor};
+
+use super::attention::KeysValues;
+use super::block::{Block, BlockSpec};
+use super::config::{AbUptConfig, VectorHead};
+use super::embedding::{RopeFrequencies, SincosEmbedding};
+use super::mlp::Mlp;
+use super::params::ParamSource;
+use super::supernode::{supernode_positions, SupernodePooling};
+use super::tangent::{self, Dual};
+use super::{tensor_from, ModelError};
+
+/// The two output branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Branch {
+    Surface,
+    Volume,
+}
+
+/// What the anchors left behind for queries, and the anchors' own head outputs.
+#[derive(Debug, Clone)]
+pub struct Encoded<B: Backend> {
+    /// `[As, surface_channels]` (raw head output).
+    pub surface_anchors: Tensor<B, 2>,
+    /// `[Av, volume_channels]` (raw head output; with curl heads these channels are potentials).
+    pub volume_anchors: Tensor<B, 2>,
+    /// Per trunk block: what surface tokens and what volume tokens attend to.
+    trunk: Vec<[KeysValues<B>; 2]>,
+    surface_decoder: Vec<KeysValues<B>>,
+    volume_decoder: Vec<KeysValues<B>>,
+}
+
+#[derive(Module, Debug)]
+pub struct AbUpt<B: Backend> {
+    pub encoder: SupernodePooling<B>,
+    pub geometry_blocks: Vec<Block<B>>,
+    pub surface_bias: Mlp<B>,
+    pub volume_bias: Mlp<B>,
+    pub blocks: Vec<Block<B>>,
+    pub surface_blocks: Vec<Block<B>>,
+    pub volume_blocks: Vec<Block<B>>,
+    pub surface_decoder: Linear<B>,
+    pub volume_decoder: Linear<B>,
+    #[module(skip)]
+    config: AbUptConfig,
+    #[module(skip)]
+    pos_embed: SincosEmbedding,
+    #[module(skip)]
+    rope: RopeFrequencies,
+}
+
+impl<B: Backend> AbUpt<B> {
+    /// A model with the reference initialisation, reproducible from `seed`.
+    pub fn init(config: &AbUptConfig, seed: u64, device: &B::Device) -> Result<Self, ModelError> {
+        Self::build(
+            config,
+            ParamSource::Random(crate::rng::Rng::seed_from(seed)),
+            device,
+        )
+    }
+
+    /// Builds the model and fills it from `source`; reference weights must match the
+    /// configuration exactly (no missing, extra or misshapen tensors).
+    pub fn build(
+        config: &AbUptConfig,
+        mut source: ParamSource,
+        device: &B::Device,
+    ) -> Result<Self, ModelError> {
+        config.validate()?;
+        let d = config.dim;
+        let mut rope = RopeFrequencies::new(config.head_dim(), config.max_wavelength);
+        rope.set_omega(source.frequencies("rope.omega", rope.omega())?);
+        let encoder = SupernodePooling::init(
+            &mut source,
+            d,
+            config.radius,
+            config.max_neighbours,
+            config.max_wavelength,
+            device,
+        )?;
+        let spec = BlockSpec {
+            dim: d,
+            heads: config.num_heads,
+            mlp_ratio: config.mlp_ratio,
+            eps: config.layer_norm_eps,
+            cross: false,
+        };
+        let stack =
+            |source: &mut ParamSource, name: &str, n: usize| -> Result<Vec<Block<B>>, ModelError> {
+                (0..n)
+                    .map(|i| Block::init(source, &format!("{name}.{i}"), spec, device))
+                    .collect()
+            };
+        let geometry_blocks = stack(&mut source, "geometry_blocks", config.geometry_depth)?;
+        let mut pos_embed = SincosEmbedding::new(d, 3, config.max_wavelength);
+        pos_embed.set_omega(source.frequencies("pos_embed.omega", pos_embed.omega())?);
+        let surface_bias = Mlp::init(&mut source, "surface_bias", ["0", "2"], [d; 3], device)?;
+        let volume_bias = Mlp::init(&mut source, "volume_bias", ["0", "2"], [d; 3], device)?;
+        let blocks = config
+            .blocks
+            .chars()
+            .enumerate()
+            .map(|(i, kind)| {
+                let spec = BlockSpec {
+                    cross: kind == 'p',
+                    ..spec
+                };
+                Block::init(&mut source, &format!("blocks.{i}"), spec, device)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let surface_blocks = stack(&mut source, "surface_blocks", config.num_surface_blocks)?;
+        let volume_blocks = stack(&mut source, "volume_blocks", config.num_volume_blocks)?;
+        let surface_decoder =
+            source.linear("surface_decoder", d, config.surface_channels, device)?;
+        let volume_decoder = source.linear("volume_decoder", d, config.volume_channels, device)?;
+        source.finish()?;
+        Ok(AbUpt {
+            encoder,
+            geometry_blocks,
+            surface_bias,
+            volume_bias,
+            blocks,
+            surface_blocks,
+            volume_blocks,
+            surface_decoder,
+            volume_decoder,
+            config: config.clone(),
+            pos_embed,
+            rope,
+        })
+    }
+
+    pub fn config(&self) -> &AbUptConfig {
+        &self.config
+    }
+
+    /// Encodes the geometry and runs the anchors. Positions are in the model frame:
+    /// `geometry` `[G]` points with `supernodes` indexing into them, anchors `[A, 3]` tensors.
+    pub fn encode(
+        &self,
+        geometry: &[[f32; 3]],
+        supernodes: &[u32],
+        surface_anchors: Tensor<B, 2>,
+        volume_anchors: Tensor<B, 2>,
+    ) -> Result<Encoded<B>, ModelError> {
+        let device = surface_anchors.device();
+        if supernodes.is_empty() {
+            return Err(ModelError::Input("no geometry supernodes".into()));
+        }
+        if surface_anchors.dims()[0] == 0 || volume_anchors.dims()[0] == 0 {
+            return Err(ModelError::Input(
+                "each branch needs at least one anchor".into(),
+            ));
+        }
+        let centres: Vec<f32> = supernode_positions(geometry, supernodes)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let rope_geometry =
+            self.rope
+                .angles(tensor_from::<B, 2>(centres, [supernodes.len(), 3], &device));
+        let mut geo = self.encoder.forward(geometry, supernodes, &device)?;
+        for block in &self.geometry_blocks {
+            let context = block.context(geo.clone(), &rope_geometry);
+            geo = block.forward(geo, &rope_geometry, &context);
+        }
+
+        let rope_s = self.rope.angles(surface_anchors.clone());
+        let rope_v = self.rope.angles(volume_anchors.clone());
+        let mut xs = self
+            .surface_bias
+            .forward(self.pos_embed.forward(surface_anchors));
+        let mut xv = self
+            .volume_bias
+            .forward(self.pos_embed.forward(volume_anchors));
+        let mut trunk = Vec::with_capacity(self.blocks.len());
+        for (block, kind) in self.blocks.iter().zip(self.config.blocks.chars()) {
+            let [for_surface, for_volume] = match kind {
+                'p' => {
+                    let g = block.context(geo.clone(), &rope_geometry);
+                    [g.clone(), g]
+                }
+                's' => [
+                    block.context(xs.clone(), &rope_s),
+                    block.context(xv.clone(), &rope_v),
+                ],
+                _ => [
+                    block.context(xv.clone(), &rope_v),
+                    block.context(xs.clone(), &rope_s),
+                ],
+            };
+            xs = block.forward(xs, &rope_s, &for_surface);
+            xv = block.forward(xv, &rope_v, &for_volume);
+            trunk.push([for_surface, for_volume]);
+        }
+        let decode = |blocks: &[Block<B>], mut x: Tensor<B, 2>, rope| {
+            let mut contexts = Vec::with_capacity(blocks.len());
+            for block in blocks {
+                let context = block.context(x.clone(), rope);
+                x = block.forward(x, rope, &context);
+                contexts.push(context);
+            }
+            (x, contexts)
+        };
+        let (xs, surface_decoder) = decode(&self.surface_blocks, xs, &rope_s);
+        let (xv, volume_decoder) = decode(&self.volume_blocks, xv, &rope_v);
+        Ok(Encoded {
+            surface_anchors: self.surface_decoder.forward(xs),
+            volume_anchors: self.volume_decoder.forward(xv),
+            trunk,
+            surface_decoder,
+            volume_decoder,
+        })
+    }
+
+    fn branch_parts(&self, branch: Branch) -> (&Mlp<B>, &[Block<B>], &Linear<B>, usize) {
+        match branch {
+            Branch::Surface => (
+                &self.surface_bias,
+                &self.surface_blocks,
+                &self.surface_decoder,
+                0,
+            ),
+            Branch::Volume => (
+                &self.volume_bias,
+                &self.volume_blocks,
+                &self.volume_decoder,
+                1,
+            ),
+        }
+    }
+
+    fn decoder_contexts<'a>(encoded: &'a Encoded<B>, branch: Branch) -> &'a [KeysValues<B>] {
+        match branch {
+            Branch::Surface => &encoded.surface_decoder,
+            Branch::Volume => &encoded.volume_decoder,
+        }
+    }
+
+    /// Raw head outputs `[N, channels]` at query positions `[N, 3]` (model frame).
+    pub fn decode_raw(
+        &self,
+        encoded: &Encoded<B>,
+        branch: Branch,
+        positions: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        let (bias, decoder_blocks, head, side) = self.branch_parts(branch);
+        let rope = self.rope.angles(positions.clone());
+        let mut x = bias.forward(self.pos_embed.forward(positions));
+        for (block, contexts) in self.blocks.iter().zip(&encoded.trunk) {
+            x = block.forward(x, &rope, &contexts[side]);
+        }
+        for (block, context) in decoder_blocks
+            .iter()
+            .zip(Self::decoder_contexts(encoded, branch))
+        {
+            x = block.forward(x, &rope, context);
+        }
+        head.forward(x)
+    }
+
+    /// Head outputs and their derivatives along the physical axes, `[3, N, channels]`.
+    pub fn decode_with_tangents(
+        &self,
+        encoded: &Encoded<B>,
+        branch: Branch,
+        positions: Tensor<B, 2>,
+    ) -> Dual<B> {
+        let (bias, decoder_blocks, head, side) = self.branch_parts(branch);
+        let scale = self.config.coordinates.scale_per_m;
+        let rope = self.rope.angles(positions.clone());
+        let rates = self.rope.angle_rates::<B>(scale, &positions.device());
+        let mut x = bias.forward_dual(self.pos_embed.forward_with_tangents(positions, scale));
+        for (block, contexts) in self.blocks.iter().zip(&encoded.trunk) {
+            x = block.forward_dual(x, &rope, &rates, &contexts[side]);
+        }
+        for (block, context) in decoder_blocks
+            .iter()
+            .zip(Self::decoder_contexts(encoded, branch))
+        {
+            x = block.forward_dual(x, &rope, &rates, context);
+        }
+        tangent::linear(head, x)
+    }
+
+    /// Whether the volume branch needs tangents (a curl head is on).
+    pub fn uses_curl(&self) -> bool {
+        self.config.vorticity_head == VectorHead::Curl
+            || self.config.velocity_head == VectorHead::Curl
+    }
+
+    /// Physical outputs `[N, channels]` at query positions: raw head outputs, with the curl
+    /// heads' potentials replaced by their curls.
+    pub fn decode(
+        &self,
+        encoded: &Encoded<B>,
+        branch: Branch,
+        positions: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        if branch == Branch::Surface || !self.uses_curl() {
+            return self.decode_raw(encoded, branch, positions);
+        }
+        let dual = self.decode_with_tangents(encoded, branch, positions);
+        self.apply_curl_heads(dual)
+    }
+
+    /// Replaces potential channels by curls: velocity `1..4` → `u∞ + ∇×A`, vorticity `4..7` →
+    /// `∇×ψ`.
+    pub fn apply_curl_heads(&self, dual: Dual<B>) -> Tensor<B, 2> {
+        let device = dual.value.device();
+        let [n, _] = dual.value.dims();
+        let pressure = dual.value.clone().narrow(1, 0, 1);
+        let velocity = match self.config.velocity_head {
+            VectorHead::Direct => dual.value.clone().narrow(1, 1, 3),
+            VectorHead::Curl => {
+                tangent::curl(&dual.tangent, 1)
+                    + tensor_from::<B, 2>(self.config.freestream_velocity.to_vec(), [1, 3], &device)
+            }
+        };
+        let vorticity = match self.config.vorticity_head {
+            VectorHead::Direct => dual.value.narrow(1, 4, 3),
+            VectorHead::Curl => tangent::curl(&dual.tangent, 4),
+        };
+        let out = Tensor::cat(vec![pressure, velocity, vorticity], 1);
+        debug_assert_eq!(out.dims(), [n, 7]);
+        out
+    }
+
+    /// The anchors' physical outputs: the raw outputs, or for curl heads the field evaluated at
+    /// the anchors (identical values, plus the derivatives the curl needs).
+    pub fn anchor_outputs(
+        &self,
+        encoded: &Encoded<B>,
+        volume_anchors: Tensor<B, 2>,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let volume = if self.uses_curl() {
+            self.decode(encoded, Branch::Volume, volume_anchors)
+        } else {
+            encoded.volume_anchors.clone()
+        };
+        (encoded.surface_anchors.clone(), volume)
+    }
+
+    /// Streams `positions` through [`decode`](Self::decode) `chunk` points at a time and returns
+    /// the outputs row-major `[N · channels]` on the host. Memory is bounded by the chunk, and
+    /// the result does not depend on it.
+    pub fn decode_chunked(
+        &self,
+        encoded: &Encoded<B>,
+        branch: Branch,
+        positions: &[[f32; 3]],
+        chunk: usize,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<f32>, ModelError> {
+        let device = encoded.surface_anchors.device();
+        let channels = match branch {
+            Branch::Surface => self.config.surface_channels,
+            Branch::Volume => self.config.volume_channels,
+        };
+        let mut out = Vec::with_capacity(positions.len() * channels);
+        for part in positions.chunks(chunk.max(1)) {
+            let flat: Vec<f32> = part.iter().flatten().copied().collect();
+            let pos = tensor_from::<B, 2>(flat, [part.len(), 3], &device);
+            let values = self.decode(encoded, branch, pos).into_data();
+            out.extend(
+                values
+                    .convert::<f32>()
+                    .into_vec::<f32>()
+                    .map_err(|e| ModelError::Input(format!("{e:?}")))?,
+            );
+            progress(part.len());
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,227 @@
+//! Continuous sincos embeddings of coordinates and the RoPE frequencies, as the reference lays
+//! them out: per axis `[sin(x·ω₀), …, sin(x·ω_{F-1}), cos(x·ω₀), …]`, axes concatenated, zeros
+//! at the end when the width does not divide.
+
+use burn::tensor::{backend::Backend, Tensor};
+
+use super::tangent::Dual;
+use super::tensor_from;
+
+/// `ω_k = 1 / max_wavelength^(2k / d_axis)` for the widest even `d_axis` with `ndim · d_axis ≤ dim`,
+/// and how many trailing entries are left over as padding.
+fn frequencies(dim: usize, ndim: usize, max_wavelength: f32) -> (Vec<f32>, usize) {
+    let ndim_padding = dim % ndim;
+    let per_axis = (dim - ndim_padding) / ndim;
+    let padding = ndim_padding + (per_axis % 2) * ndim;
+    let effective = (dim - padding) / ndim;
+    let omega = (0..effective)
+        .step_by(2)
+        .map(|k| 1.0 / max_wavelength.powf(k as f32 / effective as f32))
+        .collect();
+    (omega, padding)
+}
+
+/// Embeds `ndim` coordinates into `dim` channels without parameters.
+#[derive(Debug, Clone)]
+pub struct SincosEmbedding {
+    dim: usize,
+    ndim: usize,
+    omega: Vec<f32>,
+    padding: usize,
+}
+
+impl SincosEmbedding {
+    pub fn new(dim: usize, ndim: usize, max_wavelength: f32) -> Self {
+        let (omega, padding) = frequencies(dim, ndim, max_wavelength);
+        SincosEmbedding {
+            dim,
+            ndim,
+            omega,
+            padding,
+        }
+    }
+
+    pub fn omega(&self) -> &[f32] {
+        &self.omega
+    }
+
+    /// Replaces the frequencies by ones read from a checkpoint (same count).
+    pub fn set_omega(&mut self, omega: Vec<f32>) {
+        debug_assert_eq!(omega.len(), self.omega.len());
+        self.omega = omega;
+    }
+
+    fn phases<B: Backend>(&self, coords: Tensor<B, 2>) -> Tensor<B, 3> {
+        let f = self.omega.len();
+        let omega = tensor_from::<B, 3>(self.omega.clone(), [1, 1, f], &coords.device());
+        coords.unsqueeze_dim::<3>(2) * omega
+    }
+
+    fn pad<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        if self.padding == 0 {
+            return x;
+        }
+        let mut shape = x.dims();
+        shape[D - 1] = self.padding;
+        let zeros = Tensor::zeros(shape, &x.device());
+        Tensor::cat(vec![x, zeros], D - 1)
+    }
+
+    /// `[N, ndim]` coordinates → `[N, dim]`.
+    pub fn forward<B: Backend>(&self, coords: Tensor<B, 2>) -> Tensor<B, 2> {
+        let [n, _] = coords.dims();
+        let phase = self.phases(coords);
+        let emb = Tensor::cat(vec![phase.clone().sin(), phase.cos()], 2);
+        self.pad(emb.reshape([n, self.dim - self.padding]))
+    }
+
+    /// The embedding and its derivatives along the three physical axes, where model coordinate
+    /// `a` moves `scale[a]` per metre.
+    pub fn forward_with_tangents<B: Backend>(
+        &self,
+        coords: Tensor<B, 2>,
+        scale: [f32; 3],
+    ) -> Dual<B> {
+        debug_assert_eq!(self.ndim, 3);
+        let [n, _] = coords.dims();
+        let device = coords.device();
+        let f = self.omega.len();
+        let phase = self.phases(coords);
+        let (sin, cos) = (phase.clone().sin(), phase.cos());
+        let value = self.pad(
+            Tensor::cat(vec![sin.clone(), cos.clone()], 2).reshape([n, self.dim - self.padding]),
+        );
+        let omega = tensor_from::<B, 3>(self.omega.clone(), [1, 1, f], &device);
+        let d = Tensor::cat(vec![cos * omega.clone(), sin.neg() * omega], 2);
+        let mut mask = vec![0.0f32; 9];
+        for a in 0..3 {
+            mask[a * 3 + a] = scale[a];
+        }
+        let mask = tensor_from::<B, 4>(mask, [3, 1, 3, 1], &device);
+        let tangent = (d.unsqueeze_dim::<4>(0) * mask).reshape([3, n, self.dim - self.padding]);
+        Dual {
+            value,
+            tangent: self.pad(tangent),
+        }
+    }
+}
+
+/// The rotation angles of RoPE: per head, consecutive channel pairs turn by `x_axis · ω_k`;
+/// pairs left over at the end do not turn.
+#[derive(Debug, Clone)]
+pub struct RopeFrequencies {
+    omega: Vec<f32>,
+    num_pairs: usize,
+}
+
+/// `cos` and `sin` of every pair's angle for a set of positions, shaped to broadcast over
+/// `[batch, heads, N, pairs, 1]`.
+#[derive(Debug, Clone)]
+pub struct RopeAngles<B: Backend> {
+    cos: Tensor<B, 5>,
+    sin: Tensor<B, 5>,
+}
+
+impl RopeFrequencies {
+    pub fn new(head_dim: usize, max_wavelength: f32) -> Self {
+        let (omega, _) = frequencies(head_dim, 3, max_wavelength);
+        RopeFrequencies {
+            omega,
+            num_pairs: head_dim / 2,
+        }
+    }
+
+    pub fn omega(&self) -> &[f32] {
+        &self.omega
+    }
+
+    pub fn set_omega(&mut self, omega: Vec<f32>) {
+        debug_assert_eq!(omega.len(), self.omega.len());
+        self.omega = omega;
+    }
+
+    /// Angles for `[N, 3]` positions.
+    pub fn angles<B: Backend>(&self, coords: Tensor<B, 2>) -> RopeAngles<B> {
+        let [n, _] = coords.dims();
+        let device = coords.device();
+        let f = self.omega.len();
+        let omega = tensor_from::<B, 3>(self.omega.clone(), [1, 1, f], &device);
+        let mut theta = (coords.unsqueeze_dim::<3>(2) * omega).reshape([n, 3 * f]);
+        if self.num_pairs > 3 * f {
+            let zeros = Tensor::zeros([n, self.num_pairs - 3 * f], &device);
+            theta = Tensor::cat(vec![theta, zeros], 1);
+        }
+        let theta = theta.reshape([1, 1, n, self.num_pairs, 1]);
+        RopeAngles {
+            cos: theta.clone().cos(),
+            sin: theta.sin(),
+        }
+    }
+
+    /// d(angle)/d(physical axis) per pair, `[3, 1, 1, pairs, 1]`: constant, since angles are
+    /// linear in position.
+    pub fn angle_rates<B: Backend>(&self, scale: [f32; 3], device: &B::Device) -> Tensor<B, 5> {
+        let f = self.omega.len();
+        let mut rates = vec![0.0f32; 3 * self.num_pairs];
+        for a in 0..3 {
+            for (k, w) in self.omega.iter().enumerate() {
+                rates[a * self.num_pairs + a * f + k] = w * scale[a];
+            }
+        }
+        tensor_from::<B, 5>(rates, [3, 1, 1, self.num_pairs, 1], device)
+    }
+}
+
+/// Rotates consecutive channel pairs of `[batch, heads, N, head_dim]`.
+pub fn rotate<B: Backend>(x: Tensor<B, 4>, angles: &RopeAngles<B>) -> Tensor<B, 4> {
+    let [b, h, n, d] = x.dims();
+    let pairs = x.reshape([b, h, n, d / 2, 2]);
+    let re = pairs.clone().narrow(4, 0, 1);
+    let im = pairs.narrow(4, 1, 1);
+    let out = Tensor::cat(
+        vec![
+            re.clone() * angles.cos.clone() - im.clone() * angles.sin.clone(),
+            re * angles.sin.clone() + im * angles.cos.clone(),
+        ],
+        4,
+    );
+    out.reshape([b, h, n, d])
+}
+
+/// The derivative of [`rotate`]: `R(θ)·dx + (∂R/∂θ)·x·dθ`, where `∂R/∂θ·x` is the rotated pair
+/// turned by a further quarter turn. `rotated` is `rotate(x)` (batch 1), `dx` is `[3, heads, N,
+/// head_dim]`, `rates` from [`RopeFrequencies::angle_rates`].
+pub fn rotate_tangent<B: Backend>(
+    rotated: Tensor<B, 4>,
+    dx: Tensor<B, 4>,
+    angles: &RopeAngles<B>,
+    rates: &Tensor<B, 5>,
+) -> Tensor<B, 4> {
+    let [_, h, n, d] = rotated.dims();
+    let pairs = rotated.reshape([1, h, n, d / 2, 2]);
+    let quarter = Tensor::cat(
+        vec![pairs.clone().narrow(4, 1, 1).neg(), pairs.narrow(4, 0, 1)],
+        4,
+    );
+    let turn = (quarter * rates.clone()).reshape([3, h, n, d]);
+    rotate(dx, angles) + turn
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frequencies_match_the_reference_layouts() {
+        // dim 192 over 3 axes: 32 frequencies; over 4 axes: 24; RoPE on 64-wide heads: 10 (4
+        // channels unrotated); tiny's 16-wide heads: 2.
+        assert_eq!(frequencies(192, 3, 1e4).0.len(), 32);
+        assert_eq!(frequencies(192, 4, 1e4).0.len(), 24);
+        assert_eq!(frequencies(64, 3, 1e4), (frequencies(64, 3, 1e4).0, 4));
+        assert_eq!(frequencies(64, 3, 1e4).0.len(), 10);
+        assert_eq!(frequencies(16, 3, 1e4).0.len(), 2);
+        let (omega, _) = frequencies(48, 3, 1e4);
+        assert_eq!(omega[0], 1.0);
+        assert!((omega[1] - 1.0 / 10f32.powf(4.0 * 2.0 / 16.0)).abs() < 1e-7);
+    }
+}

@@ -1,0 +1,74 @@
+//! AB-UPT (Alkin et al., TMLR 2025) on burn, generic over the backend.
+//!
+//! - [`AbUptConfig`]: the architecture and its presets.
+//! - [`AbUpt`]: the model; [`AbUpt::encode`] runs geometry and anchors once, [`AbUpt::decode`]
+//!   evaluates any query points against them (streamed by [`AbUpt::decode_chunked`]).
+//! - [`weights`]: the reference's PyTorch `state_dict` in safetensors, loaded by name.
+//! - [`parity`]: runs the reference's own inputs and compares with its outputs.
+//!
+//! Divergence-free heads (ω = ∇×ψ, u = u∞ + ∇×A) use forward-mode tangents through the query
+//! path (see `tangent`), because burn has no double backward.
+
+mod abupt;
+mod attention;
+mod block;
+mod config;
+mod embedding;
+mod mlp;
+mod params;
+pub mod parity;
+mod supernode;
+mod tangent;
+pub mod weights;
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+pub use abupt::{AbUpt, Branch, Encoded};
+pub use config::{AbUptConfig, CoordinateFrame, VectorHead, PRESETS};
+pub use params::{NamedTensor, ParamSource};
+pub use tangent::Dual;
+
+/// The CPU backend: burn's pure-Rust Flex.
+pub type Cpu = burn::backend::Flex;
+/// The CPU backend with reverse-mode autodiff, for training.
+pub type CpuAutodiff = burn::backend::Autodiff<Cpu>;
+
+/// Errors of model construction and inference.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model configuration: {0}")]
+    Config(String),
+    #[error("weights: {0}")]
+    Weights(String),
+    #[error("model input: {0}")]
+    Input(String),
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+}
+
+/// A float tensor from row-major values.
+pub fn tensor_from<B: Backend, const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// A float tensor's values, row-major.
+pub fn tensor_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .unwrap_or_default()
+}
+
+/// `[N, 3]` positions as a tensor.
+pub fn positions_tensor<B: Backend>(points: &[[f32; 3]], device: &B::Device) -> Tensor<B, 2> {
+    tensor_from(
+        points.iter().flatten().copied().collect(),
+        [points.len(), 3],
+        device,
+    )
+}
