@@ -6,9 +6,13 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use slipstream::bench;
+use slipstream::bench::model::{ModelBench, StreamBench};
 use slipstream::geometry;
 use slipstream::inspect;
 use slipstream::mesh::{self, vtk_xml, Document, Format};
+use slipstream::model::device::{dispatch, DeviceChoice, Precision};
+use slipstream::model::parity::ParityJob;
+use slipstream::model::{AbUptConfig, ModelError};
 
 /// Neural CFD surrogate for automotive aerodynamics: drag, lift and flow fields of a car in seconds.
 ///
@@ -53,9 +57,39 @@ pub enum Command {
     /// [not yet available] Generate CFD training data with OpenFOAM.
     #[command(disable_help_flag = true)]
     Generate(NotYet),
-    /// [not yet available] Check the model against the AB-UPT reference's parity fixtures.
-    #[command(disable_help_flag = true)]
-    Parity(NotYet),
+    /// Check the model against the AB-UPT reference: load its weights, run its inputs, compare.
+    ///
+    /// DIR holds NAME.json with NAME.{weights,inputs,outputs}.safetensors per case (the layout of
+    /// the reference's parity export). Prints the largest relative error |Δ|/max(1,|ref|) per
+    /// output; exit status 1 when any exceeds the tolerance.
+    /// Example: slipstream parity ../shared/fixtures/abupt_parity
+    Parity(ParityArgs),
+}
+
+/// Where the model runs.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// cpu, cuda or cuda:N (default: $SLIPSTREAM_DEVICE, else cpu). CUDA needs a build with
+    /// `--features cuda` and an NVIDIA driver.
+    #[arg(long)]
+    pub device: Option<String>,
+    /// f32, or bf16 on a GPU.
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ParityArgs {
+    /// Folder of parity cases.
+    pub dir: PathBuf,
+    /// Largest allowed |Δ|/max(1,|ref|) per value.
+    #[arg(long, default_value_t = slipstream::model::parity::TOLERANCE)]
+    pub tolerance: f64,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Print one JSON array of case reports.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +176,76 @@ pub enum BenchCommand {
     /// Time the geometry goals: 10M surface samples from a 1M-triangle mesh, 1M winding-number
     /// queries, 1M k-NN (k = 32) queries on 10M points, frontal area at 1 mm pixels.
     Geometry(BenchGeometryArgs),
+    /// Time one inference forward and one training step of a model preset on a synthetic
+    /// car-sized workload (geometry on a car-sized ellipsoid, volume points around it).
+    ///
+    /// Example: slipstream bench model --preset drivaerml --anchors 2048 --queries 4096 --json
+    Model(BenchModelArgs),
+    /// Stream many query points through a model (encode once, decode in chunks) and report
+    /// points per second: the full-resolution inference path.
+    ///
+    /// Example: slipstream bench stream --anchors 16384 --volume-points 10000000 --device cuda
+    Stream(BenchStreamArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchModelArgs {
+    /// Model preset (drivaerml, small, tiny).
+    #[arg(long, default_value = "drivaerml")]
+    pub preset: String,
+    /// Anchor points per branch.
+    #[arg(long, default_value_t = 2048)]
+    pub anchors: usize,
+    /// Query points per branch.
+    #[arg(long, default_value_t = 4096)]
+    pub queries: usize,
+    /// Geometry supernodes (default: --anchors).
+    #[arg(long)]
+    pub supernodes: Option<usize>,
+    /// Geometry points pooled into the supernodes (default: 8 × supernodes).
+    #[arg(long)]
+    pub geometry_points: Option<usize>,
+    /// Timed repetitions after one warm-up (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Skip the training step.
+    #[arg(long)]
+    pub no_train: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchStreamArgs {
+    /// Model preset (drivaerml, small, tiny).
+    #[arg(long, default_value = "drivaerml")]
+    pub preset: String,
+    /// Anchor points per branch.
+    #[arg(long, default_value_t = 16_384)]
+    pub anchors: usize,
+    /// Geometry supernodes (default: --anchors).
+    #[arg(long)]
+    pub supernodes: Option<usize>,
+    /// Geometry points (default: 4 × supernodes).
+    #[arg(long)]
+    pub geometry_points: Option<usize>,
+    /// Surface query points.
+    #[arg(long, default_value_t = 0)]
+    pub surface_points: usize,
+    /// Volume query points.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub volume_points: usize,
+    /// Query points per chunk: bounds memory, does not change the results.
+    #[arg(long, default_value_t = 65_536)]
+    pub chunk: usize,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -230,12 +334,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(a) => sample(&a),
         Command::Bench(BenchCommand::Read(a)) => bench_read(&a),
         Command::Bench(BenchCommand::Geometry(a)) => bench_geometry(&a),
+        Command::Bench(BenchCommand::Model(a)) => bench_model(&a),
+        Command::Bench(BenchCommand::Stream(a)) => bench_stream(&a),
         Command::Predict(_) => not_yet("predict", 8),
         Command::Train(_) => not_yet("train", 7),
         Command::Eval(_) => not_yet("eval", 7),
         Command::Prepare(_) => not_yet("prepare", 5),
         Command::Generate(_) => not_yet("generate", 6),
-        Command::Parity(_) => not_yet("parity", 4),
+        Command::Parity(a) => parity(&a),
     }
 }
 
@@ -404,5 +510,152 @@ fn bench_geometry(a: &BenchGeometryArgs) -> Result<()> {
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     }
+    Ok(())
+}
+
+fn resolve_device(a: &DeviceArgs) -> Result<(DeviceChoice, Precision)> {
+    let device = DeviceChoice::resolve(a.device.as_deref()).map_err(|e| BadInput(e.into()))?;
+    let precision: Precision = a
+        .precision
+        .parse()
+        .map_err(|e: ModelError| BadInput(e.into()))?;
+    Ok((device, precision))
+}
+
+fn model_error(e: ModelError) -> anyhow::Error {
+    match e {
+        ModelError::File { .. }
+        | ModelError::Config(_)
+        | ModelError::Input(_)
+        | ModelError::Weights(_) => anyhow::Error::new(BadInput(anyhow::Error::new(e))),
+    }
+}
+
+fn parity(a: &ParityArgs) -> Result<()> {
+    let (device, precision) = resolve_device(&a.device)?;
+    let job = ParityJob {
+        dir: a.dir.clone(),
+        tolerance: a.tolerance,
+    };
+    let reports = dispatch(device, precision, job).map_err(model_error)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&reports)?);
+    } else {
+        for r in &reports {
+            println!(
+                "case {} ({}; {} parameters, reference {}; {:.2} s)",
+                r.case, r.backend, r.parameters, r.parameters_reference, r.seconds
+            );
+            for o in &r.outputs {
+                println!(
+                    "  {:<46} {:>6} values  max rel {:.2e}  max abs {:.2e}  {}",
+                    o.name,
+                    o.values,
+                    o.max_rel_error,
+                    o.max_abs_error,
+                    if o.passed { "ok" } else { "FAIL" }
+                );
+            }
+            if r.parameters_reference != 0 && r.parameters != r.parameters_reference {
+                println!("  parameter count differs from the reference: FAIL");
+            }
+        }
+    }
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| r.case.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "parity failed for {} (tolerance {:.0e})",
+            failed.join(", "),
+            a.tolerance
+        );
+    }
+    if !a.json {
+        println!(
+            "parity: {} case(s) within {:.0e}",
+            reports.len(),
+            a.tolerance
+        );
+    }
+    Ok(())
+}
+
+fn preset(name: &str) -> Result<AbUptConfig> {
+    AbUptConfig::preset(name).map_err(|e| BadInput(e.into()).into())
+}
+
+fn bench_model(a: &BenchModelArgs) -> Result<()> {
+    let (device, precision) = resolve_device(&a.device)?;
+    let supernodes = a.supernodes.unwrap_or(a.anchors);
+    let job = ModelBench {
+        preset: a.preset.clone(),
+        config: preset(&a.preset)?,
+        anchors: a.anchors,
+        queries: a.queries,
+        supernodes,
+        geometry_points: a.geometry_points.unwrap_or(8 * supernodes),
+        repeats: a.repeats,
+        train: !a.no_train,
+    };
+    let r = dispatch(device, precision, job).map_err(model_error)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!(
+        "preset {} ({} parameters) on {}",
+        r.preset, r.params, r.backend
+    );
+    println!(
+        "workload: {} geometry points, {} supernodes, {} anchors and {} queries per branch",
+        r.geometry_points, r.supernodes, r.anchors, r.queries
+    );
+    println!(
+        "inference forward  {:>8.3} s  (encode {:.3} s, decode {:.3} s, {:.0} query points/s)",
+        r.infer_s, r.encode_s, r.decode_s, r.query_points_per_s
+    );
+    if let Some(t) = r.train_step_s {
+        println!("training step      {t:>8.3} s  (forward + backward + AdamW)");
+    }
+    if let Some(m) = r.peak_rss_mb {
+        println!("peak RSS           {m:>8.0} MB");
+    }
+    Ok(())
+}
+
+fn bench_stream(a: &BenchStreamArgs) -> Result<()> {
+    let (device, precision) = resolve_device(&a.device)?;
+    let supernodes = a.supernodes.unwrap_or(a.anchors);
+    let job = StreamBench {
+        preset: a.preset.clone(),
+        config: preset(&a.preset)?,
+        anchors: a.anchors,
+        supernodes,
+        geometry_points: a.geometry_points.unwrap_or(4 * supernodes),
+        surface_points: a.surface_points,
+        volume_points: a.volume_points,
+        chunk: a.chunk,
+        progress: !a.json,
+    };
+    let r = dispatch(device, precision, job).map_err(model_error)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!(
+        "preset {} on {}, {} anchors per branch, chunk {}",
+        r.preset, r.backend, r.anchors, r.chunk
+    );
+    println!("encode             {:>8.3} s", r.encode_s);
+    for (name, part) in [("surface", &r.surface), ("volume", &r.volume)] {
+        println!(
+            "{name:<8} {:>11} points {:>8.3} s  {:>12.0} points/s",
+            part.points, part.seconds, part.points_per_s
+        );
+    }
+    println!("total              {:>8.3} s", r.total_s);
     Ok(())
 }

@@ -11,7 +11,7 @@ fn parity_case(case: &str) {
     };
     let dir = fixtures.join("abupt_parity");
     assert!(find_cases(&dir).unwrap().contains(&case.to_string()));
-    let report = run_case::<Cpu>(&dir, case, &Default::default()).unwrap();
+    let report = run_case::<Cpu>(&dir, case, TOLERANCE, &Default::default()).unwrap();
     for o in &report.outputs {
         eprintln!(
             "{case} {:<45} max rel {:.3e} (abs {:.3e})",

@@ -2,6 +2,8 @@
 //! never by timed assertions in tests.
 
 pub mod geometry;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod read;
 
 /// Peak resident set size of this process so far (MB), where the OS reports it (Linux).

@@ -63,11 +63,7 @@ pub struct AbUpt<B: Backend> {
 impl<B: Backend> AbUpt<B> {
     /// A model with the reference initialisation, reproducible from `seed`.
     pub fn init(config: &AbUptConfig, seed: u64, device: &B::Device) -> Result<Self, ModelError> {
-        Self::build(
-            config,
-            ParamSource::Random(crate::rng::Rng::seed_from(seed)),
-            device,
-        )
+        Self::build(config, ParamSource::random(seed), device)
     }
 
     /// Builds the model and fills it from `source`; reference weights must match the

@@ -19,13 +19,28 @@ pub struct NamedTensor {
 
 /// Parameters to build from.
 pub enum ParamSource {
-    /// Linear weights trunc-normal(0.02) (resampled beyond 2σ), biases zero, LayerNorm (1, 0).
-    Random(Rng),
+    /// Linear weights trunc-normal(σ) (resampled beyond 2σ; the reference's σ is 0.02), biases
+    /// zero, LayerNorm (1, 0).
+    Random { rng: Rng, weight_std: f32 },
     /// PyTorch names → tensors; every tensor must be used exactly once.
     Reference(BTreeMap<String, NamedTensor>),
 }
 
 impl ParamSource {
+    /// The reference initialisation (σ = 0.02), reproducible from `seed`.
+    pub fn random(seed: u64) -> Self {
+        Self::random_with_std(seed, 0.02)
+    }
+
+    /// Like [`random`](Self::random) with another weight σ: tests use larger weights so that
+    /// every layer shapes the output.
+    pub fn random_with_std(seed: u64, weight_std: f32) -> Self {
+        ParamSource::Random {
+            rng: Rng::seed_from(seed),
+            weight_std,
+        }
+    }
+
     fn take(&mut self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>, ModelError> {
         let ParamSource::Reference(map) = self else {
             return Ok(None);
@@ -70,10 +85,11 @@ impl ParamSource {
                 (transpose(&w, d_out, d_in), b)
             }
             None => {
-                let ParamSource::Random(rng) = self else {
+                let ParamSource::Random { rng, weight_std } = self else {
                     unreachable!("reference parameters return above")
                 };
-                (Self::normal(rng, d_in * d_out, 0.02), vec![0.0; d_out])
+                let std = *weight_std;
+                (Self::normal(rng, d_in * d_out, std), vec![0.0; d_out])
             }
         };
         Ok(build_linear(weight, bias, d_in, d_out, device))

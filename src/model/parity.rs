@@ -31,6 +31,8 @@ pub struct OutputParity {
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseReport {
     pub case: String,
+    pub backend: String,
+    pub tolerance: f64,
     pub parameters_reference: u64,
     pub parameters: u64,
     pub outputs: Vec<OutputParity>,
@@ -141,6 +143,7 @@ fn float_input(
 pub fn run_case<B: Backend>(
     dir: &Path,
     case: &str,
+    tolerance: f64,
     device: &B::Device,
 ) -> Result<CaseReport, ModelError> {
     let started = Instant::now();
@@ -269,7 +272,7 @@ pub fn run_case<B: Backend>(
             values: values.len(),
             max_abs_error: max_abs,
             max_rel_error: max_rel,
-            passed: max_rel <= TOLERANCE,
+            passed: max_rel <= tolerance,
         });
     }
     let parameters = model.num_params() as u64;
@@ -278,10 +281,37 @@ pub fn run_case<B: Backend>(
         && (parameters_reference == 0 || parameters_reference == parameters);
     Ok(CaseReport {
         case: case.to_string(),
+        backend: String::new(),
+        tolerance,
         parameters_reference,
         parameters,
         outputs,
         seconds: started.elapsed().as_secs_f64(),
         passed,
     })
+}
+
+/// Every case of a folder on one device (see [`super::device::dispatch`]).
+pub struct ParityJob {
+    pub dir: PathBuf,
+    pub tolerance: f64,
+}
+
+impl super::device::Job for ParityJob {
+    type Output = Vec<CaseReport>;
+
+    fn run<B: Backend>(
+        self,
+        device: &B::Device,
+        backend: &str,
+    ) -> Result<Vec<CaseReport>, ModelError> {
+        find_cases(&self.dir)?
+            .iter()
+            .map(|case| {
+                let mut report = run_case::<B>(&self.dir, case, self.tolerance, device)?;
+                report.backend = backend.to_string();
+                Ok(report)
+            })
+            .collect()
+    }
 }

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# GPU check for slipstream: CUDA vs reference parity (f32 and bf16), streaming inference of the
+# drivaerml preset at full scale, and one training step. Writes one JSON file and prints a table.
+#
+# Runs where there is a GPU but no network and no Rust: carry the release binary built with
+# `cargo build --release --features cuda` and the parity fixtures. `--cpu` runs the same steps
+# on the CPU at small sizes, to check the script itself anywhere.
+#
+# Usage: scripts/gpu-check.sh [--cpu] [--bin PATH] [--fixtures DIR] [--out FILE] [--budget-s S]
+#                             [--logs FILE.tgz]
+#   env CHUNK (query points per chunk, default 65536)
+set -uo pipefail
+
+BIN=target/release/slipstream
+FIXTURES=../shared/fixtures/abupt_parity
+OUT_JSON=gpu-check.json
+BUDGET_S=470
+MODE=gpu
+LOGS=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cpu) MODE=cpu ;;
+    --bin) BIN=$2; shift ;;
+    --fixtures) FIXTURES=$2; shift ;;
+    --out) OUT_JSON=$2; shift ;;
+    --budget-s) BUDGET_S=$2; shift ;;
+    --logs) LOGS=$2; shift ;;
+    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
+    *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -x "$BIN" ] || { echo "gpu-check: no slipstream binary at $BIN (build with cargo build --release --features cuda)" >&2; exit 2; }
+[ -d "$FIXTURES" ] || { echo "gpu-check: no parity fixtures at $FIXTURES" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "gpu-check: needs python3 to write the JSON" >&2; exit 2; }
+
+START=$(date +%s)
+WORK=$(mktemp -d)
+trap '[ -n "$LOGS" ] && tar czf "$LOGS" -C "$WORK" . 2>/dev/null; rm -rf "$WORK"' EXIT
+
+if [ "$MODE" = gpu ]; then
+  DEVICE=cuda
+  # burn loads libcuda and NVRTC at run time: add the toolkit's and pip's NVRTC to the search path.
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+           $(python3 -c 'import nvidia, os; print(" ".join(os.path.join(p, s, "lib") for p in nvidia.__path__ for s in os.listdir(p)))' 2>/dev/null); do
+    [ -d "$d" ] && LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
+  done
+  export LD_LIBRARY_PATH
+  ANCHORS=16384; TRAIN_ANCHORS=16384; SIZES="1000000 10000000"; FULL_VOLUME=150000000; FULL_SURFACE=9000000
+  CHUNK=${CHUNK:-65536}; PRECISIONS="f32 bf16"; STREAM_PRECISION=bf16
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$WORK/gpu.txt" 2>/dev/null || echo "unknown" > "$WORK/gpu.txt"
+else
+  DEVICE=cpu
+  ANCHORS=256; TRAIN_ANCHORS=256; SIZES="2000 20000"; FULL_VOLUME=60000; FULL_SURFACE=6000
+  CHUNK=${CHUNK:-8192}; PRECISIONS="f32"; STREAM_PRECISION=f32
+  echo "cpu ($(nproc) cores)" > "$WORK/gpu.txt"
+fi
+
+# Peak GPU memory of one step: poll nvidia-smi while it runs.
+poll_start() {
+  if [ "$MODE" = gpu ] && command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$WORK/mem_$1.log" 2>/dev/null &
+    POLL=$!
+  else
+    POLL=
+  fi
+}
+poll_stop() {
+  [ -n "${POLL:-}" ] && kill "$POLL" 2>/dev/null && wait "$POLL" 2>/dev/null
+  if [ -s "$WORK/mem_$1.log" ]; then sort -n "$WORK/mem_$1.log" | tail -1 > "$WORK/peak_$1.txt"; fi
+}
+left() { echo $(( BUDGET_S - ($(date +%s) - START) )); }
+
+# step NAME TIMEOUT_S COMMAND...: stdout (JSON) to NAME.json, stderr to NAME.log.
+step() {
+  local name=$1 limit=$2; shift 2
+  local l; l=$(left)
+  [ "$limit" -gt "$l" ] && limit=$l
+  if [ "$limit" -le 5 ]; then echo "skipped: out of time budget" > "$WORK/$name.skip"; return 1; fi
+  echo "== $name (limit ${limit}s)" >&2
+  poll_start "$name"
+  local t0; t0=$(date +%s.%N)
+  timeout "$limit" "$@" > "$WORK/$name.json" 2> "$WORK/$name.log"
+  local rc=$?
+  poll_stop "$name"
+  echo "$rc $(python3 -c "import time; print(round(time.time() - $t0, 2))")" > "$WORK/$name.rc"
+  [ $rc -ne 0 ] && tail -5 "$WORK/$name.log" >&2
+  return $rc
+}
+
+step parity_cpu 120 "$BIN" parity "$FIXTURES" --device cpu --json
+for p in $PRECISIONS; do
+  tol=1e-3; [ "$p" = bf16 ] && tol=2e-2
+  step "parity_${DEVICE}_$p" 120 "$BIN" parity "$FIXTURES" --device "$DEVICE" --precision "$p" --tolerance "$tol" --json
+done
+
+LAST_S=""; LAST_N=""
+FIRST=1
+for n in $SIZES; do
+  if [ $FIRST = 1 ]; then FIRST=0; else
+    # The training step goes before the larger streaming runs, which may use up the budget.
+    [ -e "$WORK/train_step.rc" ] || step train_step 180 "$BIN" bench model --preset drivaerml --anchors "$TRAIN_ANCHORS" --queries 0 --repeats 1 \
+      --device "$DEVICE" --precision f32 --json
+  fi
+  step "stream_volume_$n" 300 "$BIN" bench stream --preset drivaerml --anchors "$ANCHORS" \
+    --volume-points "$n" --surface-points 0 --chunk "$CHUNK" --device "$DEVICE" --precision "$STREAM_PRECISION" --json \
+    && { LAST_N=$n; LAST_S=$(python3 -c "import json; print(json.load(open('$WORK/stream_volume_$n.json'))['volume']['seconds'])"); }
+done
+
+# Full scale only when the largest measured size says it fits in what is left of the budget.
+if [ -n "$LAST_S" ]; then
+  need=$(python3 -c "print(int(($FULL_VOLUME + $FULL_SURFACE) / $LAST_N * $LAST_S * 1.2 + 30))")
+  if [ "$need" -lt "$(left)" ]; then
+    step stream_full $(( need + 60 )) "$BIN" bench stream --preset drivaerml --anchors "$ANCHORS" \
+      --volume-points "$FULL_VOLUME" --surface-points "$FULL_SURFACE" --chunk "$CHUNK" --device "$DEVICE" \
+      --precision "$STREAM_PRECISION" --json
+  else
+    echo "skipped: estimated ${need}s from the ${LAST_N}-point run, $(left)s left" > "$WORK/stream_full.skip"
+  fi
+fi
+
+
+[ -e "$WORK/train_step.rc" ] || step train_step 180 "$BIN" bench model --preset drivaerml --anchors "$TRAIN_ANCHORS" --queries 0 --repeats 1 \
+  --device "$DEVICE" --precision f32 --json
+
+# Training keeps every attention matrix for the backward pass (burn 0.21 has no fused attention
+# backward): if the full size does not fit, measure half the anchors so there is a number.
+if [ "$(cut -d' ' -f1 "$WORK/train_step.rc" 2>/dev/null)" != 0 ] && [ ! -e "$WORK/train_step.skip" ]; then
+  step train_step_half 150 "$BIN" bench model --preset drivaerml --anchors $(( TRAIN_ANCHORS / 2 )) --queries 0 --repeats 1 \
+    --device "$DEVICE" --precision f32 --json
+fi
+
+python3 - "$WORK" "$OUT_JSON" "$MODE" "$START" <<'PY'
+import json, os, sys, time, glob
+work, out, mode, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+def read(name):
+    r = {"name": name}
+    p = os.path.join(work, name)
+    if os.path.exists(p + ".skip"):
+        r["skipped"] = open(p + ".skip").read().strip(); return r
+    if os.path.exists(p + ".rc"):
+        rc, secs = open(p + ".rc").read().split()
+        r["exit"], r["wall_s"] = int(rc), float(secs)
+    try:
+        r["result"] = json.load(open(p + ".json"))
+    except Exception:
+        if os.path.exists(p + ".log"):
+            r["error"] = open(p + ".log").read()[-2000:]
+    if os.path.exists(os.path.join(work, "peak_" + name + ".txt")):
+        r["peak_gpu_memory_mib"] = int(open(os.path.join(work, "peak_" + name + ".txt")).read().split()[0])
+    return r
+names = sorted({os.path.basename(f).rsplit(".", 1)[0] for f in glob.glob(os.path.join(work, "*.rc")) + glob.glob(os.path.join(work, "*.skip"))})
+steps = [read(n) for n in names]
+report = {"mode": mode, "device": open(os.path.join(work, "gpu.txt")).read().strip(),
+          "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "total_s": round(time.time() - start, 1),
+          "steps": steps}
+ok = all(s.get("exit", 1) == 0 for s in steps if "skipped" not in s)
+report["passed"] = ok
+json.dump(report, open(out, "w"), indent=1)
+print(f"slipstream gpu-check ({mode}) on {report['device']}, {report['total_s']} s")
+print(f"{'step':<28} {'exit':>4} {'wall s':>8} {'peak MiB':>9}  result")
+for s in steps:
+    res = s.get("result")
+    if "skipped" in s:
+        summary = s["skipped"]
+    elif isinstance(res, list):
+        summary = "; ".join(f"{c['case']}: max rel {max(o['max_rel_error'] for o in c['outputs']):.2e} {'ok' if c['passed'] else 'FAIL'}" for c in res)
+    elif isinstance(res, dict) and "volume" in res:
+        summary = f"encode {res['encode_s']:.2f} s, volume {res['volume']['points']} pts {res['volume']['seconds']:.2f} s ({res['volume']['points_per_s']:.3g}/s), surface {res['surface']['points']} pts {res['surface']['seconds']:.2f} s"
+    elif isinstance(res, dict):
+        summary = f"train step {res.get('train_step_s')} s, forward {res.get('infer_s'):.2f} s, {res.get('params')} params"
+    else:
+        summary = (s.get("error") or "").strip().splitlines()[-1:] or ["no output"]
+        summary = summary[0][:120]
+    print(f"{s['name']:<28} {s.get('exit', '-'):>4} {s.get('wall_s', 0):>8} {s.get('peak_gpu_memory_mib', '-'):>9}  {summary}")
+print(f"JSON: {out}; {'all steps passed' if ok else 'SOME STEPS FAILED'}")
+sys.exit(0 if ok else 1)
+PY

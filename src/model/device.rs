@@ -1,0 +1,220 @@
+//! Which backend runs the model: the CPU (always built) or a CUDA GPU (built with
+//! `--features cuda`; burn 0.21 loads libcuda and NVRTC when first used), in f32 or bf16.
+//!
+//! Jobs are written once, generic over burn's `Backend`, and [`dispatch`] instantiates them for
+//! the chosen device.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::backend::Backend;
+
+use super::ModelError;
+
+/// Environment variable read when no `--device` is given.
+pub const DEVICE_ENV: &str = "SLIPSTREAM_DEVICE";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Cpu,
+    /// CUDA device by index (`cuda` = `cuda:0`).
+    Cuda(usize),
+}
+
+impl FromStr for DeviceChoice {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        match s.as_str() {
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            _ => s
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse().ok())
+                .map(DeviceChoice::Cuda)
+                .ok_or_else(|| {
+                    ModelError::Config(format!("device `{s}`: use cpu, cuda or cuda:N"))
+                }),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceChoice::Cpu => write!(f, "cpu"),
+            DeviceChoice::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// The flag's value, else `$SLIPSTREAM_DEVICE`, else the CPU.
+    pub fn resolve(flag: Option<&str>) -> Result<DeviceChoice, ModelError> {
+        match flag {
+            Some(s) => s.parse(),
+            None => match std::env::var(DEVICE_ENV) {
+                Ok(s) if !s.trim().is_empty() => s
+                    .parse()
+                    .map_err(|e| ModelError::Config(format!("${DEVICE_ENV}: {e}"))),
+                _ => Ok(DeviceChoice::Cpu),
+            },
+        }
+    }
+}
+
+/// Float precision of weights and activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    #[default]
+    F32,
+    /// bfloat16 (GPU only): half the memory traffic, tensor-core matrix products.
+    Bf16,
+}
+
+impl FromStr for Precision {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "fp32" | "float32" => Ok(Precision::F32),
+            "bf16" | "bfloat16" => Ok(Precision::Bf16),
+            other => Err(ModelError::Config(format!(
+                "precision `{other}`: use f32 or bf16"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+        })
+    }
+}
+
+/// A computation that can run on any backend.
+pub trait Job {
+    type Output;
+    fn run<B: Backend>(
+        self,
+        device: &B::Device,
+        backend_name: &str,
+    ) -> Result<Self::Output, ModelError>;
+}
+
+/// Runs `job` on the chosen device and precision.
+pub fn dispatch<J: Job>(
+    device: DeviceChoice,
+    precision: Precision,
+    job: J,
+) -> Result<J::Output, ModelError> {
+    match (device, precision) {
+        (DeviceChoice::Cpu, Precision::F32) => {
+            job.run::<super::Cpu>(&Default::default(), "flex-cpu-f32")
+        }
+        (DeviceChoice::Cpu, Precision::Bf16) => Err(ModelError::Config(
+            "bf16 runs on the GPU only; on the CPU use --precision f32".into(),
+        )),
+        (DeviceChoice::Cuda(index), precision) => cuda::run(index, precision, job),
+    }
+}
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    use super::{Job, ModelError, Precision};
+    use burn::backend::cuda::CudaDevice;
+    use burn::backend::Cuda;
+    use burn::tensor::backend::Backend;
+
+    /// burn panics when the driver or the device is missing; turn that into an error that says
+    /// what to check.
+    fn probe(index: usize) -> Result<(), ModelError> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let result = std::panic::catch_unwind(|| {
+            let device = CudaDevice { index };
+            let t = burn::tensor::Tensor::<Cuda, 1>::from_floats([1.0f32, 2.0], &device);
+            let _ = t.sum().into_scalar();
+        });
+        std::panic::set_hook(previous);
+        result.map_err(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            ModelError::Config(format!(
+                "no usable CUDA GPU at index {index} ({}); check `nvidia-smi` and that libcuda.so \
+                 and libnvrtc.so are on the library path, or run with --device cpu",
+                why.lines().next().unwrap_or("initialisation failed")
+            ))
+        })
+    }
+
+    pub fn run<J: Job>(
+        index: usize,
+        precision: Precision,
+        job: J,
+    ) -> Result<J::Output, ModelError> {
+        probe(index)?;
+        let device = CudaDevice { index };
+        match precision {
+            Precision::F32 => job.run::<Cuda<f32>>(&device, "cuda-f32"),
+            Precision::Bf16 => job.run::<Cuda<burn::tensor::bf16>>(&device, "cuda-bf16"),
+        }
+    }
+
+    #[allow(dead_code)]
+    fn _assert_backend<B: Backend>() {}
+}
+
+#[cfg(not(feature = "cuda"))]
+mod cuda {
+    use super::{Job, ModelError, Precision};
+
+    pub fn run<J: Job>(
+        _index: usize,
+        _precision: Precision,
+        _job: J,
+    ) -> Result<J::Output, ModelError> {
+        Err(ModelError::Config(
+            "this slipstream was built without GPU support; rebuild with \
+             `cargo build --release --features cuda` (needs an NVIDIA driver at run time, no CUDA toolkit to build)"
+                .into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_parse() {
+        assert_eq!("cpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Cpu);
+        assert_eq!(
+            "CUDA".parse::<DeviceChoice>().unwrap(),
+            DeviceChoice::Cuda(0)
+        );
+        assert_eq!(
+            "cuda:2".parse::<DeviceChoice>().unwrap(),
+            DeviceChoice::Cuda(2)
+        );
+        assert!("tpu".parse::<DeviceChoice>().is_err());
+        assert_eq!("bf16".parse::<Precision>().unwrap(), Precision::Bf16);
+        assert!("f8".parse::<Precision>().is_err());
+        assert!(dispatch(DeviceChoice::Cpu, Precision::Bf16, Noop).is_err());
+    }
+
+    struct Noop;
+    impl Job for Noop {
+        type Output = ();
+        fn run<B: Backend>(self, _: &B::Device, _: &str) -> Result<(), ModelError> {
+            Ok(())
+        }
+    }
+}
