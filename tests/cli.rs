@@ -198,3 +198,91 @@ fn convert_round_trips_and_never_overwrites_its_input() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left behind");
 }
+
+#[test]
+fn parity_passes_on_the_reference_fixtures_and_fails_when_too_strict() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let dir = fixtures.join("abupt_parity");
+    let out = slipstream(&["parity", dir.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cases = v.as_array().unwrap();
+    assert_eq!(cases.len(), 2);
+    for case in cases {
+        assert_eq!(case["passed"], true);
+        assert_eq!(case["parameters"], case["parameters_reference"]);
+        assert!(case["outputs"].as_array().unwrap().len() == 15);
+    }
+    let full = cases.iter().find(|c| c["case"] == "full").unwrap();
+    assert_eq!(full["parameters"], 8_751_179);
+    // f32 rounding differences exist, so an impossible tolerance fails with exit status 1.
+    let out = slipstream(&["parity", dir.to_str().unwrap(), "--tolerance", "1e-12"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("parity failed"));
+}
+
+#[test]
+fn model_commands_reject_bad_folders_devices_and_precisions() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = slipstream(&["parity", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no parity case"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = slipstream(&["bench", "model", "--preset", "tiny", "--device", "tpu"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cpu, cuda or cuda:N"));
+    let out = slipstream(&["bench", "model", "--preset", "tiny", "--precision", "bf16"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("GPU only"));
+    let out = slipstream(&["bench", "model", "--preset", "huge"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown preset"));
+    if !cfg!(feature = "cuda") {
+        let out = slipstream(&["bench", "model", "--preset", "tiny", "--device", "cuda"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("--features cuda"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn bench_model_prints_the_stable_json_shape() {
+    let out = slipstream(&[
+        "bench",
+        "model",
+        "--preset",
+        "tiny",
+        "--anchors",
+        "64",
+        "--queries",
+        "32",
+        "--repeats",
+        "1",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "preset",
+        "params",
+        "anchors",
+        "queries",
+        "infer_s",
+        "train_step_s",
+        "query_points_per_s",
+        "peak_rss_mb",
+        "backend",
+    ] {
+        assert!(v.get(key).is_some(), "bench model --json lacks {key}: {v}");
+    }
+    assert_eq!(v["params"], 330_395);
+    assert!(v["train_step_s"].as_f64().unwrap() > 0.0);
+}

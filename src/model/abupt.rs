@@ -237,7 +237,7 @@ impl<B: Backend> AbUpt<B> {
         }
     }
 
-    fn decoder_contexts<'a>(encoded: &'a Encoded<B>, branch: Branch) -> &'a [KeysValues<B>] {
+    fn decoder_contexts(encoded: &Encoded<B>, branch: Branch) -> &[KeysValues<B>] {
         match branch {
             Branch::Surface => &encoded.surface_decoder,
             Branch::Volume => &encoded.volume_decoder,

@@ -2,22 +2,34 @@
 //! once (anchors or geometry) and the queries are any tokens: the pattern every AB-UPT attention
 //! follows, which is what lets queries stream in chunks.
 
+use std::sync::Arc;
+
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::module::attention;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{activation, backend::Backend, Tensor};
 
+use super::cpu_kernels;
 use super::embedding::{rotate, rotate_tangent, RopeAngles};
 use super::params::ParamSource;
 use super::tangent::{self, Dual};
 use super::ModelError;
+use super::{tensor_from, tensor_values};
 
-/// Rotated keys and values `[1, heads, K, head_dim]` of a context.
+/// Rotated keys and values of a context: `[1, heads, K, head_dim]` tensors, or on the CPU
+/// backend `[K, dim]` rows on the host for the fused kernels.
 #[derive(Debug, Clone)]
-pub struct KeysValues<B: Backend> {
-    pub keys: Tensor<B, 4>,
-    pub values: Tensor<B, 4>,
+pub enum KeysValues<B: Backend> {
+    Tensors {
+        keys: Tensor<B, 4>,
+        values: Tensor<B, 4>,
+    },
+    Host {
+        keys: Arc<Vec<f32>>,
+        values: Arc<Vec<f32>>,
+        device: B::Device,
+    },
 }
 
 #[derive(Module, Debug)]
@@ -76,10 +88,45 @@ impl<B: Backend> Attention<B> {
     /// Keys and values of an already normalised context `[K, dim]`.
     pub fn keys_values(&self, context: Tensor<B, 2>, rope: &RopeAngles<B>) -> KeysValues<B> {
         let [_, dim] = context.dims();
+        let device = context.device();
         let kv = self.kv.forward(context);
-        KeysValues {
+        if let Some((cos, sin)) = rope.host() {
+            let kv = tensor_values(kv);
+            let mut keys = Vec::with_capacity(kv.len() / 2);
+            let mut values = Vec::with_capacity(kv.len() / 2);
+            for row in kv.chunks_exact(2 * dim) {
+                keys.extend_from_slice(&row[..dim]);
+                values.extend_from_slice(&row[dim..]);
+            }
+            cpu_kernels::rotate_rows(&mut keys, cos, sin, dim / self.heads);
+            return KeysValues::Host {
+                keys: Arc::new(keys),
+                values: Arc::new(values),
+                device,
+            };
+        }
+        KeysValues::Tensors {
             keys: rotate(self.split_heads(kv.clone().narrow(1, 0, dim)), rope),
             values: self.split_heads(kv.narrow(1, dim, dim)),
+        }
+    }
+
+    /// `[1, heads, K, head_dim]` keys and values.
+    fn kv_tensors(&self, context: &KeysValues<B>) -> (Tensor<B, 4>, Tensor<B, 4>) {
+        match context {
+            KeysValues::Tensors { keys, values } => (keys.clone(), values.clone()),
+            KeysValues::Host {
+                keys,
+                values,
+                device,
+            } => {
+                let dim = self.proj.weight.dims()[0];
+                let rows = keys.len() / dim;
+                (
+                    self.split_heads(tensor_from::<B, 2>(keys.to_vec(), [rows, dim], device)),
+                    self.split_heads(tensor_from::<B, 2>(values.to_vec(), [rows, dim], device)),
+                )
+            }
         }
     }
 
@@ -91,11 +138,28 @@ impl<B: Backend> Attention<B> {
         context: &KeysValues<B>,
     ) -> Tensor<B, 2> {
         let [n, dim] = x.dims();
+        if let (
+            Some((cos, sin)),
+            KeysValues::Host {
+                keys,
+                values,
+                device,
+            },
+        ) = (rope.host(), context)
+        {
+            let mut q = tensor_values(self.q.forward(x));
+            cpu_kernels::rotate_rows(&mut q, cos, sin, dim / self.heads);
+            let out = cpu_kernels::attention_rows(&q, keys, values, self.heads, dim);
+            return self
+                .proj
+                .forward(tensor_from::<B, 2>(out, [n, dim], device));
+        }
         let q = rotate(self.split_heads(self.q.forward(x)), rope);
+        let (keys, values) = self.kv_tensors(context);
         let out = attention(
             q,
-            context.keys.clone(),
-            context.values.clone(),
+            keys,
+            values,
             None,
             None,
             AttentionModuleOptions::default(),
@@ -117,11 +181,12 @@ impl<B: Backend> Attention<B> {
         let q_value = rotate(self.split_heads(q.value), rope);
         let dq = rotate_tangent(q_value.clone(), self.split_heads(q.tangent), rope, rates);
         let [_, h, _, hd] = q_value.dims();
-        let k_len = context.keys.dims()[2];
+        let (keys, values) = self.kv_tensors(context);
+        let k_len = keys.dims()[2];
         let scale = 1.0 / (hd as f64).sqrt();
-        let keys_t = context.keys.clone().swap_dims(2, 3);
+        let keys_t = keys.swap_dims(2, 3);
         let probs = activation::softmax(q_value.matmul(keys_t.clone()) * scale, 3);
-        let out = probs.clone().matmul(context.values.clone());
+        let out = probs.clone().matmul(values.clone());
         // Tangents as extra rows: [3, h, n, hd] → [1, h, 3n, hd].
         let dq = dq.swap_dims(0, 1).reshape([1, h, 3 * n, hd]);
         let ds = dq.matmul(keys_t).reshape([h, 3, n, k_len]) * scale;
@@ -129,7 +194,7 @@ impl<B: Backend> Attention<B> {
         let row_sum = weighted.clone().sum_dim(3);
         let d_out = weighted
             .reshape([1, h, 3 * n, k_len])
-            .matmul(context.values.clone())
+            .matmul(values)
             .reshape([h, 3, n, hd])
             - row_sum * out.clone().reshape([h, 1, n, hd]);
         let merged = Dual {

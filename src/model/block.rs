@@ -108,10 +108,10 @@ impl<B: Backend> Block<B> {
             rates,
             context,
         );
-        let x = x.add(attended);
+        let x = x + attended;
         let mlp = self
             .mlp
             .forward_dual(tangent::layer_norm(&self.norm2, self.eps, x.clone()));
-        x.add(mlp)
+        x + mlp
     }
 }

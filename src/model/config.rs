@@ -225,13 +225,13 @@ impl AbUptConfig {
     /// Checks the combinations the model cannot build.
     pub fn validate(&self) -> Result<(), ModelError> {
         let fail = |m: String| Err(ModelError::Config(m));
-        if self.dim == 0 || self.num_heads == 0 || self.dim % self.num_heads != 0 {
+        if self.dim == 0 || self.num_heads == 0 || !self.dim.is_multiple_of(self.num_heads) {
             return fail(format!(
                 "dim {} must be a positive multiple of num_heads {}",
                 self.dim, self.num_heads
             ));
         }
-        if self.head_dim() % 2 != 0 {
+        if !self.head_dim().is_multiple_of(2) {
             return fail(format!(
                 "head width {} must be even for RoPE",
                 self.head_dim()

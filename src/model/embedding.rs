@@ -120,6 +120,17 @@ pub struct RopeFrequencies {
 pub struct RopeAngles<B: Backend> {
     cos: Tensor<B, 5>,
     sin: Tensor<B, 5>,
+    /// `[N, pairs]` cos and sin on the host, for the CPU kernels.
+    host: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+impl<B: Backend> RopeAngles<B> {
+    /// Host copies of cos and sin `[N, pairs]`, where the CPU kernels use them.
+    pub fn host(&self) -> Option<(&[f32], &[f32])> {
+        self.host
+            .as_ref()
+            .map(|(c, s)| (c.as_slice(), s.as_slice()))
+    }
 }
 
 impl RopeFrequencies {
@@ -152,10 +163,14 @@ impl RopeFrequencies {
             theta = Tensor::cat(vec![theta, zeros], 1);
         }
         let theta = theta.reshape([1, 1, n, self.num_pairs, 1]);
-        RopeAngles {
-            cos: theta.clone().cos(),
-            sin: theta.sin(),
-        }
+        let (cos, sin) = (theta.clone().cos(), theta.sin());
+        let host = super::cpu_kernels::applies::<B>().then(|| {
+            (
+                super::tensor_values(cos.clone()),
+                super::tensor_values(sin.clone()),
+            )
+        });
+        RopeAngles { cos, sin, host }
     }
 
     /// d(angle)/d(physical axis) per pair, `[3, 1, 1, pairs, 1]`: constant, since angles are

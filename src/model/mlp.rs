@@ -2,8 +2,9 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::{activation, backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
+use super::cpu_kernels;
 use super::params::ParamSource;
 use super::tangent::{self, Dual};
 use super::ModelError;
@@ -31,7 +32,7 @@ impl<B: Backend> Mlp<B> {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        self.fc2.forward(activation::gelu(self.fc1.forward(x)))
+        self.fc2.forward(cpu_kernels::gelu(self.fc1.forward(x)))
     }
 
     pub fn forward_dual(&self, x: Dual<B>) -> Dual<B> {

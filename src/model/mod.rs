@@ -13,6 +13,7 @@ mod abupt;
 mod attention;
 mod block;
 mod config;
+mod cpu_kernels;
 pub mod device;
 mod embedding;
 mod mlp;

@@ -17,8 +17,10 @@ pub struct Dual<B: Backend> {
     pub tangent: Tensor<B, 3>,
 }
 
-impl<B: Backend> Dual<B> {
-    pub fn add(self, other: Dual<B>) -> Dual<B> {
+impl<B: Backend> std::ops::Add for Dual<B> {
+    type Output = Dual<B>;
+
+    fn add(self, other: Dual<B>) -> Dual<B> {
         Dual {
             value: self.value + other.value,
             tangent: self.tangent + other.tangent,
