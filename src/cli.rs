@@ -54,9 +54,9 @@ pub enum Command {
     /// [not yet available] Turn a public CFD dataset layout into prepared HDF5 runs.
     #[command(disable_help_flag = true)]
     Prepare(NotYet),
-    /// [not yet available] Generate CFD training data with OpenFOAM.
-    #[command(disable_help_flag = true)]
-    Generate(NotYet),
+    /// Generate CFD training data with OpenFOAM (needs OpenFOAM v1912+ installed).
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Check the model against the AB-UPT reference: load its weights, run its inputs, compare.
     ///
     /// DIR holds NAME.json with NAME.{weights,inputs,outputs}.safetensors per case (the layout of
@@ -88,6 +88,51 @@ pub struct ParityArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
     /// Print one JSON array of case reports.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// A family of Ahmed bodies by Latin hypercube sampling, each meshed (snappyHexMesh) and solved
+    /// (simpleFoam, k-ω SST) and written in the AhmedML layout: run_i/ahmed_i.stl,
+    /// boundary_i.vtp, volume_i.vtu, force_mom_i.csv, geo_parameters_i.csv and run.json.
+    ///
+    /// Resumable: finished runs (with run.json) are skipped, unfinished ones restarted. Solver logs
+    /// stay in run_i/case/. Example: slipstream generate ahmed --count 48 --out data/ahmed --jobs 2
+    Ahmed(GenerateAhmedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateAhmedArgs {
+    /// Number of bodies.
+    #[arg(long)]
+    pub count: usize,
+    /// Output folder (created; existing finished runs are kept).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Runs at once (each uses one core).
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Approximate cells per run (sets the background mesh size; 300k ≈ 0.08 m cells).
+    #[arg(long, default_value_t = 300_000)]
+    pub cells: u64,
+    /// SIMPLE iterations per run.
+    #[arg(long, default_value_t = 500)]
+    pub iterations: u32,
+    /// Iterations at the end over which forces and fields are averaged.
+    #[arg(long, default_value_t = 100)]
+    pub average: u32,
+    /// Free-stream speed (m/s).
+    #[arg(long, default_value_t = 40.0)]
+    pub speed: f64,
+    /// Seed of the Latin hypercube: the same seed gives the same bodies.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Add four cylindrical stilts under each body.
+    #[arg(long)]
+    pub stilts: bool,
+    /// Print one JSON array of run outcomes.
     #[arg(long)]
     pub json: bool,
 }
@@ -340,7 +385,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(_) => not_yet("train", 7),
         Command::Eval(_) => not_yet("eval", 7),
         Command::Prepare(_) => not_yet("prepare", 5),
-        Command::Generate(_) => not_yet("generate", 6),
+        Command::Generate(GenerateCommand::Ahmed(a)) => generate_ahmed(&a),
         Command::Parity(a) => parity(&a),
     }
 }
@@ -657,5 +702,69 @@ fn bench_stream(a: &BenchStreamArgs) -> Result<()> {
         );
     }
     println!("total              {:>8.3} s", r.total_s);
+    Ok(())
+}
+
+fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
+    use slipstream::openfoam::case::CaseSettings;
+    use slipstream::openfoam::generate::{generate, GenerateConfig, GenerateError, RunOutcome};
+    if a.count == 0 || a.cells == 0 || a.iterations == 0 {
+        return Err(BadInput(anyhow::anyhow!(
+            "--count, --cells and --iterations must be positive"
+        ))
+        .into());
+    }
+    let settings = CaseSettings {
+        speed_m_s: a.speed,
+        iterations: a.iterations,
+        average_last: a.average.min(a.iterations),
+        base_cell_m: 0.08 * (300_000.0 / a.cells as f64).powf(0.4),
+        ..CaseSettings::default()
+    };
+    let config = GenerateConfig {
+        count: a.count,
+        out: a.out.clone(),
+        jobs: a.jobs,
+        seed: a.seed,
+        stilts: a.stilts,
+        settings,
+        density_kg_m3: 1.2,
+    };
+    let outcomes = generate(&config, |o| match o {
+        RunOutcome::Done {
+            run,
+            cd,
+            converged,
+            wall_time_s,
+        } => eprintln!(
+            "run_{run}: Cd {cd:.4}{} in {wall_time_s:.0} s",
+            if *converged { "" } else { " (NOT converged)" }
+        ),
+        RunOutcome::Skipped { run } => eprintln!("run_{run}: already finished, skipped"),
+        RunOutcome::Failed { run, reason } => eprintln!("run_{run}: FAILED: {reason}"),
+    })
+    .map_err(|e| match e {
+        GenerateError::Missing(_) => anyhow::Error::new(BadInput(e.into())),
+        other => other.into(),
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string(&outcomes)?);
+    }
+    let failed = outcomes
+        .iter()
+        .filter(|o| matches!(o, RunOutcome::Failed { .. }))
+        .count();
+    eprintln!(
+        "{} runs: {} failed; results in {}",
+        outcomes.len(),
+        failed,
+        a.out.display()
+    );
+    if failed > 0 {
+        bail!(
+            "{failed} of {} runs failed (see run_i/FAILED and the logs in run_i/case/)",
+            outcomes.len()
+        );
+    }
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod mesh;
 #[cfg(feature = "model")]
 pub mod model;
+pub mod openfoam;
 pub mod rng;
 #[cfg(test)]
 mod test_fixtures;

@@ -286,3 +286,16 @@ fn bench_model_prints_the_stable_json_shape() {
     assert_eq!(v["params"], 330_395);
     assert!(v["train_step_s"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn generate_without_openfoam_says_how_to_install_it() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args(["generate", "ahmed", "--count", "2", "--out"])
+        .arg(out_dir.path())
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("apt-get install openfoam"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,357 @@
+//! `slipstream generate ahmed`: sample a family of bodies, mesh and solve each with OpenFOAM,
+//! and write every finished run in the AhmedML file layout plus a `run.json` with what that
+//! layout leaves implicit. Resumable: a run with a `run.json` is done and skipped; an
+//! unfinished one is wiped and started again.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::ahmed::{self, AhmedParams};
+use super::case::{write_case, CaseSettings};
+use super::forces;
+use crate::mesh::{self, Mesh};
+
+/// Where OpenFOAM's `WM_PROJECT_DIR` may be (Debian's `openfoam` package first).
+const PROJECT_DIRS: [&str; 3] = [
+    "/usr/share/openfoam",
+    "/usr/lib/openfoam/openfoam",
+    "/opt/openfoam",
+];
+
+/// The tools `generate` runs, checked before any work starts.
+const TOOLS: [&str; 5] = [
+    "surfaceFeatureExtract",
+    "blockMesh",
+    "snappyHexMesh",
+    "simpleFoam",
+    "foamToVTK",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error(
+        "OpenFOAM is not installed ({0}). slipstream drives OpenFOAM v1912 or newer: on Debian or \
+         Ubuntu `sudo apt-get install openfoam`; elsewhere see https://www.openfoam.com/download and put \
+         blockMesh, snappyHexMesh, simpleFoam and foamToVTK on PATH (set WM_PROJECT_DIR if they need it)"
+    )]
+    Missing(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// OpenFOAM as found on this machine.
+#[derive(Debug, Clone)]
+pub struct OpenFoam {
+    project_dir: Option<PathBuf>,
+}
+
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false)
+}
+
+impl OpenFoam {
+    pub fn find() -> Result<OpenFoam, GenerateError> {
+        if let Some(missing) = TOOLS.iter().find(|t| !on_path(t)) {
+            return Err(GenerateError::Missing(format!(
+                "`{missing}` is not on PATH"
+            )));
+        }
+        let project_dir = std::env::var_os("WM_PROJECT_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                PROJECT_DIRS
+                    .iter()
+                    .map(PathBuf::from)
+                    .find(|d| d.join("etc/controlDict").is_file())
+            });
+        Ok(OpenFoam { project_dir })
+    }
+
+    /// Runs `tool args…` in `case`, output to `case/log.<tool>`; a failure quotes the log's end.
+    pub fn run(&self, case: &Path, tool: &str, args: &[&str]) -> Result<(), String> {
+        let log_path = case.join(format!("log.{tool}"));
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+        let err_log = log.try_clone().map_err(|e| e.to_string())?;
+        let mut cmd = Command::new(tool);
+        cmd.args(args).current_dir(case).stdout(log).stderr(err_log);
+        if let Some(dir) = &self.project_dir {
+            cmd.env("WM_PROJECT_DIR", dir);
+        }
+        let status = cmd
+            .status()
+            .map_err(|e| format!("cannot start {tool}: {e}"))?;
+        if status.success() {
+            return Ok(());
+        }
+        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .rev()
+            .take(6)
+            .collect();
+        Err(format!(
+            "{tool} failed ({status}); end of {}:\n  {}",
+            log_path.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
+        ))
+    }
+}
+
+/// What one run records beside the AhmedML files (the stable `run.json` shape in DESIGN.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub pressure_kind: &'static str,
+    pub density_kg_m3: f64,
+    pub speed_m_s: f64,
+    pub kinematic_viscosity_m2_s: f64,
+    pub ref_area_m2: f64,
+    pub ref_length_m: f64,
+    pub up_axis: &'static str,
+    pub flow_axis: &'static str,
+    pub params: AhmedParams,
+    pub cells: usize,
+    pub iterations: u32,
+    pub cd: f64,
+    pub cl: f64,
+    pub cs: f64,
+    pub cd_std: f64,
+    pub cd_drift: f64,
+    pub converged: bool,
+    pub averaged_iterations: usize,
+    pub wall_time_s: f64,
+    pub solver: &'static str,
+}
+
+/// How `generate` went for one run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunOutcome {
+    Done {
+        run: usize,
+        cd: f64,
+        converged: bool,
+        wall_time_s: f64,
+    },
+    Skipped {
+        run: usize,
+    },
+    Failed {
+        run: usize,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct GenerateConfig {
+    pub count: usize,
+    pub out: PathBuf,
+    pub jobs: usize,
+    pub seed: u64,
+    pub stilts: bool,
+    pub settings: CaseSettings,
+    /// Physical density (kg/m³) recorded for turning kinematic values into pascals.
+    pub density_kg_m3: f64,
+}
+
+/// Runs the whole family; `progress` is told about each finished run.
+pub fn generate(
+    config: &GenerateConfig,
+    progress: impl Fn(&RunOutcome) + Sync,
+) -> Result<Vec<RunOutcome>, GenerateError> {
+    let foam = OpenFoam::find()?;
+    std::fs::create_dir_all(&config.out)
+        .map_err(|e| GenerateError::Io(format!("{}: {e}", config.out.display())))?;
+    let family = ahmed::sample(config.count, config.seed, config.stilts);
+    let next = AtomicUsize::new(0);
+    let outcomes = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..config.jobs.max(1) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(params) = family.get(i) else { break };
+                let run = i + 1;
+                let dir = config.out.join(format!("run_{run}"));
+                let outcome = if dir.join("run.json").is_file() {
+                    RunOutcome::Skipped { run }
+                } else {
+                    match run_one(&foam, &dir, run, params, config) {
+                        Ok(r) => RunOutcome::Done {
+                            run,
+                            cd: r.cd,
+                            converged: r.converged,
+                            wall_time_s: r.wall_time_s,
+                        },
+                        Err(reason) => {
+                            let _ = std::fs::write(dir.join("FAILED"), &reason);
+                            RunOutcome::Failed { run, reason }
+                        }
+                    }
+                };
+                progress(&outcome);
+                if let Ok(mut o) = outcomes.lock() {
+                    o.push(outcome);
+                }
+            });
+        }
+    });
+    let mut outcomes = outcomes.into_inner().unwrap_or_default();
+    outcomes.sort_by_key(|o| match o {
+        RunOutcome::Done { run, .. }
+        | RunOutcome::Skipped { run }
+        | RunOutcome::Failed { run, .. } => *run,
+    });
+    Ok(outcomes)
+}
+
+fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> String + '_ {
+    move |e| format!("{}: {e}", path.display())
+}
+
+/// Meshes, solves and converts one body.
+pub fn run_one(
+    foam: &OpenFoam,
+    dir: &Path,
+    run: usize,
+    p: &AhmedParams,
+    config: &GenerateConfig,
+) -> Result<RunRecord, String> {
+    let started = Instant::now();
+    let s = &config.settings;
+    let case = dir.join("case");
+    if case.exists() {
+        std::fs::remove_dir_all(&case).map_err(io(&case))?;
+    }
+    let _ = std::fs::remove_file(dir.join("FAILED"));
+    write_case(&case, p, s).map_err(|e| e.to_string())?;
+    foam.run(&case, "surfaceFeatureExtract", &[])?;
+    foam.run(&case, "blockMesh", &[])?;
+    foam.run(&case, "snappyHexMesh", &["-overwrite"])?;
+    foam.run(&case, "simpleFoam", &[])?;
+    foam.run(
+        &case,
+        "foamToVTK",
+        &[
+            "-latestTime",
+            "-no-point-data",
+            "-fields",
+            "(pMean UMean wallShearStressMean vorticityMean)",
+        ],
+    )?;
+
+    let coefficients_path = case.join("postProcessing/forceCoeffs/0/coefficient.dat");
+    let text = std::fs::read_to_string(&coefficients_path).map_err(io(&coefficients_path))?;
+    let settled = forces::parse(&text, &coefficients_path)?.settle(s.average_last as usize, 0.01);
+
+    let vtk = latest_vtk_dir(&case.join("VTK"))?;
+    let boundary = keep_fields(
+        mesh::read_mesh(&vtk.join("boundary/body.vtp")).map_err(|e| e.to_string())?,
+        &[("pMean", "p"), ("wallShearStressMean", "wallShearStress")],
+    )?;
+    let volume = keep_fields(
+        mesh::read_mesh(&vtk.join("internal.vtu")).map_err(|e| e.to_string())?,
+        &[
+            ("UMean", "U"),
+            ("pMean", "p"),
+            ("vorticityMean", "vorticity"),
+        ],
+    )?;
+    let cells = volume.n_cells();
+    mesh::write_mesh(&dir.join(format!("boundary_{run}.vtp")), &boundary)
+        .map_err(|e| e.to_string())?;
+    mesh::write_mesh(&dir.join(format!("volume_{run}.vtu")), &volume).map_err(|e| e.to_string())?;
+    let stl = case.join("constant/triSurface/body.stl");
+    std::fs::copy(&stl, dir.join(format!("ahmed_{run}.stl"))).map_err(io(&stl))?;
+    let write = |name: String, text: String| -> Result<(), String> {
+        let path = dir.join(name);
+        mesh::write_bytes_atomically(&path, text.as_bytes()).map_err(|e| e.to_string())
+    };
+    write(
+        format!("force_mom_{run}.csv"),
+        format!("cd,cl,cs\n{},{},{}\n", settled.cd, settled.cl, settled.cs),
+    )?;
+    write(
+        format!("geo_parameters_{run}.csv"),
+        format!(
+            "{}\n{},{},{},{},{},{},{}\n",
+            ahmed::RANGES.map(|r| r.name).join(","),
+            p.length_m,
+            p.width_m,
+            p.height_m,
+            p.front_radius_m,
+            p.slant_angle_deg,
+            p.slant_length_m,
+            p.ground_clearance_m
+        ),
+    )?;
+    let record = RunRecord {
+        pressure_kind: "kinematic",
+        density_kg_m3: config.density_kg_m3,
+        speed_m_s: s.speed_m_s,
+        kinematic_viscosity_m2_s: s.kinematic_viscosity_m2_s,
+        ref_area_m2: p.frontal_area_m2(),
+        ref_length_m: p.length_m,
+        up_axis: "z",
+        flow_axis: "x",
+        params: *p,
+        cells,
+        iterations: s.iterations,
+        cd: settled.cd,
+        cl: settled.cl,
+        cs: settled.cs,
+        cd_std: settled.cd_std,
+        cd_drift: settled.cd_drift,
+        converged: settled.converged,
+        averaged_iterations: settled.window,
+        wall_time_s: started.elapsed().as_secs_f64(),
+        solver: "OpenFOAM simpleFoam (SIMPLEC, k-omega SST, wall functions)",
+    };
+    // run.json last: its presence marks the run as finished.
+    write(
+        "run.json".into(),
+        serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?,
+    )?;
+    Ok(record)
+}
+
+/// `VTK/<case>_<time>` with the largest time.
+fn latest_vtk_dir(vtk: &Path) -> Result<PathBuf, String> {
+    let mut best: Option<(f64, PathBuf)> = None;
+    for entry in std::fs::read_dir(vtk).map_err(io(vtk))?.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if let Some(t) = name.rsplit('_').next().and_then(|t| t.parse::<f64>().ok()) {
+            if entry.path().is_dir() && best.as_ref().is_none_or(|(b, _)| t > *b) {
+                best = Some((t, entry.path()));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+        .ok_or_else(|| format!("{}: foamToVTK wrote no time folder", vtk.display()))
+}
+
+/// Keeps only the named cell arrays, renamed to the layout's names; point data is dropped.
+fn keep_fields(mut m: Mesh, names: &[(&str, &str)]) -> Result<Mesh, String> {
+    let mut kept = Vec::new();
+    for (from, to) in names {
+        let pos = m
+            .cell_data
+            .iter()
+            .position(|f| f.name == *from)
+            .ok_or_else(|| format!("foamToVTK output lacks cell array `{from}`"))?;
+        let mut f = m.cell_data.swap_remove(pos);
+        f.name = (*to).to_string();
+        kept.push(f);
+    }
+    m.cell_data = kept;
+    m.point_data.clear();
+    m.field_data.clear();
+    Ok(m)
+}
