@@ -106,7 +106,7 @@ pub enum GenerateCommand {
 #[derive(Debug, Args)]
 pub struct GenerateAhmedArgs {
     /// Number of bodies.
-    #[arg(long)]
+    #[arg(long, required_unless_present = "reference", default_value_t = 0)]
     pub count: usize,
     /// Output folder (created; existing finished runs are kept).
     #[arg(long)]
@@ -132,6 +132,10 @@ pub struct GenerateAhmedArgs {
     /// Add four cylindrical stilts under each body.
     #[arg(long)]
     pub stilts: bool,
+    /// Instead of sampling, run Ahmed's reference body (1.044 × 0.389 × 0.288 m) at these slant
+    /// angles (degrees, comma-separated), e.g. `--reference 25,35` for the classic validation pair.
+    #[arg(long, value_delimiter = ',', conflicts_with = "count")]
+    pub reference: Vec<f64>,
     /// Print one JSON array of run outcomes.
     #[arg(long)]
     pub json: bool,
@@ -708,12 +712,21 @@ fn bench_stream(a: &BenchStreamArgs) -> Result<()> {
 fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
     use slipstream::openfoam::case::CaseSettings;
     use slipstream::openfoam::generate::{generate, GenerateConfig, GenerateError, RunOutcome};
-    if a.count == 0 || a.cells == 0 || a.iterations == 0 {
+    if (a.count == 0 && a.reference.is_empty()) || a.cells == 0 || a.iterations == 0 {
         return Err(BadInput(anyhow::anyhow!(
-            "--count, --cells and --iterations must be positive"
+            "--count (or --reference), --cells and --iterations must be positive"
         ))
         .into());
     }
+    let bodies = (!a.reference.is_empty()).then(|| {
+        a.reference
+            .iter()
+            .map(|&angle| slipstream::openfoam::ahmed::AhmedParams {
+                stilts: a.stilts,
+                ..slipstream::openfoam::ahmed::AhmedParams::reference(angle)
+            })
+            .collect::<Vec<_>>()
+    });
     let settings = CaseSettings {
         speed_m_s: a.speed,
         iterations: a.iterations,
@@ -729,6 +742,7 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         stilts: a.stilts,
         settings,
         density_kg_m3: 1.2,
+        bodies,
     };
     let outcomes = generate(&config, |o| match o {
         RunOutcome::Done {

@@ -297,5 +297,9 @@ fn generate_without_openfoam_says_how_to_install_it() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("apt-get install openfoam"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("apt-get install openfoam"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -258,6 +258,8 @@ fn training_loss<B: burn::tensor::backend::AutodiffBackend>(
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StreamPart {
+    /// One chunk decoded before timing (GPU kernels compile on first use), seconds.
+    pub warmup_s: f64,
     pub points: usize,
     pub seconds: f64,
     pub points_per_s: f64,
@@ -320,8 +322,17 @@ impl Job for StreamBench {
         let encode_s = seconds_since(t);
         let chunk = self.chunk.max(1);
         let stream = |branch: Branch, total: usize| -> Result<StreamPart, ModelError> {
-            let t = Instant::now();
             let mut rng = Rng::stream(3, branch as u64);
+            let t = Instant::now();
+            if total > 0 {
+                let pts = match branch {
+                    Branch::Surface => surface_points(&self.config, chunk.min(total), &mut rng),
+                    Branch::Volume => volume_points(&self.config, chunk.min(total), &mut rng),
+                };
+                std::hint::black_box(model.decode_chunked(&enc, branch, &pts, chunk, |_| {})?);
+            }
+            let warmup_s = seconds_since(t);
+            let t = Instant::now();
             let mut done = 0usize;
             while done < total {
                 let n = chunk.min(total - done);
@@ -344,6 +355,7 @@ impl Job for StreamBench {
             }
             let seconds = seconds_since(t);
             Ok(StreamPart {
+                warmup_s,
                 points: total,
                 seconds,
                 points_per_s: total as f64 / seconds.max(1e-12),

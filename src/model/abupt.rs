@@ -366,15 +366,26 @@ impl<B: Backend> AbUpt<B> {
         };
         let mut out = Vec::with_capacity(positions.len() * channels);
         for part in positions.chunks(chunk.max(1)) {
-            let flat: Vec<f32> = part.iter().flatten().copied().collect();
-            let pos = tensor_from::<B, 2>(flat, [part.len(), 3], &device);
+            // GPU backends compile (and autotune) kernels per shape: pad a short chunk to the next
+            // power of two by repeating its last point, so a stream meets few shapes. Queries are
+            // independent, so the padding changes nothing; the CPU needs no padding.
+            let rows = if super::cpu_kernels::applies::<B>() {
+                part.len()
+            } else {
+                part.len().next_power_of_two().max(64)
+            };
+            let mut flat: Vec<f32> = part.iter().flatten().copied().collect();
+            let last = part.last().copied().unwrap_or_default();
+            for _ in part.len()..rows {
+                flat.extend_from_slice(&last);
+            }
+            let pos = tensor_from::<B, 2>(flat, [rows, 3], &device);
             let values = self.decode(encoded, branch, pos).into_data();
-            out.extend(
-                values
-                    .convert::<f32>()
-                    .into_vec::<f32>()
-                    .map_err(|e| ModelError::Input(format!("{e:?}")))?,
-            );
+            let values = values
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .map_err(|e| ModelError::Input(format!("{e:?}")))?;
+            out.extend_from_slice(&values[..part.len() * channels]);
             progress(part.len());
         }
         Ok(out)

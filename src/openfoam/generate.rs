@@ -160,6 +160,9 @@ pub struct GenerateConfig {
     pub settings: CaseSettings,
     /// Physical density (kg/m³) recorded for turning kinematic values into pascals.
     pub density_kg_m3: f64,
+    /// Explicit bodies instead of the Latin hypercube (e.g. Ahmed's reference body at given slant
+    /// angles, for validation).
+    pub bodies: Option<Vec<AhmedParams>>,
 }
 
 /// Runs the whole family; `progress` is told about each finished run.
@@ -170,7 +173,10 @@ pub fn generate(
     let foam = OpenFoam::find()?;
     std::fs::create_dir_all(&config.out)
         .map_err(|e| GenerateError::Io(format!("{}: {e}", config.out.display())))?;
-    let family = ahmed::sample(config.count, config.seed, config.stilts);
+    let family = match &config.bodies {
+        Some(bodies) => bodies.clone(),
+        None => ahmed::sample(config.count, config.seed, config.stilts),
+    };
     let next = AtomicUsize::new(0);
     let outcomes = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
