@@ -51,9 +51,13 @@ pub enum Command {
     /// [not yet available] Evaluate a checkpoint on a dataset split.
     #[command(disable_help_flag = true)]
     Eval(NotYet),
-    /// [not yet available] Turn a public CFD dataset layout into prepared HDF5 runs.
-    #[command(disable_help_flag = true)]
-    Prepare(NotYet),
+    /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
+    ///
+    /// Layouts: `slipstream` (what `generate` writes). The public datasets' layouts (drivaerml,
+    /// ahmedml, windsorml, drivaernet, shapenet-car) are not supported yet. Finished runs are skipped;
+    /// broken runs are reported with the reason while the rest prepare.
+    /// Example: slipstream prepare --layout slipstream --src data/ahmed --out data/ahmed-prepared
+    Prepare(PrepareArgs),
     /// Generate CFD training data with OpenFOAM (needs OpenFOAM v1912+ installed).
     #[command(subcommand)]
     Generate(GenerateCommand),
@@ -88,6 +92,34 @@ pub struct ParityArgs {
     #[command(flatten)]
     pub device: DeviceArgs,
     /// Print one JSON array of case reports.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// Dataset layout of --src.
+    #[arg(long)]
+    pub layout: String,
+    /// Dataset folder.
+    #[arg(long)]
+    pub src: PathBuf,
+    /// Output folder for <run>.h5 files.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Surface cells kept per run, chosen at random (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub surface_points: usize,
+    /// Volume cells kept per run, chosen at random (0: all).
+    #[arg(long, default_value_t = 0)]
+    pub volume_points: usize,
+    /// Points resampled on each run's CAD surface.
+    #[arg(long, default_value_t = 100_000)]
+    pub geometry_points: usize,
+    /// Seed of the random choices.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON array of run outcomes.
     #[arg(long)]
     pub json: bool,
 }
@@ -388,7 +420,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(_) => not_yet("predict", 8),
         Command::Train(_) => not_yet("train", 7),
         Command::Eval(_) => not_yet("eval", 7),
-        Command::Prepare(_) => not_yet("prepare", 5),
+        Command::Prepare(a) => prepare(&a),
         Command::Generate(GenerateCommand::Ahmed(a)) => generate_ahmed(&a),
         Command::Parity(a) => parity(&a),
     }
@@ -777,6 +809,49 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
     if failed > 0 {
         bail!(
             "{failed} of {} runs failed (see run_i/FAILED and the logs in run_i/case/)",
+            outcomes.len()
+        );
+    }
+    Ok(())
+}
+
+fn prepare(a: &PrepareArgs) -> Result<()> {
+    use slipstream::data::prepare::{prepare_slipstream, PrepareOptions, PrepareOutcome};
+    if a.layout != "slipstream" {
+        return Err(BadInput(anyhow::anyhow!(
+            "layout `{}` is not supported yet (issue #5); supported: slipstream",
+            a.layout
+        ))
+        .into());
+    }
+    let opts = PrepareOptions {
+        surface_points: a.surface_points,
+        volume_points: a.volume_points,
+        geometry_points: a.geometry_points,
+        seed: a.seed,
+    };
+    let outcomes = prepare_slipstream(&a.src, &a.out, &opts, |o| match o {
+        PrepareOutcome::Prepared {
+            run,
+            surface,
+            volume,
+        } => {
+            eprintln!("{run}: {surface} surface and {volume} volume points")
+        }
+        PrepareOutcome::Skipped { run } => eprintln!("{run}: already prepared, skipped"),
+        PrepareOutcome::Broken { run, reason } => eprintln!("{run}: BROKEN: {reason}"),
+    })
+    .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&outcomes)?);
+    }
+    let broken = outcomes
+        .iter()
+        .filter(|o| matches!(o, PrepareOutcome::Broken { .. }))
+        .count();
+    if broken > 0 {
+        bail!(
+            "{broken} of {} runs are broken (reasons above)",
             outcomes.len()
         );
     }

@@ -303,3 +303,23 @@ fn generate_without_openfoam_says_how_to_install_it() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn prepare_rejects_unknown_layouts_and_missing_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = slipstream(&["prepare", "--layout", "drivaerml", "--src", d, "--out", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("not supported yet"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = slipstream(&["prepare", "--layout", "slipstream", "--src", d, "--out", d]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no run_<i> folders"),
+        "{}",
+        text(&out.stderr)
+    );
+}

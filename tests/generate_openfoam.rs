@@ -86,6 +86,69 @@ fn a_coarse_run_lands_in_the_ahmedml_layout_and_its_fields_integrate_to_its_drag
         "{cd_fields} vs {cd_solver}"
     );
 
+    // The run prepares (slipstream layout); drag from the prepared surface (outward normals,
+    // traction on the body) equals the solver's.
+    let prepared = out.path().join("prepared");
+    let broken = out.path().join("run_2");
+    std::fs::create_dir_all(&broken).unwrap(); // a run without files: reported, not fatal
+    let prep = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args([
+            "prepare",
+            "--layout",
+            "slipstream",
+            "--volume-points",
+            "5000",
+            "--geometry-points",
+            "2000",
+            "--json",
+        ])
+        .arg("--src")
+        .arg(out.path())
+        .arg("--out")
+        .arg(&prepared)
+        .output()
+        .unwrap();
+    assert_eq!(
+        prep.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&prep.stderr)
+    );
+    let report = String::from_utf8_lossy(&prep.stdout);
+    assert!(
+        report.contains("\"run\":\"run_2\"") && report.contains("broken"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(&broken).unwrap();
+    let h5 = mesh::hdf5::read(&prepared.join("run_1.h5")).unwrap();
+    let col = |name: &str| {
+        h5.dataset(name)
+            .unwrap()
+            .values
+            .iter_f64()
+            .collect::<Vec<f64>>()
+    };
+    let (p, n, a, t) = (
+        col("surface/pressure"),
+        col("surface/normal"),
+        col("surface/area"),
+        col("surface/wall_shear"),
+    );
+    let fx: f64 = (0..a.len())
+        .map(|c| (-p[c] * n[3 * c] + t[3 * c]) * a[c])
+        .sum();
+    let cd_prepared = fx / (0.5 * speed * speed * area_ref);
+    assert!(
+        (cd_prepared - cd_solver).abs() <= 0.01 * cd_solver.abs(),
+        "{cd_prepared} vs {cd_solver}"
+    );
+    assert_eq!(h5.dataset("volume/position").unwrap().tuples(), 5000);
+    assert_eq!(h5.dataset("geometry/position").unwrap().tuples(), 2000);
+    assert_eq!(
+        h5.attribute("/", "pressure_kind").and_then(|v| v.as_text()),
+        Some("kinematic")
+    );
+
     // Resumable: a second call skips the finished run.
     let again = Command::new(env!("CARGO_BIN_EXE_slipstream"))
         .args([

@@ -2,5 +2,6 @@
 //! and training batches. So far: the CSV tables every automotive CFD dataset ships its ground truth in.
 
 pub mod csv_table;
+pub mod prepare;
 
 pub use csv_table::{CsvError, CsvTable};

@@ -1,0 +1,265 @@
+//! `slipstream prepare`: turns a dataset's runs into prepared runs, one HDF5 file per run in the
+//! stable layout of DESIGN.md ("Prepared run"). So far the `slipstream` layout (what
+//! `slipstream generate` writes); the public datasets' adapters follow (issue 5).
+//!
+//! Conventions of a prepared run, whatever the source: positions in metres; `surface/normal`
+//! points out of the body into the fluid; `surface/wall_shear` is the shear traction the fluid
+//! exerts on the body, so the force on the body is Σ (−p n + τ) A.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::geometry::centroid::cell_centres;
+use crate::geometry::sampling::{choose_subset, sample_surface};
+use crate::geometry::surface::surface_properties;
+use crate::geometry::triangles::TriangleSoup;
+use crate::mesh::hdf5::H5Writer;
+use crate::mesh::{self, Location, Mesh};
+
+/// How much of each run to keep.
+#[derive(Debug, Clone, Copy)]
+pub struct PrepareOptions {
+    /// Surface cells kept (0: all).
+    pub surface_points: usize,
+    /// Volume cells kept (0: all).
+    pub volume_points: usize,
+    /// Points resampled on the CAD surface.
+    pub geometry_points: usize,
+    pub seed: u64,
+}
+
+impl Default for PrepareOptions {
+    fn default() -> Self {
+        PrepareOptions {
+            surface_points: 0,
+            volume_points: 0,
+            geometry_points: 100_000,
+            seed: 0,
+        }
+    }
+}
+
+/// How preparing one run went.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PrepareOutcome {
+    Prepared {
+        run: String,
+        surface: usize,
+        volume: usize,
+    },
+    Skipped {
+        run: String,
+    },
+    Broken {
+        run: String,
+        reason: String,
+    },
+}
+
+/// The runs of a `slipstream`-layout folder: `run_*` folders, in numeric order.
+pub fn slipstream_runs(src: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let entries = std::fs::read_dir(src).map_err(|e| format!("{}: {e}", src.display()))?;
+    let mut runs: Vec<(u64, String, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let n = name.strip_prefix("run_")?.parse().ok()?;
+            Some((n, name, e.path()))
+        })
+        .collect();
+    runs.sort();
+    if runs.is_empty() {
+        return Err(format!(
+            "{}: no run_<i> folders (slipstream layout)",
+            src.display()
+        ));
+    }
+    Ok(runs
+        .into_iter()
+        .map(|(_, name, path)| (name, path))
+        .collect())
+}
+
+fn cell_field(m: &Mesh, name: &str, components: usize, file: &Path) -> Result<Vec<f32>, String> {
+    let f = m
+        .field(Location::Cell, name)
+        .ok_or_else(|| format!("{}: no cell array `{name}`", file.display()))?;
+    if f.components != components || f.values.len() != m.n_cells() * components {
+        return Err(format!(
+            "{}: `{name}` has {} components × {} values for {} cells, expected {components} per cell",
+            file.display(),
+            f.components,
+            f.values.len(),
+            m.n_cells()
+        ));
+    }
+    Ok(f.values.to_f32().into_owned())
+}
+
+fn pick<T: Copy>(v: &[T], width: usize, rows: &[usize]) -> Vec<T> {
+    rows.iter()
+        .flat_map(|&r| v[r * width..(r + 1) * width].iter().copied())
+        .collect()
+}
+
+/// Prepares one run of the `slipstream` layout into `out` (through a temporary file, so a
+/// half-written run is never left behind).
+pub fn prepare_slipstream_run(
+    dir: &Path,
+    name: &str,
+    out: &Path,
+    opts: &PrepareOptions,
+) -> Result<(usize, usize), String> {
+    let n: String = name.trim_start_matches("run_").to_string();
+    let record_path = dir.join("run.json");
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&record_path)
+            .map_err(|e| format!("{}: {e}", record_path.display()))?,
+    )
+    .map_err(|e| format!("{}: {e}", record_path.display()))?;
+    let number = |key: &str| -> Result<f64, String> {
+        record[key]
+            .as_f64()
+            .ok_or_else(|| format!("{}: no number `{key}`", record_path.display()))
+    };
+    let text = |key: &str| record[key].as_str().unwrap_or("").to_string();
+
+    let boundary_path = dir.join(format!("boundary_{n}.vtp"));
+    let boundary = mesh::read_mesh(&boundary_path).map_err(|e| e.to_string())?;
+    let pressure = cell_field(&boundary, "p", 1, &boundary_path)?;
+    let shear_foam = cell_field(&boundary, "wallShearStress", 3, &boundary_path)?;
+    let props = surface_properties(&boundary);
+    // OpenFOAM writes patch faces with normals into the body and wallShearStress as −τ.
+    let normal: Vec<f32> = props
+        .cell_normal
+        .iter()
+        .flat_map(|v| v.map(|c| -c as f32))
+        .collect();
+    let shear: Vec<f32> = shear_foam.iter().map(|v| -v).collect();
+    let area: Vec<f32> = props.cell_area_m2.iter().map(|a| *a as f32).collect();
+    let centres: Vec<f32> = cell_centres(&boundary).into_iter().flatten().collect();
+    let ns = boundary.n_cells();
+    let s_rows = if opts.surface_points == 0 || opts.surface_points >= ns {
+        (0..ns).collect()
+    } else {
+        choose_subset(ns, opts.surface_points, opts.seed)
+    };
+
+    let volume_path = dir.join(format!("volume_{n}.vtu"));
+    let volume = mesh::read_mesh(&volume_path).map_err(|e| e.to_string())?;
+    let velocity = cell_field(&volume, "U", 3, &volume_path)?;
+    let vpressure = cell_field(&volume, "p", 1, &volume_path)?;
+    let vorticity = cell_field(&volume, "vorticity", 3, &volume_path)?;
+    let vcentres: Vec<f32> = cell_centres(&volume).into_iter().flatten().collect();
+    let nv = volume.n_cells();
+    let v_rows = if opts.volume_points == 0 || opts.volume_points >= nv {
+        (0..nv).collect()
+    } else {
+        choose_subset(nv, opts.volume_points, opts.seed.wrapping_add(1))
+    };
+
+    let stl_path = dir.join(format!("ahmed_{n}.stl"));
+    let cad = mesh::read_mesh(&stl_path).map_err(|e| e.to_string())?;
+    let mut soup = TriangleSoup::from_mesh(&cad);
+    soup.orient_outward();
+    let geometry: Vec<f32> = sample_surface(&soup, opts.geometry_points, opts.seed.wrapping_add(2))
+        .position
+        .into_iter()
+        .flatten()
+        .collect();
+
+    let mut h5 = H5Writer::new();
+    h5.compress(true)
+        .dataset_f32(
+            "surface/position",
+            &[s_rows.len(), 3],
+            &pick(&centres, 3, &s_rows),
+        )
+        .dataset_f32(
+            "surface/normal",
+            &[s_rows.len(), 3],
+            &pick(&normal, 3, &s_rows),
+        )
+        .dataset_f32("surface/area", &[s_rows.len()], &pick(&area, 1, &s_rows))
+        .dataset_f32(
+            "surface/pressure",
+            &[s_rows.len()],
+            &pick(&pressure, 1, &s_rows),
+        )
+        .dataset_f32(
+            "surface/wall_shear",
+            &[s_rows.len(), 3],
+            &pick(&shear, 3, &s_rows),
+        )
+        .dataset_f32(
+            "volume/position",
+            &[v_rows.len(), 3],
+            &pick(&vcentres, 3, &v_rows),
+        )
+        .dataset_f32(
+            "volume/velocity",
+            &[v_rows.len(), 3],
+            &pick(&velocity, 3, &v_rows),
+        )
+        .dataset_f32(
+            "volume/pressure",
+            &[v_rows.len()],
+            &pick(&vpressure, 1, &v_rows),
+        )
+        .dataset_f32(
+            "volume/vorticity",
+            &[v_rows.len(), 3],
+            &pick(&vorticity, 3, &v_rows),
+        )
+        .dataset_f32("geometry/position", &[geometry.len() / 3, 3], &geometry)
+        .attr_text("/", "layout", "slipstream")
+        .attr_text("/", "run", name)
+        .attr_text("/", "pressure_kind", &text("pressure_kind"))
+        .attr_f64("/", "density_kg_m3", number("density_kg_m3")?)
+        .attr_f64("/", "speed_m_s", number("speed_m_s")?)
+        .attr_f64("/", "ref_area_m2", number("ref_area_m2")?)
+        .attr_f64("/", "ref_length_m", number("ref_length_m")?)
+        .attr_text("/", "up_axis", &text("up_axis"))
+        .attr_text("/", "flow_axis", &text("flow_axis"))
+        .attr_f64("/", "cd", number("cd")?)
+        .attr_f64("/", "cl", number("cl")?)
+        .attr_f64("/", "cs", number("cs")?)
+        // The surface subset's areas no longer add up to the body's: record the full total.
+        .attr_f64("/", "surface_total_area_m2", props.total_area_m2);
+    h5.write(out).map_err(|e| e.to_string())?;
+    Ok((s_rows.len(), v_rows.len()))
+}
+
+/// Prepares every run of `src` into `out/<run>.h5`; finished runs are skipped, broken ones
+/// reported with the reason while the rest still prepare.
+pub fn prepare_slipstream(
+    src: &Path,
+    out: &Path,
+    opts: &PrepareOptions,
+    progress: impl Fn(&PrepareOutcome),
+) -> Result<Vec<PrepareOutcome>, String> {
+    let runs = slipstream_runs(src)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut outcomes = Vec::new();
+    for (name, dir) in runs {
+        let target = out.join(format!("{name}.h5"));
+        let outcome = if target.is_file() {
+            PrepareOutcome::Skipped { run: name }
+        } else {
+            match prepare_slipstream_run(&dir, &name, &target, opts) {
+                Ok((surface, volume)) => PrepareOutcome::Prepared {
+                    run: name,
+                    surface,
+                    volume,
+                },
+                Err(reason) => PrepareOutcome::Broken { run: name, reason },
+            }
+        };
+        progress(&outcome);
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
