@@ -116,9 +116,12 @@ pub struct PrepareArgs {
     /// Points resampled on each run's CAD surface.
     #[arg(long, default_value_t = 100_000)]
     pub geometry_points: usize,
-    /// Seed of the random choices.
+    /// Seed of the random choices (subsets, CAD samples, the split).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Train, validation and test fractions for splits.json (written once, then kept).
+    #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [0.8, 0.1, 0.1])]
+    pub split: Vec<f64>,
     /// Print one JSON array of run outcomes.
     #[arg(long)]
     pub json: bool,
@@ -816,7 +819,9 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
 }
 
 fn prepare(a: &PrepareArgs) -> Result<()> {
-    use slipstream::data::prepare::{prepare_slipstream, PrepareOptions, PrepareOutcome};
+    use slipstream::data::prepare::{
+        prepare_slipstream, write_splits_and_stats, PrepareOptions, PrepareOutcome,
+    };
     if a.layout != "slipstream" {
         return Err(BadInput(anyhow::anyhow!(
             "layout `{}` is not supported yet (issue #5); supported: slipstream",
@@ -844,6 +849,26 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
     .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     if a.json {
         println!("{}", serde_json::to_string(&outcomes)?);
+    }
+    let ready: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            PrepareOutcome::Prepared { run, .. } | PrepareOutcome::Skipped { run } => {
+                Some(run.clone())
+            }
+            PrepareOutcome::Broken { .. } => None,
+        })
+        .collect();
+    if !ready.is_empty() {
+        let fractions = [a.split[0], a.split[1], a.split[2]];
+        let (splits, _) = write_splits_and_stats(&a.out, &ready, fractions, a.seed)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        eprintln!(
+            "splits.json: {} train, {} val, {} test; stats.json from the training runs",
+            splits.train.len(),
+            splits.val.len(),
+            splits.test.len()
+        );
     }
     let broken = outcomes
         .iter()

@@ -3,5 +3,6 @@
 
 pub mod csv_table;
 pub mod prepare;
+pub mod stats;
 
 pub use csv_table::{CsvError, CsvTable};

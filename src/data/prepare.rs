@@ -263,3 +263,42 @@ pub fn prepare_slipstream(
     }
     Ok(outcomes)
 }
+
+/// Writes `out/splits.json` (once: an existing file is kept, so the split stays fixed) and
+/// `out/stats.json` (statistics of the training split's prepared runs). Returns both.
+pub fn write_splits_and_stats(
+    out: &Path,
+    runs: &[String],
+    fractions: [f64; 3],
+    seed: u64,
+) -> Result<(super::stats::Splits, super::stats::DatasetStats), String> {
+    use super::stats::{compute, Splits};
+    let splits_path = out.join("splits.json");
+    let splits: Splits = if splits_path.is_file() {
+        let text = std::fs::read_to_string(&splits_path)
+            .map_err(|e| format!("{}: {e}", splits_path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", splits_path.display()))?
+    } else {
+        let s = Splits::random(runs, fractions, seed);
+        let text = serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?;
+        mesh::write_bytes_atomically(&splits_path, text.as_bytes()).map_err(|e| e.to_string())?;
+        s
+    };
+    let train: Vec<String> = splits
+        .train
+        .iter()
+        .filter(|r| out.join(format!("{r}.h5")).is_file())
+        .cloned()
+        .collect();
+    if train.is_empty() {
+        return Err(format!(
+            "{}: no prepared run in the training split",
+            splits_path.display()
+        ));
+    }
+    let stats = compute(out, &train)?;
+    let text = serde_json::to_string_pretty(&stats).map_err(|e| e.to_string())?;
+    mesh::write_bytes_atomically(&out.join("stats.json"), text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok((splits, stats))
+}
