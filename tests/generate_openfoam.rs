@@ -14,29 +14,31 @@ fn have_openfoam() -> bool {
     found
 }
 
+/// One coarse Ahmed run (25k cells, 40 iterations) into `out`.
+fn coarse_generate(out: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipstream"));
+    cmd.args([
+        "generate",
+        "ahmed",
+        "--count",
+        "1",
+        "--cells",
+        "25000",
+        "--iterations",
+        "40",
+    ])
+    .args(["--average", "20", "--seed", "3", "--out"])
+    .arg(out);
+    cmd
+}
+
 #[test]
 fn a_coarse_run_lands_in_the_ahmedml_layout_and_its_fields_integrate_to_its_drag() {
     if !have_openfoam() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_slipstream"))
-        .args([
-            "generate",
-            "ahmed",
-            "--count",
-            "1",
-            "--cells",
-            "25000",
-            "--iterations",
-            "40",
-            "--average",
-            "20",
-        ])
-        .args(["--seed", "3", "--out"])
-        .arg(out.path())
-        .status()
-        .unwrap();
+    let status = coarse_generate(out.path()).status().unwrap();
     assert!(status.success());
     let run = out.path().join("run_1");
     for f in [
@@ -150,24 +152,7 @@ fn a_coarse_run_lands_in_the_ahmedml_layout_and_its_fields_integrate_to_its_drag
     );
 
     // Resumable: a second call skips the finished run.
-    let again = Command::new(env!("CARGO_BIN_EXE_slipstream"))
-        .args([
-            "generate",
-            "ahmed",
-            "--count",
-            "1",
-            "--cells",
-            "25000",
-            "--iterations",
-            "40",
-            "--seed",
-            "3",
-            "--json",
-            "--out",
-        ])
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let again = coarse_generate(out.path()).arg("--json").output().unwrap();
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("skipped"));
 }

@@ -98,16 +98,7 @@ fn central_difference(
 }
 
 fn encode(s: &Setup) -> slipstream::model::Encoded<B> {
-    let d = Default::default();
-    let w = &s.workload;
-    s.model
-        .encode(
-            &w.geometry,
-            &w.supernodes,
-            positions_tensor::<B>(&w.surface_anchors, &d),
-            positions_tensor::<B>(&w.volume_anchors, &d),
-        )
-        .unwrap()
+    s.workload.encode(&s.model, &Default::default()).unwrap()
 }
 
 fn norm(v: &[f32]) -> f64 {

@@ -41,14 +41,7 @@ fn rel_diff(a: &[f32], b: &[f32], channels: usize) -> f64 {
 fn outputs_do_not_depend_on_the_other_queries_or_the_chunk_size() {
     let (model, w, config) = setup();
     let device = Default::default();
-    let enc = model
-        .encode(
-            &w.geometry,
-            &w.supernodes,
-            positions_tensor::<Cpu>(&w.surface_anchors, &device),
-            positions_tensor::<Cpu>(&w.volume_anchors, &device),
-        )
-        .unwrap();
+    let enc = w.encode(&model, &device).unwrap();
     let mut rng = Rng::seed_from(5);
     for (branch, points, channels) in [
         (Branch::Volume, volume_points(&config, 10_000, &mut rng), 7),
@@ -93,14 +86,7 @@ fn outputs_do_not_depend_on_the_other_queries_or_the_chunk_size() {
 fn a_query_on_an_anchor_reproduces_the_anchor() {
     let (model, w, _) = setup();
     let device = Default::default();
-    let enc = model
-        .encode(
-            &w.geometry,
-            &w.supernodes,
-            positions_tensor::<Cpu>(&w.surface_anchors, &device),
-            positions_tensor::<Cpu>(&w.volume_anchors, &device),
-        )
-        .unwrap();
+    let enc = w.encode(&model, &device).unwrap();
     let as_query = tensor_values(model.decode(
         &enc,
         Branch::Volume,

@@ -12,7 +12,7 @@ use burn::tensor::Tensor;
 use serde::Serialize;
 
 use crate::model::device::Job;
-use crate::model::{positions_tensor, AbUpt, AbUptConfig, Branch, ModelError};
+use crate::model::{positions_tensor, AbUpt, AbUptConfig, Branch, Encoded, ModelError};
 use crate::rng::Rng;
 
 /// Semi-axes and centre (m) of the synthetic body: a 4.6 m × 2 m × 1.4 m car.
@@ -57,7 +57,34 @@ pub fn volume_points(config: &AbUptConfig, n: usize, rng: &mut Rng) -> Vec<[f32;
         .collect()
 }
 
+/// `n` points where `branch` lives: on the body, or in the box around it (model frame).
+pub fn branch_points(
+    config: &AbUptConfig,
+    branch: Branch,
+    n: usize,
+    rng: &mut Rng,
+) -> Vec<[f32; 3]> {
+    match branch {
+        Branch::Surface => surface_points(config, n, rng),
+        Branch::Volume => volume_points(config, n, rng),
+    }
+}
+
 impl Workload {
+    /// Geometry and anchors through `model.encode`.
+    pub fn encode<B: Backend>(
+        &self,
+        model: &AbUpt<B>,
+        device: &B::Device,
+    ) -> Result<Encoded<B>, ModelError> {
+        model.encode(
+            &self.geometry,
+            &self.supernodes,
+            positions_tensor::<B>(&self.surface_anchors, device),
+            positions_tensor::<B>(&self.volume_anchors, device),
+        )
+    }
+
     pub fn new(
         config: &AbUptConfig,
         geometry_points: usize,
@@ -150,12 +177,7 @@ impl Job for ModelBench {
         let mut decode = Vec::new();
         for _ in 0..self.repeats.max(1) + 1 {
             let t = Instant::now();
-            let enc = model.encode(
-                &w.geometry,
-                &w.supernodes,
-                positions_tensor::<B>(&w.surface_anchors, device),
-                positions_tensor::<B>(&w.volume_anchors, device),
-            )?;
+            let enc = w.encode(&model, device)?;
             let _ = B::sync(device);
             encode.push(seconds_since(t));
             let t = Instant::now();
@@ -312,12 +334,7 @@ impl Job for StreamBench {
         let model = AbUpt::<B>::init(&self.config, 0, device)?;
         let started = Instant::now();
         let t = Instant::now();
-        let enc = model.encode(
-            &w.geometry,
-            &w.supernodes,
-            positions_tensor::<B>(&w.surface_anchors, device),
-            positions_tensor::<B>(&w.volume_anchors, device),
-        )?;
+        let enc = w.encode(&model, device)?;
         let _ = B::sync(device);
         let encode_s = seconds_since(t);
         let chunk = self.chunk.max(1);
@@ -325,10 +342,7 @@ impl Job for StreamBench {
             let mut rng = Rng::stream(3, branch as u64);
             let t = Instant::now();
             if total > 0 {
-                let pts = match branch {
-                    Branch::Surface => surface_points(&self.config, chunk.min(total), &mut rng),
-                    Branch::Volume => volume_points(&self.config, chunk.min(total), &mut rng),
-                };
+                let pts = branch_points(&self.config, branch, chunk.min(total), &mut rng);
                 std::hint::black_box(model.decode_chunked(&enc, branch, &pts, chunk, |_| {})?);
             }
             let warmup_s = seconds_since(t);
@@ -336,10 +350,7 @@ impl Job for StreamBench {
             let mut done = 0usize;
             while done < total {
                 let n = chunk.min(total - done);
-                let pts = match branch {
-                    Branch::Surface => surface_points(&self.config, n, &mut rng),
-                    Branch::Volume => volume_points(&self.config, n, &mut rng),
-                };
+                let pts = branch_points(&self.config, branch, n, &mut rng);
                 let out = model.decode_chunked(&enc, branch, &pts, chunk, |_| {})?;
                 std::hint::black_box(out);
                 done += n;

@@ -128,7 +128,6 @@ mod cuda {
     use super::{Job, ModelError, Precision};
     use burn::backend::cuda::CudaDevice;
     use burn::backend::Cuda;
-    use burn::tensor::backend::Backend;
 
     /// burn panics when the driver or the device is missing; turn that into an error that says
     /// what to check.
@@ -167,9 +166,6 @@ mod cuda {
             Precision::Bf16 => job.run::<Cuda<burn::tensor::bf16>>(&device, "cuda-bf16"),
         }
     }
-
-    #[allow(dead_code)]
-    fn _assert_backend<B: Backend>() {}
 }
 
 #[cfg(not(feature = "cuda"))]

@@ -232,7 +232,11 @@ mod tests {
         // channels unrotated); tiny's 16-wide heads: 2.
         assert_eq!(frequencies(192, 3, 1e4).0.len(), 32);
         assert_eq!(frequencies(192, 4, 1e4).0.len(), 24);
-        assert_eq!(frequencies(64, 3, 1e4), (frequencies(64, 3, 1e4).0, 4));
+        assert_eq!(
+            frequencies(64, 3, 1e4).1,
+            4,
+            "4 channels of a 64-wide head stay unrotated"
+        );
         assert_eq!(frequencies(64, 3, 1e4).0.len(), 10);
         assert_eq!(frequencies(16, 3, 1e4).0.len(), 2);
         let (omega, _) = frequencies(48, 3, 1e4);

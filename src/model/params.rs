@@ -17,6 +17,9 @@ pub struct NamedTensor {
     pub values: Vec<f32>,
 }
 
+/// A Linear's weight (row-major, as stored) and bias.
+type WeightBias = (Vec<f32>, Vec<f32>);
+
 /// Parameters to build from.
 pub enum ParamSource {
     /// Linear weights trunc-normal(σ) (resampled beyond 2σ; the reference's σ is 0.02), biases
@@ -68,6 +71,23 @@ impl ParamSource {
             .collect()
     }
 
+    /// A reference Linear's `[out, in]` weight and `[out]` bias; `None` when initialising at
+    /// random.
+    fn take_linear(
+        &mut self,
+        name: &str,
+        d_out: usize,
+        d_in: usize,
+    ) -> Result<Option<WeightBias>, ModelError> {
+        let Some(weight) = self.take(&format!("{name}.weight"), &[d_out, d_in])? else {
+            return Ok(None);
+        };
+        let bias = self
+            .take(&format!("{name}.bias"), &[d_out])?
+            .unwrap_or_default();
+        Ok(Some((weight, bias)))
+    }
+
     /// A `Linear(d_in → d_out)`; reference weights are `[out, in]` and are transposed to burn's
     /// `[in, out]`.
     pub fn linear<B: Backend>(
@@ -77,13 +97,8 @@ impl ParamSource {
         d_out: usize,
         device: &B::Device,
     ) -> Result<Linear<B>, ModelError> {
-        let (weight, bias) = match self.take(&format!("{name}.weight"), &[d_out, d_in])? {
-            Some(w) => {
-                let b = self
-                    .take(&format!("{name}.bias"), &[d_out])?
-                    .unwrap_or_default();
-                (transpose(&w, d_out, d_in), b)
-            }
+        let (weight, bias) = match self.take_linear(name, d_out, d_in)? {
+            Some((w, b)) => (transpose(&w, d_out, d_in), b),
             None => {
                 let ParamSource::Random { rng, weight_std } = self else {
                     unreachable!("reference parameters return above")
@@ -102,11 +117,8 @@ impl ParamSource {
         dim: usize,
         device: &B::Device,
     ) -> Result<(Linear<B>, Linear<B>), ModelError> {
-        match self.take(&format!("{name}.weight"), &[3 * dim, dim])? {
-            Some(w) => {
-                let b = self
-                    .take(&format!("{name}.bias"), &[3 * dim])?
-                    .unwrap_or_default();
+        match self.take_linear(name, 3 * dim, dim)? {
+            Some((w, b)) => {
                 let (wq, wkv) = w.split_at(dim * dim);
                 let (bq, bkv) = b.split_at(dim);
                 Ok((

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::geometry::triangles::TriangleSoup;
 use crate::mesh::cells::CellType;
 use crate::mesh::Mesh;
 use crate::rng::Rng;
@@ -41,6 +42,19 @@ impl AhmedParams {
             ground_clearance_m: 0.05,
             stilts: false,
         }
+    }
+
+    /// The sampled parameters in the order of [`RANGES`].
+    pub fn values(&self) -> [f64; 7] {
+        [
+            self.length_m,
+            self.width_m,
+            self.height_m,
+            self.front_radius_m,
+            self.slant_angle_deg,
+            self.slant_length_m,
+            self.ground_clearance_m,
+        ]
     }
 
     /// Vertical drop of the roof over the slant.
@@ -268,8 +282,9 @@ pub fn surface(p: &AhmedParams) -> Result<Mesh, String> {
         triangles: Vec::new(),
     };
     let ring_len = 2 * NY + 2 * NZ;
+    let xs = stations(p);
     let mut rings: Vec<Vec<u32>> = Vec::new();
-    for &x in &stations(p) {
+    for &x in &xs {
         let (hw, zb, zt) = p.section(x);
         let y = |i: usize| -hw + 2.0 * hw * i as f64 / NY as f64;
         let z = |j: usize| zb + (zt - zb) * j as f64 / NZ as f64;
@@ -288,7 +303,6 @@ pub fn surface(p: &AhmedParams) -> Result<Mesh, String> {
         }
     }
     // End caps on an (NY+1) × (NZ+1) grid whose boundary is the ring itself.
-    let xs = stations(p);
     for (ring, x, flip) in [
         (&rings[0], xs[0], true),
         (&rings[rings.len() - 1], xs[xs.len() - 1], false),
@@ -330,17 +344,16 @@ pub fn surface(p: &AhmedParams) -> Result<Mesh, String> {
             }
         }
     }
-    let body_triangles = b.triangles.len();
     // Orient the body outward (positive enclosed volume).
-    let volume: f64 = b.triangles[..body_triangles]
-        .iter()
-        .map(|t| {
-            let [p0, p1, p2] = t.map(|i| b.points[i as usize].map(f64::from));
-            p0[0] * (p1[1] * p2[2] - p1[2] * p2[1]) - p0[1] * (p1[0] * p2[2] - p1[2] * p2[0])
-                + p0[2] * (p1[0] * p2[1] - p1[1] * p2[0])
-        })
-        .sum();
-    if volume < 0.0 {
+    let body = TriangleSoup {
+        triangles: b
+            .triangles
+            .iter()
+            .map(|t| t.map(|i| b.points[i as usize]))
+            .collect(),
+        source_cell: Vec::new(),
+    };
+    if body.signed_volume_m3() < 0.0 {
         for t in &mut b.triangles {
             t.swap(1, 2);
         }
@@ -366,7 +379,6 @@ pub fn surface(p: &AhmedParams) -> Result<Mesh, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::triangles::TriangleSoup;
     use std::collections::HashMap;
 
     /// Every directed edge appears once and its reverse once: closed, consistently oriented.
@@ -424,20 +436,7 @@ mod tests {
         let params = sample(n, 7, false);
         assert_eq!(params, sample(n, 7, false), "seeded");
         for (k, r) in RANGES.iter().enumerate() {
-            let values: Vec<f64> = params
-                .iter()
-                .map(|p| {
-                    [
-                        p.length_m,
-                        p.width_m,
-                        p.height_m,
-                        p.front_radius_m,
-                        p.slant_angle_deg,
-                        p.slant_length_m,
-                        p.ground_clearance_m,
-                    ][k]
-                })
-                .collect();
+            let values: Vec<f64> = params.iter().map(|p| p.values()[k]).collect();
             assert!(
                 values
                     .iter()

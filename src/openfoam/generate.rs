@@ -287,15 +287,9 @@ pub fn run_one(
     write(
         format!("geo_parameters_{run}.csv"),
         format!(
-            "{}\n{},{},{},{},{},{},{}\n",
+            "{}\n{}\n",
             ahmed::RANGES.map(|r| r.name).join(","),
-            p.length_m,
-            p.width_m,
-            p.height_m,
-            p.front_radius_m,
-            p.slant_angle_deg,
-            p.slant_length_m,
-            p.ground_clearance_m
+            p.values().map(|v| v.to_string()).join(",")
         ),
     )?;
     let record = RunRecord {
