@@ -47,10 +47,10 @@ pub enum Command {
     Predict(NotYet),
     /// [not yet available] Train a surrogate on a prepared dataset.
     #[command(disable_help_flag = true)]
-    Train(NotYet),
+    Train(TrainArgs),
     /// [not yet available] Evaluate a checkpoint on a dataset split.
     #[command(disable_help_flag = true)]
-    Eval(NotYet),
+    Eval(EvalArgs),
     /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
     ///
     /// Layouts: `slipstream` (what `generate` writes). The public datasets' layouts (drivaerml,
@@ -80,6 +80,58 @@ pub struct DeviceArgs {
     /// f32, or bf16 on a GPU.
     #[arg(long, default_value = "f32")]
     pub precision: String,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training configuration (TOML); see checkpoints/ahmed-small/train.toml. Optional with
+    /// --resume (the run's own copy is used).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Prepared dataset folder (written by `slipstream prepare`: <run>.h5, splits.json, stats.json).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run folder for checkpoints and logs.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue the run in --out from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop after this many steps of this invocation (resume later with --resume).
+    #[arg(long)]
+    pub stop_after: Option<u64>,
+    /// Print one JSON object at the end.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint folder (or a training run folder holding checkpoint/).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Prepared dataset folder (default: the one the checkpoint was trained on).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// train, val or test.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Folder for report.md and report.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Query points decoded at once (memory bound; results do not depend on it).
+    #[arg(long, default_value_t = 8192)]
+    pub chunk: usize,
+    /// Seed of the anchors drawn from each run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object (DESIGN.md "Stable interfaces") instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -421,8 +473,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Model(a)) => bench_model(&a),
         Command::Bench(BenchCommand::Stream(a)) => bench_stream(&a),
         Command::Predict(_) => not_yet("predict", 8),
-        Command::Train(_) => not_yet("train", 7),
-        Command::Eval(_) => not_yet("eval", 7),
+        Command::Train(a) => train(&a),
+        Command::Eval(a) => eval(&a),
         Command::Prepare(a) => prepare(&a),
         Command::Generate(GenerateCommand::Ahmed(a)) => generate_ahmed(&a),
         Command::Parity(a) => parity(&a),
@@ -611,8 +663,85 @@ fn model_error(e: ModelError) -> anyhow::Error {
         ModelError::File { .. }
         | ModelError::Config(_)
         | ModelError::Input(_)
-        | ModelError::Weights(_) => anyhow::Error::new(BadInput(anyhow::Error::new(e))),
+        | ModelError::Weights(_)
+        | ModelError::Job(_) => anyhow::Error::new(BadInput(anyhow::Error::new(e))),
     }
+}
+
+fn train(a: &TrainArgs) -> Result<()> {
+    use slipstream::train::{TrainConfig, TrainJob};
+    let bad = |e: anyhow::Error| anyhow::Error::new(BadInput(e));
+    let config_path = match (&a.config, a.resume) {
+        (Some(p), _) => p.clone(),
+        (None, true) => a.out.join("train.toml"),
+        (None, false) => {
+            return Err(bad(anyhow::anyhow!(
+                "--config FILE is required for a new run (only --resume may leave it out)"
+            )))
+        }
+    };
+    let text = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("{}", config_path.display()))
+        .map_err(bad)?;
+    let config = TrainConfig::from_toml(&text)
+        .map_err(|e| bad(anyhow::anyhow!("{}: {e}", config_path.display())))?;
+    let (device, precision) = resolve_device(&a.device)?;
+    let job = TrainJob {
+        config,
+        data: a.data.clone(),
+        out: a.out.clone(),
+        resume: a.resume,
+        stop_after: a.stop_after,
+        progress: true,
+    };
+    let report = dispatch(device, precision, job).map_err(model_error)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "trained {} of {} steps ({} parameters) in {:.0} s ({:.2} s/step); last training loss {}, \
+             validation loss {}\ncheckpoint: {}\nlog: {}{}",
+            report.steps_done,
+            report.steps,
+            report.params,
+            report.seconds,
+            report.seconds_per_step,
+            report.train_loss.map_or("n/a".into(), |l| format!("{l:.4}")),
+            report.val_loss.map_or("n/a".into(), |l| format!("{l:.4}")),
+            report.checkpoint,
+            report.log,
+            report
+                .loss_curve
+                .as_ref()
+                .map_or(String::new(), |p| format!("\nloss curve: {p}"))
+        );
+    }
+    Ok(())
+}
+
+fn eval(a: &EvalArgs) -> Result<()> {
+    use slipstream::data::Split;
+    use slipstream::eval::EvalJob;
+    let split = Split::parse(&a.split).map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    let (device, precision) = resolve_device(&a.device)?;
+    let job = EvalJob {
+        checkpoint: a.checkpoint.clone(),
+        data: a.data.clone(),
+        split,
+        chunk: a.chunk.max(1),
+        seed: a.seed,
+        progress: true,
+    };
+    let report = dispatch(device, precision, job).map_err(model_error)?;
+    if let Some(dir) = &a.out {
+        report.write(dir).map_err(|e| anyhow::anyhow!(e))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print!("{}", report.markdown());
+    }
+    Ok(())
 }
 
 fn parity(a: &ParityArgs) -> Result<()> {

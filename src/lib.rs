@@ -6,12 +6,18 @@
 
 pub mod bench;
 pub mod data;
+#[cfg(feature = "model")]
+pub mod eval;
+pub mod export;
 pub mod geometry;
 pub mod inspect;
 pub mod mesh;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod openfoam;
+pub mod physics;
 pub mod rng;
 #[cfg(test)]
 mod test_fixtures;
+#[cfg(feature = "model")]
+pub mod train;

@@ -1,8 +1,16 @@
-//! Datasets: the files that describe runs (force and geometry CSVs), dataset layouts, preparation
-//! and training batches. So far: the CSV tables every automotive CFD dataset ships its ground truth in.
+//! Datasets: the files that describe runs (force and geometry CSVs), preparation into HDF5 runs,
+//! splits and normalisation statistics, and the batches training draws from prepared runs.
 
+pub mod batch;
 pub mod csv_table;
+pub mod dataset;
 pub mod prepare;
+pub mod run;
 pub mod stats;
 
+pub use batch::{
+    batch_for_run, sample_batch, Batch, BatchSpec, Normalizer, Prefetcher, VolumeFields,
+};
 pub use csv_table::{CsvError, CsvTable};
+pub use dataset::{PreparedDataset, Split};
+pub use run::{DataError, PreparedRun, RunMeta};

@@ -46,6 +46,9 @@ pub enum ModelError {
     Input(String),
     #[error("{path}: {message}")]
     File { path: String, message: String },
+    /// A job run through [`device::dispatch`] failed for its own reasons (data, files).
+    #[error("{0}")]
+    Job(String),
 }
 
 /// A float tensor from row-major values.

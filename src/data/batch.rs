@@ -1,0 +1,319 @@
+//! Training batches: random anchors of a prepared run with standardised targets, drawn
+//! reproducibly from (seed, step) so that a resumed run sees exactly the batches an uninterrupted
+//! one would; a background thread prepares the next batches while the model trains.
+
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
+
+use super::run::PreparedRun;
+use super::stats::{signed_log1p, DatasetStats};
+use crate::geometry::sampling::choose_subset;
+use crate::rng::Rng;
+
+/// Surface targets per point: `[p, τx, τy, τz]`.
+pub const SURFACE_CHANNELS: usize = 4;
+/// Volume targets per point: `[p, ux, uy, uz, ωx, ωy, ωz]` (ω through sign·log1p).
+pub const VOLUME_CHANNELS: usize = 7;
+
+/// How many points a batch takes from a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchSpec {
+    pub surface_anchors: usize,
+    pub volume_anchors: usize,
+    /// Points of the resampled CAD surface fed to the geometry encoder.
+    pub geometry_points: usize,
+    /// Of those, the supernodes that pool their neighbourhoods.
+    pub supernodes: usize,
+}
+
+impl Default for BatchSpec {
+    fn default() -> Self {
+        BatchSpec {
+            surface_anchors: 1024,
+            volume_anchors: 1024,
+            geometry_points: 8192,
+            supernodes: 1024,
+        }
+    }
+}
+
+/// Turns physical fields into the standardised channels the model trains on, and back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalizer {
+    surface_mean: [f32; SURFACE_CHANNELS],
+    surface_std: [f32; SURFACE_CHANNELS],
+    volume_mean: [f32; VOLUME_CHANNELS],
+    volume_std: [f32; VOLUME_CHANNELS],
+}
+
+fn channels<const N: usize>(parts: &[&[f64]]) -> [f32; N] {
+    let flat: Vec<f32> = parts
+        .iter()
+        .flat_map(|p| p.iter())
+        .map(|v| *v as f32)
+        .collect();
+    std::array::from_fn(|i| flat.get(i).copied().unwrap_or(0.0))
+}
+
+fn safe_std<const N: usize>(s: [f32; N]) -> [f32; N] {
+    s.map(|v| if v.is_finite() && v > 1e-12 { v } else { 1.0 })
+}
+
+impl Normalizer {
+    pub fn new(stats: &DatasetStats) -> Self {
+        Normalizer {
+            surface_mean: channels(&[&stats.surface_pressure.mean, &stats.surface_wall_shear.mean]),
+            surface_std: safe_std(channels(&[
+                &stats.surface_pressure.std,
+                &stats.surface_wall_shear.std,
+            ])),
+            volume_mean: channels(&[
+                &stats.volume_pressure.mean,
+                &stats.volume_velocity.mean,
+                &stats.volume_vorticity.mean,
+            ]),
+            volume_std: safe_std(channels(&[
+                &stats.volume_pressure.std,
+                &stats.volume_velocity.std,
+                &stats.volume_vorticity.std,
+            ])),
+        }
+    }
+
+    /// Standardised surface channels of surface rows `rows` of `run`.
+    pub fn surface_targets(&self, run: &PreparedRun, rows: &[usize]) -> Vec<f32> {
+        self.standardise_surface(
+            &gather(&run.surface_pressure, 1, rows),
+            &gather(&run.surface_wall_shear, 3, rows),
+        )
+    }
+
+    /// Standardised volume channels of volume rows `rows` of `run`.
+    pub fn volume_targets(&self, run: &PreparedRun, rows: &[usize]) -> Vec<f32> {
+        self.standardise_volume(&VolumeFields {
+            pressure: gather(&run.volume_pressure, 1, rows),
+            velocity: gather(&run.volume_velocity, 3, rows),
+            vorticity: gather(&run.volume_vorticity, 3, rows),
+        })
+    }
+
+    /// Standardised surface channels `[N·4]` of physical fields.
+    pub fn standardise_surface(&self, pressure: &[f32], shear: &[f32]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(pressure.len() * SURFACE_CHANNELS);
+        for (p, t) in pressure.iter().zip(shear.chunks_exact(3)) {
+            let raw = [*p, t[0], t[1], t[2]];
+            out.extend(
+                (0..SURFACE_CHANNELS)
+                    .map(|c| (raw[c] - self.surface_mean[c]) / self.surface_std[c]),
+            );
+        }
+        out
+    }
+
+    /// Standardised volume channels `[N·7]` of physical fields.
+    pub fn standardise_volume(&self, fields: &VolumeFields) -> Vec<f32> {
+        let n = fields.pressure.len();
+        let mut out = Vec::with_capacity(n * VOLUME_CHANNELS);
+        for r in 0..n {
+            let w = |k: usize| signed_log1p(fields.vorticity[3 * r + k] as f64) as f32;
+            let raw = [
+                fields.pressure[r],
+                fields.velocity[3 * r],
+                fields.velocity[3 * r + 1],
+                fields.velocity[3 * r + 2],
+                w(0),
+                w(1),
+                w(2),
+            ];
+            out.extend(
+                (0..VOLUME_CHANNELS).map(|c| (raw[c] - self.volume_mean[c]) / self.volume_std[c]),
+            );
+        }
+        out
+    }
+
+    /// Physical surface fields from standardised channels `[N·4]`: (pressure `[N]`, shear `[N·3]`).
+    pub fn surface_fields(&self, channels: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let n = channels.len() / SURFACE_CHANNELS;
+        let mut pressure = Vec::with_capacity(n);
+        let mut shear = Vec::with_capacity(3 * n);
+        for row in channels.chunks_exact(SURFACE_CHANNELS) {
+            let v: [f32; SURFACE_CHANNELS] =
+                std::array::from_fn(|c| row[c] * self.surface_std[c] + self.surface_mean[c]);
+            pressure.push(v[0]);
+            shear.extend_from_slice(&v[1..]);
+        }
+        (pressure, shear)
+    }
+
+    /// Physical volume fields from standardised channels `[N·7]`: (pressure, velocity,
+    /// vorticity), with the sign·log1p of vorticity undone.
+    pub fn volume_fields(&self, channels: &[f32]) -> VolumeFields {
+        let n = channels.len() / VOLUME_CHANNELS;
+        let mut f = VolumeFields {
+            pressure: Vec::with_capacity(n),
+            velocity: Vec::with_capacity(3 * n),
+            vorticity: Vec::with_capacity(3 * n),
+        };
+        for row in channels.chunks_exact(VOLUME_CHANNELS) {
+            let v: [f32; VOLUME_CHANNELS] =
+                std::array::from_fn(|c| row[c] * self.volume_std[c] + self.volume_mean[c]);
+            f.pressure.push(v[0]);
+            f.velocity.extend_from_slice(&v[1..4]);
+            f.vorticity
+                .extend(v[4..].iter().map(|y| y.signum() * y.abs().exp_m1()));
+        }
+        f
+    }
+
+    /// The training means as physical fields (the mean-field baseline).
+    pub fn mean_surface(&self) -> [f32; SURFACE_CHANNELS] {
+        self.surface_mean
+    }
+
+    pub fn mean_volume(&self) -> [f32; VOLUME_CHANNELS] {
+        self.volume_mean
+    }
+}
+
+/// Physical volume fields, row-major.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VolumeFields {
+    pub pressure: Vec<f32>,
+    pub velocity: Vec<f32>,
+    pub vorticity: Vec<f32>,
+}
+
+/// One training example: positions in metres, targets standardised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub step: u64,
+    pub run: String,
+    pub geometry_m: Vec<[f32; 3]>,
+    /// Indices into `geometry_m`.
+    pub supernodes: Vec<u32>,
+    pub surface_m: Vec<[f32; 3]>,
+    /// `[A·4]`
+    pub surface_targets: Vec<f32>,
+    pub volume_m: Vec<[f32; 3]>,
+    /// `[A·7]`
+    pub volume_targets: Vec<f32>,
+}
+
+/// Rows `rows` of a row-major array `width` values wide.
+pub fn gather(values: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
+    rows.iter()
+        .flat_map(|&r| values[r * width..(r + 1) * width].iter().copied())
+        .collect()
+}
+
+fn rows_of(values: &[f32], rows: &[usize]) -> Vec<[f32; 3]> {
+    rows.iter()
+        .map(|&r| [values[3 * r], values[3 * r + 1], values[3 * r + 2]])
+        .collect()
+}
+
+/// Surface rows drawn with probability proportional to cell area, so anchors cover the body
+/// evenly as a uniform sample of the CAD surface does at prediction time (cell centres crowd
+/// where the mesh is refined). With replacement; repeats are rare for anchors ≪ cells.
+fn area_weighted_rows(area: &[f32], k: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut cumulative = Vec::with_capacity(area.len());
+    let mut total = 0.0f64;
+    for a in area {
+        total += a.max(0.0) as f64;
+        cumulative.push(total);
+    }
+    if total <= 0.0 {
+        return (0..k)
+            .map(|_| rng.below(area.len() as u64) as usize)
+            .collect();
+    }
+    (0..k)
+        .map(|_| {
+            let x = rng.uniform() * total;
+            cumulative.partition_point(|c| *c <= x).min(area.len() - 1)
+        })
+        .collect()
+}
+
+/// The batch of `step`: a run chosen from `runs`, and its points, from `Rng::stream(seed, step)`.
+pub fn sample_batch(
+    runs: &[PreparedRun],
+    normalizer: &Normalizer,
+    spec: &BatchSpec,
+    seed: u64,
+    step: u64,
+) -> Batch {
+    let mut rng = Rng::stream(seed, step);
+    let run = &runs[rng.below(runs.len() as u64) as usize];
+    batch_for_run(run, normalizer, spec, &mut rng, step)
+}
+
+/// Random geometry points, supernodes and anchors of one run.
+pub fn batch_for_run(
+    run: &PreparedRun,
+    normalizer: &Normalizer,
+    spec: &BatchSpec,
+    rng: &mut Rng,
+    step: u64,
+) -> Batch {
+    let ng = run.geometry_position.len() / 3;
+    let geometry_rows = choose_subset(ng, spec.geometry_points.max(1), rng.next_u64());
+    let supernodes: Vec<u32> =
+        choose_subset(geometry_rows.len(), spec.supernodes.max(1), rng.next_u64())
+            .into_iter()
+            .map(|i| i as u32)
+            .collect();
+    let surface_rows = area_weighted_rows(&run.surface_area, spec.surface_anchors.max(1), rng);
+    let volume_rows = choose_subset(run.volume_len(), spec.volume_anchors.max(1), rng.next_u64());
+    Batch {
+        step,
+        run: run.name.clone(),
+        geometry_m: rows_of(&run.geometry_position, &geometry_rows),
+        supernodes,
+        surface_m: rows_of(&run.surface_position, &surface_rows),
+        surface_targets: normalizer.surface_targets(run, &surface_rows),
+        volume_m: rows_of(&run.volume_position, &volume_rows),
+        volume_targets: normalizer.volume_targets(run, &volume_rows),
+    }
+}
+
+/// Batches for steps `first..last`, prepared on a background thread a few steps ahead.
+pub struct Prefetcher {
+    receiver: Receiver<Batch>,
+    /// Detached when dropped: the worker ends at its next send once the receiver is gone.
+    _worker: JoinHandle<()>,
+}
+
+impl Prefetcher {
+    pub fn start(
+        runs: Arc<Vec<PreparedRun>>,
+        normalizer: Normalizer,
+        spec: BatchSpec,
+        seed: u64,
+        steps: std::ops::Range<u64>,
+    ) -> Self {
+        let (sender, receiver) = sync_channel(4);
+        let worker = std::thread::spawn(move || {
+            for step in steps {
+                let batch = sample_batch(&runs, &normalizer, &spec, seed, step);
+                if sender.send(batch).is_err() {
+                    break; // the trainer stopped early
+                }
+            }
+        });
+        Prefetcher {
+            receiver,
+            _worker: worker,
+        }
+    }
+
+    /// The next batch; `None` once the range is exhausted.
+    pub fn next_batch(&self) -> Option<Batch> {
+        self.receiver.recv().ok()
+    }
+}

@@ -1,0 +1,199 @@
+//! A prepared run read back into memory: what training, evaluation and the baselines consume.
+//!
+//! Runs of the bundled dataset are a few megabytes, so a run is read whole; the fields are kept
+//! row-major exactly as stored (DESIGN.md "Prepared run").
+
+use std::path::{Path, PathBuf};
+
+use crate::mesh::hdf5::{self, H5Contents};
+use crate::physics::{Axes, PressureKind, Reference, SurfaceLoads};
+
+/// Errors of reading prepared data.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+impl DataError {
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        DataError::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The run's units and reference values (root attributes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMeta {
+    pub pressure_kind: PressureKind,
+    pub reference: Reference,
+    pub axes: Axes,
+    /// Ground-truth coefficients from the dataset's force file, where it has them.
+    pub cd: Option<f64>,
+    pub cl: Option<f64>,
+    pub cs: Option<f64>,
+}
+
+/// A branch's name, its row count, and its datasets (name, values, width).
+type Group<'a> = (&'a str, usize, &'a [(&'a str, &'a Vec<f32>, usize)]);
+
+/// One prepared run in memory. Vectors are `[N·3]`, scalars `[N]`.
+#[derive(Debug, Clone)]
+pub struct PreparedRun {
+    pub name: String,
+    pub meta: RunMeta,
+    pub surface_position: Vec<f32>,
+    pub surface_normal: Vec<f32>,
+    pub surface_area: Vec<f32>,
+    pub surface_pressure: Vec<f32>,
+    pub surface_wall_shear: Vec<f32>,
+    pub volume_position: Vec<f32>,
+    pub volume_velocity: Vec<f32>,
+    pub volume_pressure: Vec<f32>,
+    pub volume_vorticity: Vec<f32>,
+    /// The resampled CAD surface.
+    pub geometry_position: Vec<f32>,
+}
+
+fn dataset(h5: &H5Contents, path: &Path, name: &str, width: usize) -> Result<Vec<f32>, DataError> {
+    let d = h5
+        .dataset(name)
+        .ok_or_else(|| DataError::file(path, format!("no dataset `{name}`")))?;
+    if d.components() != width {
+        return Err(DataError::file(
+            path,
+            format!(
+                "`{name}` has {} components per row, expected {width}",
+                d.components()
+            ),
+        ));
+    }
+    Ok(d.values.to_f32().into_owned())
+}
+
+impl PreparedRun {
+    pub fn read(path: &Path) -> Result<Self, DataError> {
+        let h5 = hdf5::read(path).map_err(|e| DataError::file(path, e.to_string()))?;
+        let text = |name: &str| -> Result<String, DataError> {
+            h5.attribute("/", name)
+                .and_then(|a| a.as_text())
+                .map(str::to_string)
+                .ok_or_else(|| DataError::file(path, format!("no text attribute `{name}`")))
+        };
+        let number = |name: &str| -> Result<f64, DataError> {
+            h5.attribute("/", name)
+                .and_then(|a| a.as_number())
+                .ok_or_else(|| DataError::file(path, format!("no number attribute `{name}`")))
+        };
+        let optional = |name: &str| h5.attribute("/", name).and_then(|a| a.as_number());
+        let bad = |e: crate::physics::PhysicsError| DataError::file(path, e.to_string());
+        let meta = RunMeta {
+            pressure_kind: PressureKind::parse(&text("pressure_kind")?).map_err(bad)?,
+            reference: Reference {
+                density_kg_m3: number("density_kg_m3")?,
+                speed_m_s: number("speed_m_s")?,
+                area_m2: number("ref_area_m2")?,
+                length_m: number("ref_length_m")?,
+            },
+            axes: Axes::parse(&text("flow_axis")?, &text("up_axis")?).map_err(bad)?,
+            cd: optional("cd"),
+            cl: optional("cl"),
+            cs: optional("cs"),
+        };
+        meta.reference.check().map_err(bad)?;
+        let name = text("run").unwrap_or_else(|_| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
+        });
+        let run = PreparedRun {
+            name,
+            meta,
+            surface_position: dataset(&h5, path, "surface/position", 3)?,
+            surface_normal: dataset(&h5, path, "surface/normal", 3)?,
+            surface_area: dataset(&h5, path, "surface/area", 1)?,
+            surface_pressure: dataset(&h5, path, "surface/pressure", 1)?,
+            surface_wall_shear: dataset(&h5, path, "surface/wall_shear", 3)?,
+            volume_position: dataset(&h5, path, "volume/position", 3)?,
+            volume_velocity: dataset(&h5, path, "volume/velocity", 3)?,
+            volume_pressure: dataset(&h5, path, "volume/pressure", 1)?,
+            volume_vorticity: dataset(&h5, path, "volume/vorticity", 3)?,
+            geometry_position: dataset(&h5, path, "geometry/position", 3)?,
+        };
+        run.check(path)?;
+        Ok(run)
+    }
+
+    /// Row counts agree between a branch's datasets, and no branch is empty.
+    fn check(&self, path: &Path) -> Result<(), DataError> {
+        let ns = self.surface_area.len();
+        let nv = self.volume_pressure.len();
+        let groups: [Group; 2] = [
+            (
+                "surface",
+                ns,
+                &[
+                    ("position", &self.surface_position, 3),
+                    ("normal", &self.surface_normal, 3),
+                    ("pressure", &self.surface_pressure, 1),
+                    ("wall_shear", &self.surface_wall_shear, 3),
+                ],
+            ),
+            (
+                "volume",
+                nv,
+                &[
+                    ("position", &self.volume_position, 3),
+                    ("velocity", &self.volume_velocity, 3),
+                    ("vorticity", &self.volume_vorticity, 3),
+                ],
+            ),
+        ];
+        for (group, rows, members) in groups {
+            if rows == 0 {
+                return Err(DataError::file(path, format!("`{group}` has no rows")));
+            }
+            for (name, values, width) in members {
+                if values.len() != rows * width {
+                    return Err(DataError::file(
+                        path,
+                        format!(
+                            "`{group}/{name}` has {} rows, other `{group}` datasets {rows}",
+                            values.len() / width
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.geometry_position.is_empty() {
+            return Err(DataError::file(path, "`geometry/position` has no rows"));
+        }
+        Ok(())
+    }
+
+    pub fn surface_len(&self) -> usize {
+        self.surface_area.len()
+    }
+
+    pub fn volume_len(&self) -> usize {
+        self.volume_pressure.len()
+    }
+
+    /// The surface loads of this run with other pressure and shear values (a prediction).
+    pub fn loads_with<'a>(&'a self, pressure: &'a [f32], shear: &'a [f32]) -> SurfaceLoads<'a> {
+        SurfaceLoads {
+            normal: &self.surface_normal,
+            area_m2: &self.surface_area,
+            pressure,
+            shear,
+            position_m: &self.surface_position,
+        }
+    }
+
+    /// The run's own surface loads.
+    pub fn loads(&self) -> SurfaceLoads<'_> {
+        self.loads_with(&self.surface_pressure, &self.surface_wall_shear)
+    }
+}

@@ -1,0 +1,599 @@
+//! `slipstream eval`: a checkpoint's predictions on every point of a split's prepared runs,
+//! scored against the truth next to two baselines that give the numbers meaning.
+//!
+//! - The model: anchors drawn from the run as in training, every surface and volume point of the
+//!   prepared run decoded by streaming inference, fields de-standardised into the run's units.
+//! - `mean_field`: the training split's mean of every channel everywhere; its Cd/Cl are the
+//!   training runs' mean coefficients (a constant field has no meaningful force).
+//! - `nearest_geometry`: the training run whose CAD surface is closest (symmetric Chamfer
+//!   distance of 2,048 resampled points), its fields carried over point by point (nearest
+//!   neighbour), its Cd/Cl as the prediction.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use serde::Serialize;
+
+use super::metrics::{mse, relative_l2, scalar_metrics, ScalarMetrics};
+use crate::data::batch::{batch_for_run, gather, Normalizer, VolumeFields};
+use crate::data::{PreparedDataset, PreparedRun, Split};
+use crate::geometry::neighbours::PointIndex;
+use crate::geometry::sampling::choose_subset;
+use crate::model::device::Job;
+use crate::model::{positions_tensor, AbUpt, Branch, ModelError};
+use crate::physics::{coefficients, integrate};
+use crate::rng::Rng;
+use crate::train::checkpoint;
+use crate::train::trainer::to_model_frame;
+
+/// What `slipstream eval` was asked to do.
+#[derive(Debug, Clone)]
+pub struct EvalJob {
+    pub checkpoint: PathBuf,
+    /// The prepared dataset (default: the one the checkpoint was trained on).
+    pub data: Option<PathBuf>,
+    pub split: Split,
+    /// Query points decoded at once.
+    pub chunk: usize,
+    pub seed: u64,
+    pub progress: bool,
+}
+
+/// Fields physical, row-major, for one run.
+#[derive(Debug, Clone)]
+struct Fields {
+    surface_pressure: Vec<f32>,
+    surface_shear: Vec<f32>,
+    volume: VolumeFields,
+}
+
+impl Fields {
+    fn truth(run: &PreparedRun) -> Self {
+        Fields {
+            surface_pressure: run.surface_pressure.clone(),
+            surface_shear: run.surface_wall_shear.clone(),
+            volume: VolumeFields {
+                pressure: run.volume_pressure.clone(),
+                velocity: run.volume_velocity.clone(),
+                vorticity: run.volume_vorticity.clone(),
+            },
+        }
+    }
+}
+
+/// Scores of one field.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FieldMetrics {
+    pub rel_l2: f64,
+    /// Of the standardised channels (the training loss's units).
+    pub mse: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rel_l2_area_weighted: Option<f64>,
+}
+
+/// Scores of one method over the split.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MethodReport {
+    pub fields: BTreeMap<String, FieldMetrics>,
+    pub coefficients: BTreeMap<String, ScalarMetrics>,
+}
+
+/// One run's numbers.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run: String,
+    pub cd_true: f64,
+    pub cd_pred: f64,
+    /// Cd integrated from the run's own surface fields (how well the prepared surface
+    /// reproduces the solver's force).
+    pub cd_from_true_fields: f64,
+    pub cl_true: f64,
+    pub cl_pred: f64,
+    pub rel_l2: BTreeMap<String, f64>,
+    pub nearest_training_run: String,
+    pub seconds: f64,
+}
+
+/// The whole evaluation (DESIGN.md "Stable interfaces": `runs`, `fields`, `coefficients`,
+/// `baselines`; the rest is extra).
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub runs: usize,
+    pub split: String,
+    pub checkpoint: String,
+    pub data: String,
+    pub fields: BTreeMap<String, FieldMetrics>,
+    pub coefficients: BTreeMap<String, ScalarMetrics>,
+    pub baselines: BTreeMap<String, MethodReport>,
+    pub per_run: Vec<RunReport>,
+}
+
+/// Accumulates per-run field scores of one method.
+#[derive(Default)]
+struct Scores {
+    per_field: BTreeMap<String, Vec<(f64, f64, Option<f64>)>>,
+    cd: Vec<f64>,
+    cl: Vec<f64>,
+}
+
+impl Scores {
+    /// Scores `pred` against `truth` on `run`; returns the relative L2 per field.
+    fn add(
+        &mut self,
+        run: &PreparedRun,
+        normalizer: &Normalizer,
+        pred: &Fields,
+        truth: &Fields,
+        cd: f64,
+        cl: f64,
+    ) -> BTreeMap<String, f64> {
+        let std_pred_s =
+            normalizer.standardise_surface(&pred.surface_pressure, &pred.surface_shear);
+        let std_true_s =
+            normalizer.standardise_surface(&truth.surface_pressure, &truth.surface_shear);
+        let std_pred_v = normalizer.standardise_volume(&pred.volume);
+        let std_true_v = normalizer.standardise_volume(&truth.volume);
+        let area = Some(run.surface_area.as_slice());
+        let channels = |v: &[f32], width: usize, from: usize, count: usize| {
+            v.chunks_exact(width)
+                .flat_map(|r| r[from..from + count].iter().copied())
+                .collect::<Vec<f32>>()
+        };
+        let component = |v: &[f32], k: usize| channels(v, 3, k, 1);
+        let mut entries: Vec<(String, f64, f64, Option<f64>)> = vec![
+            (
+                "surface_pressure".into(),
+                relative_l2(&pred.surface_pressure, &truth.surface_pressure, 1, None),
+                mse(
+                    &channels(&std_pred_s, 4, 0, 1),
+                    &channels(&std_true_s, 4, 0, 1),
+                ),
+                Some(relative_l2(
+                    &pred.surface_pressure,
+                    &truth.surface_pressure,
+                    1,
+                    area,
+                )),
+            ),
+            (
+                "surface_wall_shear".into(),
+                relative_l2(&pred.surface_shear, &truth.surface_shear, 3, None),
+                mse(
+                    &channels(&std_pred_s, 4, 1, 3),
+                    &channels(&std_true_s, 4, 1, 3),
+                ),
+                Some(relative_l2(
+                    &pred.surface_shear,
+                    &truth.surface_shear,
+                    3,
+                    area,
+                )),
+            ),
+        ];
+        for (k, axis) in ["x", "y", "z"].iter().enumerate() {
+            entries.push((
+                format!("surface_wall_shear_{axis}"),
+                relative_l2(
+                    &component(&pred.surface_shear, k),
+                    &component(&truth.surface_shear, k),
+                    1,
+                    None,
+                ),
+                mse(
+                    &channels(&std_pred_s, 4, 1 + k, 1),
+                    &channels(&std_true_s, 4, 1 + k, 1),
+                ),
+                None,
+            ));
+        }
+        entries.extend([
+            (
+                "volume_pressure".to_string(),
+                relative_l2(&pred.volume.pressure, &truth.volume.pressure, 1, None),
+                mse(
+                    &channels(&std_pred_v, 7, 0, 1),
+                    &channels(&std_true_v, 7, 0, 1),
+                ),
+                None,
+            ),
+            (
+                "volume_velocity".to_string(),
+                relative_l2(&pred.volume.velocity, &truth.volume.velocity, 3, None),
+                mse(
+                    &channels(&std_pred_v, 7, 1, 3),
+                    &channels(&std_true_v, 7, 1, 3),
+                ),
+                None,
+            ),
+            (
+                "volume_vorticity".to_string(),
+                relative_l2(&pred.volume.vorticity, &truth.volume.vorticity, 3, None),
+                mse(
+                    &channels(&std_pred_v, 7, 4, 3),
+                    &channels(&std_true_v, 7, 4, 3),
+                ),
+                None,
+            ),
+        ]);
+        let mut rel = BTreeMap::new();
+        for (name, r, m, a) in entries {
+            rel.insert(name.clone(), r);
+            self.per_field.entry(name).or_default().push((r, m, a));
+        }
+        self.cd.push(cd);
+        self.cl.push(cl);
+        rel
+    }
+
+    fn finish(self, cd_true: &[f64], cl_true: &[f64]) -> MethodReport {
+        let mean = |v: &mut dyn Iterator<Item = f64>| {
+            let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+            s / n.max(1) as f64
+        };
+        let fields = self
+            .per_field
+            .into_iter()
+            .map(|(name, v)| {
+                let area: Vec<f64> = v.iter().filter_map(|x| x.2).collect();
+                (
+                    name,
+                    FieldMetrics {
+                        rel_l2: mean(&mut v.iter().map(|x| x.0)),
+                        mse: mean(&mut v.iter().map(|x| x.1)),
+                        rel_l2_area_weighted: (!area.is_empty())
+                            .then(|| mean(&mut area.iter().copied())),
+                    },
+                )
+            })
+            .collect();
+        let mut coefficients = BTreeMap::new();
+        coefficients.insert("cd".to_string(), scalar_metrics(&self.cd, cd_true));
+        coefficients.insert("cl".to_string(), scalar_metrics(&self.cl, cl_true));
+        MethodReport {
+            fields,
+            coefficients,
+        }
+    }
+}
+
+/// A cheap shape descriptor: a fixed subsample of the resampled CAD surface.
+fn shape_points(run: &PreparedRun) -> Vec<[f32; 3]> {
+    let n = run.geometry_position.len() / 3;
+    choose_subset(n, 2048, 0)
+        .into_iter()
+        .map(|r| {
+            let g = &run.geometry_position;
+            [g[3 * r], g[3 * r + 1], g[3 * r + 2]]
+        })
+        .collect()
+}
+
+/// Mean distance from each of `a` to its nearest in `b`'s index.
+fn one_sided(a: &[[f32; 3]], b: &PointIndex) -> f64 {
+    let n = b.nearest_batch(a, 1);
+    n.distance_m.iter().map(|d| *d as f64).sum::<f64>() / a.len().max(1) as f64
+}
+
+/// For each of `queries` (row-major `[N·3]`), the nearest row of `points`.
+fn nearest_rows(points: &[f32], queries: &[f32]) -> Vec<usize> {
+    let to3 = |v: &[f32]| {
+        v.chunks_exact(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect::<Vec<_>>()
+    };
+    let index = PointIndex::new(&to3(points));
+    index
+        .nearest_batch(&to3(queries), 1)
+        .index
+        .into_iter()
+        .map(|i| i as usize)
+        .collect()
+}
+
+/// The fields of `source` carried to the points of `target` by nearest neighbour.
+fn transfer(source: &PreparedRun, target: &PreparedRun) -> Fields {
+    let s = nearest_rows(&source.surface_position, &target.surface_position);
+    let v = nearest_rows(&source.volume_position, &target.volume_position);
+    Fields {
+        surface_pressure: gather(&source.surface_pressure, 1, &s),
+        surface_shear: gather(&source.surface_wall_shear, 3, &s),
+        volume: VolumeFields {
+            pressure: gather(&source.volume_pressure, 1, &v),
+            velocity: gather(&source.volume_velocity, 3, &v),
+            vorticity: gather(&source.volume_vorticity, 3, &v),
+        },
+    }
+}
+
+fn job_error(e: impl ToString) -> ModelError {
+    ModelError::Job(e.to_string())
+}
+
+/// The model's fields on every point of `run`.
+fn predict<B: Backend>(
+    model: &AbUpt<B>,
+    normalizer: &Normalizer,
+    spec: &crate::data::BatchSpec,
+    run: &PreparedRun,
+    rng: &mut Rng,
+    chunk: usize,
+    device: &B::Device,
+) -> Result<Fields, ModelError> {
+    let frame = model.config().coordinates;
+    let anchors = batch_for_run(run, normalizer, spec, rng, 0);
+    let encoded = model.encode(
+        &to_model_frame(&frame, &anchors.geometry_m),
+        &anchors.supernodes,
+        positions_tensor::<B>(&to_model_frame(&frame, &anchors.surface_m), device),
+        positions_tensor::<B>(&to_model_frame(&frame, &anchors.volume_m), device),
+    )?;
+    let points = |v: &[f32]| {
+        v.chunks_exact(3)
+            .map(|p| frame.to_model([p[0], p[1], p[2]]))
+            .collect::<Vec<_>>()
+    };
+    let s = model.decode_chunked(
+        &encoded,
+        Branch::Surface,
+        &points(&run.surface_position),
+        chunk,
+        |_| {},
+    )?;
+    let v = model.decode_chunked(
+        &encoded,
+        Branch::Volume,
+        &points(&run.volume_position),
+        chunk,
+        |_| {},
+    )?;
+    let (surface_pressure, surface_shear) = normalizer.surface_fields(&s);
+    Ok(Fields {
+        surface_pressure,
+        surface_shear,
+        volume: normalizer.volume_fields(&v),
+    })
+}
+
+fn coefficients_of(
+    run: &PreparedRun,
+    pressure: &[f32],
+    shear: &[f32],
+) -> Result<(f64, f64), ModelError> {
+    let m = &run.meta;
+    let f = integrate(
+        &run.loads_with(pressure, shear),
+        m.pressure_kind,
+        &m.reference,
+        [0.0; 3],
+    )
+    .map_err(|e| job_error(format!("{}: {e}", run.name)))?;
+    let c = coefficients(&f, &m.reference, m.axes);
+    Ok((c.cd, c.cl))
+}
+
+impl Job for EvalJob {
+    type Output = EvalReport;
+
+    fn run<B: Backend>(self, device: &B::Device, _backend: &str) -> Result<EvalReport, ModelError> {
+        let (model, meta) =
+            checkpoint::load_model::<B>(&self.checkpoint, device).map_err(job_error)?;
+        let data_dir = self
+            .data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&meta.data));
+        let dataset = PreparedDataset::open(&data_dir).map_err(job_error)?;
+        let runs = dataset.load(self.split).map_err(job_error)?;
+        let training = dataset.load(Split::Train).map_err(job_error)?;
+        // The checkpoint's statistics, not the folder's: they define the model's outputs.
+        let normalizer = Normalizer::new(&meta.stats);
+        let mean_cd = mean_of(training.iter().map(|r| r.meta.cd));
+        let mean_cl = mean_of(training.iter().map(|r| r.meta.cl));
+        let training_shapes: Vec<PointIndex> = training
+            .iter()
+            .map(|r| PointIndex::new(&shape_points(r)))
+            .collect();
+        let ms = normalizer.mean_surface();
+        let mv = normalizer.mean_volume();
+
+        let (mut model_scores, mut mean_scores, mut nearest_scores) =
+            (Scores::default(), Scores::default(), Scores::default());
+        let (mut cd_true, mut cl_true) = (Vec::new(), Vec::new());
+        let mut per_run = Vec::new();
+        for (i, run) in runs.iter().enumerate() {
+            let started = Instant::now();
+            let truth_cd = run.meta.cd.ok_or_else(|| {
+                job_error(format!(
+                    "{}: the run has no ground-truth cd",
+                    dataset.run_path(&run.name).display()
+                ))
+            })?;
+            let truth_cl = run.meta.cl.unwrap_or(f64::NAN);
+            cd_true.push(truth_cd);
+            cl_true.push(truth_cl);
+            let truth = Fields::truth(run);
+            let (cd_fields, _) =
+                coefficients_of(run, &run.surface_pressure, &run.surface_wall_shear)?;
+
+            let mut rng = Rng::stream(self.seed, i as u64);
+            let pred = predict(
+                &model,
+                &normalizer,
+                &meta.train.data,
+                run,
+                &mut rng,
+                self.chunk,
+                device,
+            )?;
+            let (cd, cl) = coefficients_of(run, &pred.surface_pressure, &pred.surface_shear)?;
+            let rel = model_scores.add(run, &normalizer, &pred, &truth, cd, cl);
+
+            let (ns, nv) = (run.surface_len(), run.volume_len());
+            let vort_mean: Vec<f32> = mv[4..]
+                .iter()
+                .map(|y| y.signum() * y.abs().exp_m1())
+                .collect();
+            let mean_fields = Fields {
+                surface_pressure: vec![ms[0]; ns],
+                surface_shear: ms[1..].repeat(ns),
+                volume: VolumeFields {
+                    pressure: vec![mv[0]; nv],
+                    velocity: mv[1..4].repeat(nv),
+                    vorticity: vort_mean.repeat(nv),
+                },
+            };
+            mean_scores.add(run, &normalizer, &mean_fields, &truth, mean_cd, mean_cl);
+
+            let shape = shape_points(run);
+            let shape_index = PointIndex::new(&shape);
+            let nearest = training
+                .iter()
+                .zip(&training_shapes)
+                .map(|(t, index)| {
+                    let t_shape = shape_points(t);
+                    one_sided(&shape, index) + one_sided(&t_shape, &shape_index)
+                })
+                .enumerate()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .map(|(k, _)| k)
+                .ok_or_else(|| job_error("the training split is empty"))?;
+            let neighbour = &training[nearest];
+            nearest_scores.add(
+                run,
+                &normalizer,
+                &transfer(neighbour, run),
+                &truth,
+                neighbour.meta.cd.unwrap_or(f64::NAN),
+                neighbour.meta.cl.unwrap_or(f64::NAN),
+            );
+            let seconds = started.elapsed().as_secs_f64();
+            if self.progress {
+                eprintln!(
+                    "{} ({}/{}): Cd {cd:.4} vs {truth_cd:.4}, surface p rel L2 {:.2}%, {seconds:.1} s",
+                    run.name,
+                    i + 1,
+                    runs.len(),
+                    100.0 * rel["surface_pressure"]
+                );
+            }
+            per_run.push(RunReport {
+                run: run.name.clone(),
+                cd_true: truth_cd,
+                cd_pred: cd,
+                cd_from_true_fields: cd_fields,
+                cl_true: truth_cl,
+                cl_pred: cl,
+                rel_l2: rel,
+                nearest_training_run: neighbour.name.clone(),
+                seconds,
+            });
+        }
+        let model_report = model_scores.finish(&cd_true, &cl_true);
+        let mut baselines = BTreeMap::new();
+        baselines.insert(
+            "mean_field".to_string(),
+            mean_scores.finish(&cd_true, &cl_true),
+        );
+        baselines.insert(
+            "nearest_geometry".to_string(),
+            nearest_scores.finish(&cd_true, &cl_true),
+        );
+        Ok(EvalReport {
+            runs: runs.len(),
+            split: self.split.name().to_string(),
+            checkpoint: self.checkpoint.display().to_string(),
+            data: data_dir.display().to_string(),
+            fields: model_report.fields,
+            coefficients: model_report.coefficients,
+            baselines,
+            per_run,
+        })
+    }
+}
+
+fn mean_of(values: impl Iterator<Item = Option<f64>>) -> f64 {
+    let v: Vec<f64> = values.flatten().collect();
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+fn percent(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2} %", 100.0 * x)
+    } else {
+        "n/a".into()
+    }
+}
+
+fn number(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.4}")
+    } else {
+        "n/a".into()
+    }
+}
+
+/// A table row: label, the metric, whether it prints as a percentage.
+type MetricRow = (&'static str, fn(&ScalarMetrics) -> f64, bool);
+
+impl EvalReport {
+    /// The report as Markdown tables: fields (relative L2), then coefficients.
+    pub fn markdown(&self) -> String {
+        let mean = &self.baselines["mean_field"];
+        let near = &self.baselines["nearest_geometry"];
+        let mut s = format!(
+            "Evaluation of `{}` on the {} split of `{}` ({} runs)\n\n\
+             | field | model rel. L2 | mean field | nearest geometry | model MSE (standardised) |\n\
+             |---|---|---|---|---|\n",
+            self.checkpoint, self.split, self.data, self.runs
+        );
+        for (name, m) in &self.fields {
+            s += &format!(
+                "| {name} | {} | {} | {} | {:.4} |\n",
+                percent(m.rel_l2),
+                percent(mean.fields[name].rel_l2),
+                percent(near.fields[name].rel_l2),
+                m.mse
+            );
+            if let Some(a) = m.rel_l2_area_weighted {
+                s += &format!(
+                    "| {name} (area-weighted) | {} | {} | {} | |\n",
+                    percent(a),
+                    percent(mean.fields[name].rel_l2_area_weighted.unwrap_or(f64::NAN)),
+                    percent(near.fields[name].rel_l2_area_weighted.unwrap_or(f64::NAN)),
+                );
+            }
+        }
+        s += "\n| coefficient | metric | model | mean field | nearest geometry |\n|---|---|---|---|---|\n";
+        for c in ["cd", "cl"] {
+            let rows: [MetricRow; 5] = [
+                ("mean rel. error", |m| m.mean_rel_error, true),
+                ("MAE", |m| m.mae, false),
+                ("max abs. error", |m| m.max_abs_error, false),
+                ("R²", |m| m.r2, false),
+                ("Spearman ρ", |m| m.spearman, false),
+            ];
+            for (label, f, pct) in rows {
+                let show = |m: &ScalarMetrics| if pct { percent(f(m)) } else { number(f(m)) };
+                s += &format!(
+                    "| {} | {label} | {} | {} | {} |\n",
+                    if c == "cd" { "Cd" } else { "Cl" },
+                    show(&self.coefficients[c]),
+                    show(&mean.coefficients[c]),
+                    show(&near.coefficients[c])
+                );
+            }
+        }
+        s
+    }
+
+    /// Writes `report.json` and `report.md` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        crate::mesh::write_bytes_atomically(&dir.join("report.json"), json.as_bytes())
+            .map_err(|e| e.to_string())?;
+        crate::mesh::write_bytes_atomically(&dir.join("report.md"), self.markdown().as_bytes())
+            .map_err(|e| e.to_string())
+    }
+}

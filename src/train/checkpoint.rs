@@ -1,0 +1,155 @@
+//! Checkpoints: a folder holding the weights (`model.bin`), optionally the optimiser state
+//! (`optimizer.bin`), and `checkpoint.json` with everything else a resumed run or a prediction
+//! needs (step, architecture with its fitted coordinate frame, normalisation statistics, the
+//! training configuration). A checkpoint is written into a temporary folder and swapped in by
+//! renames, so an interrupted save never leaves a half-written checkpoint in its place.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::{AutodiffModule, Module};
+use burn::optim::Optimizer;
+use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use serde::{Deserialize, Serialize};
+
+use super::config::TrainConfig;
+use crate::data::stats::DatasetStats;
+use crate::model::{AbUpt, AbUptConfig};
+
+/// Errors of writing or reading checkpoints.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+fn file_error(path: &Path, message: impl ToString) -> CheckpointError {
+    CheckpointError::File {
+        path: path.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+/// Everything in a checkpoint but the tensors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    /// Steps completed.
+    pub step: u64,
+    pub model: AbUptConfig,
+    pub stats: DatasetStats,
+    pub train: TrainConfig,
+    /// The prepared dataset it was trained on.
+    pub data: String,
+    /// Mean training loss over the last logged interval, and the last validation loss.
+    pub train_loss: Option<f64>,
+    pub val_loss: Option<f64>,
+}
+
+const META: &str = "checkpoint.json";
+
+fn recorder() -> BinFileRecorder<FullPrecisionSettings> {
+    BinFileRecorder::<FullPrecisionSettings>::new()
+}
+
+/// Writes a checkpoint into `dir` (replacing what was there only once the new one is complete).
+pub fn save<B: AutodiffBackend, O: Optimizer<AbUpt<B>, B>>(
+    dir: &Path,
+    model: &AbUpt<B>,
+    optimizer: Option<&O>,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
+    let tmp = dir.with_extension("tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
+    recorder()
+        .record(model.clone().valid().into_record(), tmp.join("model"))
+        .map_err(|e| file_error(&tmp.join("model.bin"), e))?;
+    if let Some(o) = optimizer {
+        recorder()
+            .record(o.to_record(), tmp.join("optimizer"))
+            .map_err(|e| file_error(&tmp.join("optimizer.bin"), e))?;
+    }
+    let text = serde_json::to_string_pretty(meta).map_err(|e| file_error(&tmp.join(META), e))?;
+    std::fs::write(tmp.join(META), text).map_err(|e| file_error(&tmp.join(META), e))?;
+    std::fs::write(tmp.join("model.toml"), meta.model.to_toml())
+        .map_err(|e| file_error(&tmp.join("model.toml"), e))?;
+    swap_in(&tmp, dir)
+}
+
+/// Replaces `dir` by `tmp`: the old folder is moved aside first, so at every moment either the
+/// old or the new checkpoint is complete under one of the two names.
+fn swap_in(tmp: &Path, dir: &Path) -> Result<(), CheckpointError> {
+    let old = dir.with_extension("old");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| file_error(&old, e))?;
+    }
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| file_error(dir, e))?;
+    }
+    std::fs::rename(tmp, dir).map_err(|e| file_error(dir, e))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| file_error(&old, e))?;
+    }
+    Ok(())
+}
+
+/// The folder holding the checkpoint: `dir` itself, or a run folder's `checkpoint/`; a
+/// checkpoint left as `.old` by a save that was interrupted between its renames is used too.
+pub fn locate(dir: &Path) -> Result<PathBuf, CheckpointError> {
+    for candidate in [
+        dir.to_path_buf(),
+        dir.join("checkpoint"),
+        dir.join("checkpoint.old"),
+    ] {
+        if candidate.join(META).is_file() {
+            return Ok(candidate);
+        }
+    }
+    Err(file_error(
+        dir,
+        "no checkpoint here (expected checkpoint.json and model.bin, or a training run folder \
+         with checkpoint/)",
+    ))
+}
+
+pub fn read_meta(dir: &Path) -> Result<CheckpointMeta, CheckpointError> {
+    let path = locate(dir)?.join(META);
+    let text = std::fs::read_to_string(&path).map_err(|e| file_error(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| file_error(&path, e))
+}
+
+/// The model of a checkpoint, on `device`.
+pub fn load_model<B: Backend>(
+    dir: &Path,
+    device: &B::Device,
+) -> Result<(AbUpt<B>, CheckpointMeta), CheckpointError> {
+    let dir = locate(dir)?;
+    let meta = read_meta(&dir)?;
+    let model = AbUpt::<B>::init(&meta.model, 0, device).map_err(|e| file_error(&dir, e))?;
+    let record = recorder()
+        .load(dir.join("model"), device)
+        .map_err(|e| file_error(&dir.join("model.bin"), e))?;
+    Ok((model.load_record(record), meta))
+}
+
+/// The optimiser state of a checkpoint, loaded into `optimizer`.
+pub fn load_optimizer<B: AutodiffBackend, O: Optimizer<AbUpt<B>, B>>(
+    dir: &Path,
+    optimizer: O,
+    device: &B::Device,
+) -> Result<O, CheckpointError> {
+    let dir = locate(dir)?;
+    let path = dir.join("optimizer");
+    if !path.with_extension("bin").is_file() {
+        return Err(file_error(
+            &path.with_extension("bin"),
+            "no optimiser state: this checkpoint cannot be resumed (shipped checkpoints keep only weights)",
+        ));
+    }
+    let record = recorder()
+        .load(path.clone(), device)
+        .map_err(|e| file_error(&path.with_extension("bin"), e))?;
+    Ok(optimizer.load_record(record))
+}
