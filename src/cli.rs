@@ -61,6 +61,9 @@ pub enum Command {
     /// Generate CFD training data with OpenFOAM (needs OpenFOAM v1912+ installed).
     #[command(subcommand)]
     Generate(GenerateCommand),
+    /// Inspect prepared datasets.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
     /// Check the model against the AB-UPT reference: load its weights, run its inputs, compare.
     ///
     /// DIR holds NAME.json with NAME.{weights,inputs,outputs}.safetensors per case (the layout of
@@ -175,6 +178,23 @@ pub struct PrepareArgs {
     #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [0.8, 0.1, 0.1])]
     pub split: Vec<f64>,
     /// Print one JSON array of run outcomes.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Summarise a prepared dataset: runs per split, points per run, units and reference values,
+    /// Cd/Cl statistics, size, and broken runs with the reason (exit status 1 when any is broken).
+    /// Example: slipstream dataset info datasets/ahmed
+    Info(DatasetInfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetInfoArgs {
+    /// Prepared dataset folder.
+    pub dir: PathBuf,
+    /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
 }
@@ -478,6 +498,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Prepare(a) => prepare(&a),
         Command::Generate(GenerateCommand::Ahmed(a)) => generate_ahmed(&a),
         Command::Parity(a) => parity(&a),
+        Command::Dataset(DatasetCommand::Info(a)) => dataset_info(&a),
     }
 }
 
@@ -715,6 +736,20 @@ fn train(a: &TrainArgs) -> Result<()> {
                 .as_ref()
                 .map_or(String::new(), |p| format!("\nloss curve: {p}"))
         );
+    }
+    Ok(())
+}
+
+fn dataset_info(a: &DatasetInfoArgs) -> Result<()> {
+    let info = slipstream::data::info::dataset_info(&a.dir)
+        .map_err(|e| BadInput(anyhow::Error::new(e)))?;
+    if a.json {
+        println!("{}", serde_json::to_string(&info)?);
+    } else {
+        print!("{info}");
+    }
+    if !info.broken.is_empty() {
+        bail!("{} broken runs", info.broken.len());
     }
     Ok(())
 }

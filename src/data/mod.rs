@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod csv_table;
 pub mod dataset;
+pub mod info;
 pub mod prepare;
 pub mod run;
 pub mod stats;
