@@ -43,6 +43,23 @@ pub struct CheckpointMeta {
     /// Mean training loss over the last logged interval, and the last validation loss.
     pub train_loss: Option<f64>,
     pub val_loss: Option<f64>,
+    /// What prediction on a new body needs to know about the training bodies.
+    #[serde(default)]
+    pub domain: TrainingDomain,
+}
+
+/// The training bodies' size range, and where their volume anchors lay relative to them.
+///
+/// Volume anchors in training are cells of the CFD meshes, crowded near the body and in the wake;
+/// prediction places its anchors the same way by mapping this template onto the new body, so
+/// the model sees the anchor layout it learned from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct TrainingDomain {
+    /// Smallest and largest body length along the flow axis, metres.
+    pub body_length_m: [f64; 2],
+    /// Volume cell positions `(x − c) / L` of the training runs (c the body's bounding-box
+    /// centre, L its length along the flow axis).
+    pub volume_template: Vec<[f32; 3]>,
 }
 
 const META: &str = "checkpoint.json";

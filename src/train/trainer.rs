@@ -16,7 +16,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::Serialize;
 
-use super::checkpoint::{self, CheckpointMeta};
+use super::checkpoint::{self, CheckpointMeta, TrainingDomain};
 use super::config::{LossWeights, OptimizerKind, TrainConfig};
 use super::optim::{clip_global_norm, Lion};
 use crate::data::batch::{batch_for_run, Batch, Normalizer, Prefetcher};
@@ -84,6 +84,50 @@ fn data_bounds(runs: &[PreparedRun]) -> ([f32; 3], [f32; 3]) {
         }
     }
     (lo, hi)
+}
+
+/// Points of the volume-anchor template kept in a checkpoint.
+const TEMPLATE_POINTS: usize = 8192;
+
+/// Bounding-box centre and flow-axis length of a run's body (its surface cells).
+pub fn body_frame(run: &PreparedRun) -> ([f32; 3], f32) {
+    let mut lo = [f32::INFINITY; 3];
+    let mut hi = [f32::NEG_INFINITY; 3];
+    for p in run.surface_position.chunks_exact(3) {
+        for k in 0..3 {
+            lo[k] = lo[k].min(p[k]);
+            hi[k] = hi[k].max(p[k]);
+        }
+    }
+    let flow = run.meta.axes.flow;
+    (
+        std::array::from_fn(|k| 0.5 * (lo[k] + hi[k])),
+        (hi[flow] - lo[flow]).max(f32::EPSILON),
+    )
+}
+
+/// The body sizes and the volume-anchor template of the training runs.
+fn training_domain(runs: &[PreparedRun], seed: u64) -> TrainingDomain {
+    let per_run = TEMPLATE_POINTS.div_ceil(runs.len().max(1));
+    let mut template = Vec::with_capacity(per_run * runs.len());
+    let mut lengths = [f64::INFINITY, 0.0f64];
+    for (i, run) in runs.iter().enumerate() {
+        let (centre, length) = body_frame(run);
+        lengths = [lengths[0].min(length as f64), lengths[1].max(length as f64)];
+        let rows = crate::geometry::sampling::choose_subset(
+            run.volume_len(),
+            per_run,
+            seed.wrapping_add(i as u64),
+        );
+        for r in rows {
+            let p = &run.volume_position[3 * r..3 * r + 3];
+            template.push(std::array::from_fn(|k| (p[k] - centre[k]) / length));
+        }
+    }
+    TrainingDomain {
+        body_length_m: lengths,
+        volume_template: template,
+    }
 }
 
 /// Per-field mean squared errors of standardised outputs against a batch's targets, and their
@@ -262,7 +306,7 @@ impl TrainJob {
         let normalizer = Normalizer::new(&dataset.stats);
         let schedule = self.config.schedule;
 
-        let (mut model, first_step) = if self.resume {
+        let (mut model, first_step, domain) = if self.resume {
             let meta = checkpoint::read_meta(&self.out).map_err(job_error)?;
             if meta.train != self.config {
                 return Err(job_error(format!(
@@ -276,7 +320,7 @@ impl TrainJob {
                 checkpoint::load_model::<Autodiff<I>>(&self.out, device).map_err(job_error)?;
             optim = checkpoint::load_optimizer::<Autodiff<I>, O>(&self.out, optim, device)
                 .map_err(job_error)?;
-            (model, meta.step)
+            (model, meta.step, meta.domain)
         } else {
             if checkpoint_dir.exists() {
                 return Err(job_error(format!(
@@ -291,6 +335,7 @@ impl TrainJob {
             (
                 AbUpt::<Autodiff<I>>::init(&config, schedule.seed, device)?,
                 0,
+                training_domain(&train_runs, schedule.seed),
             )
         };
         std::fs::create_dir_all(&self.out)
@@ -342,6 +387,7 @@ impl TrainJob {
             data: self.data.display().to_string(),
             train_loss: None,
             val_loss: None,
+            domain,
         };
         let mut window = (0.0f64, [0.0f64; 5], 0u64);
         let loop_started = Instant::now();
