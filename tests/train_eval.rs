@@ -218,11 +218,22 @@ fn dataset_info_summarises_runs_and_names_broken_ones() {
     let data = dir.path().join("data");
     common::write_synthetic_prepared(&data, 5);
     let bin = env!("CARGO_BIN_EXE_slipstream");
-    let out = Command::new(bin).args(["dataset", "info", "--json"]).arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin)
+        .args(["dataset", "info", "--json"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["runs"], 5);
-    assert_eq!((v["train"].as_u64(), v["val"].as_u64(), v["test"].as_u64()), (Some(3), Some(1), Some(1)));
+    assert_eq!(
+        (v["train"].as_u64(), v["val"].as_u64(), v["test"].as_u64()),
+        (Some(3), Some(1), Some(1))
+    );
     // The synthetic runs' cd are 0.30 … 0.34.
     assert!((v["cd"]["min"].as_f64().unwrap() - 0.30).abs() < 1e-9);
     assert!((v["cd"]["max"].as_f64().unwrap() - 0.34).abs() < 1e-9);
@@ -232,8 +243,15 @@ fn dataset_info_summarises_runs_and_names_broken_ones() {
     let victim = data.join("run_2.h5");
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() / 2]).unwrap();
-    let out = Command::new(bin).args(["dataset", "info"]).arg(&data).output().unwrap();
+    let out = Command::new(bin)
+        .args(["dataset", "info"])
+        .arg(&data)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("broken runs: 1") && text.contains("run_2"), "{text}");
+    assert!(
+        text.contains("broken runs: 1") && text.contains("run_2"),
+        "{text}"
+    );
 }

@@ -60,6 +60,13 @@ pub struct TrainingDomain {
     /// Volume cell positions `(x − c) / L` of the training runs (c the body's bounding-box
     /// centre, L its length along the flow axis).
     pub volume_template: Vec<[f32; 3]>,
+    /// The units the model's outputs are in: the training runs' pressure kind, density and
+    /// free-stream speed (all runs share them), and their axes.
+    pub pressure_kind: Option<crate::physics::PressureKind>,
+    pub density_kg_m3: f64,
+    pub speed_m_s: f64,
+    pub flow_axis: usize,
+    pub up_axis: usize,
 }
 
 const META: &str = "checkpoint.json";

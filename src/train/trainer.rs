@@ -106,8 +106,28 @@ pub fn body_frame(run: &PreparedRun) -> ([f32; 3], f32) {
     )
 }
 
-/// The body sizes and the volume-anchor template of the training runs.
-fn training_domain(runs: &[PreparedRun], seed: u64) -> TrainingDomain {
+/// The body sizes, the volume-anchor template and the units of the training runs, which must
+/// share pressure kind, density, speed and axes: the model's outputs are in those units.
+fn training_domain(runs: &[PreparedRun], seed: u64) -> Result<TrainingDomain, ModelError> {
+    let first = runs
+        .first()
+        .ok_or_else(|| job_error("the training split has no runs"))?;
+    for run in runs {
+        let (a, b) = (&run.meta, &first.meta);
+        let same = a.pressure_kind == b.pressure_kind
+            && a.axes == b.axes
+            && (a.reference.speed_m_s - b.reference.speed_m_s).abs()
+                <= 1e-6 * b.reference.speed_m_s
+            && (a.reference.density_kg_m3 - b.reference.density_kg_m3).abs()
+                <= 1e-6 * b.reference.density_kg_m3;
+        if !same {
+            return Err(job_error(format!(
+                "runs {} and {} differ in pressure kind, speed, density or axes; one model \
+                 learns one set of units (prepare them alike)",
+                first.name, run.name
+            )));
+        }
+    }
     let per_run = TEMPLATE_POINTS.div_ceil(runs.len().max(1));
     let mut template = Vec::with_capacity(per_run * runs.len());
     let mut lengths = [f64::INFINITY, 0.0f64];
@@ -124,10 +144,15 @@ fn training_domain(runs: &[PreparedRun], seed: u64) -> TrainingDomain {
             template.push(std::array::from_fn(|k| (p[k] - centre[k]) / length));
         }
     }
-    TrainingDomain {
+    Ok(TrainingDomain {
         body_length_m: lengths,
         volume_template: template,
-    }
+        pressure_kind: Some(first.meta.pressure_kind),
+        density_kg_m3: first.meta.reference.density_kg_m3,
+        speed_m_s: first.meta.reference.speed_m_s,
+        flow_axis: first.meta.axes.flow,
+        up_axis: first.meta.axes.up,
+    })
 }
 
 /// Per-field mean squared errors of standardised outputs against a batch's targets, and their
@@ -335,7 +360,7 @@ impl TrainJob {
             (
                 AbUpt::<Autodiff<I>>::init(&config, schedule.seed, device)?,
                 0,
-                training_domain(&train_runs, schedule.seed),
+                training_domain(&train_runs, schedule.seed)?,
             )
         };
         std::fs::create_dir_all(&self.out)
