@@ -42,14 +42,19 @@ pub enum Command {
     /// Measure reading and other speed/memory goals (prints numbers; `--json` for scripts).
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// [not yet available] Predict drag, lift and flow fields for an STL with a trained model.
-    #[command(disable_help_flag = true)]
-    Predict(NotYet),
+    /// Predict drag, lift and flow fields of a body (STL/OBJ, metres) with a trained checkpoint.
+    ///
+    /// Prints Cd, Cl, Cs, the forces in newtons, the reference values used and a timing breakdown
+    /// (--json: one object). Writes into --out: surface.vtp (the input triangles with cell data
+    /// pressure_pa, cp, wall_shear_pa, cf, normal), volume.vtu (points, or the cells of
+    /// --volume-mesh, with pressure_pa, cp, velocity_m_s, vorticity_1_s), summary.json and
+    /// surface_cp.png (side, top, front and rear views). Fields are carried from the training speed
+    /// to --speed by similarity (fixed Cp, Cf, u/U∞). Refuses open surfaces and bodies whose size says
+    /// millimetres. Example: slipstream predict geometry/ahmed_25deg.stl --out prediction
+    Predict(PredictArgs),
     /// [not yet available] Train a surrogate on a prepared dataset.
-    #[command(disable_help_flag = true)]
     Train(TrainArgs),
     /// [not yet available] Evaluate a checkpoint on a dataset split.
-    #[command(disable_help_flag = true)]
     Eval(EvalArgs),
     /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
     ///
@@ -83,6 +88,56 @@ pub struct DeviceArgs {
     /// f32, or bf16 on a GPU.
     #[arg(long, default_value = "f32")]
     pub precision: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The body's surface: STL or OBJ in metres, closed.
+    pub geometry: PathBuf,
+    /// Checkpoint folder (or a training run folder holding checkpoint/).
+    #[arg(long, default_value = "checkpoints/ahmed-small")]
+    pub checkpoint: PathBuf,
+    /// Output folder (created; files in it are replaced only once complete).
+    #[arg(long, default_value = "prediction")]
+    pub out: PathBuf,
+    /// Free-stream speed, m/s.
+    #[arg(long, default_value_t = 40.0)]
+    pub speed: f64,
+    /// Air density, kg/m³.
+    #[arg(long, default_value_t = 1.225)]
+    pub density: f64,
+    /// Reference area for the coefficients: `auto` (the frontal area along the flow axis) or m².
+    #[arg(long, default_value = "auto")]
+    pub area: String,
+    /// Flow axis (x, y or z).
+    #[arg(long, default_value = "x")]
+    pub flow_axis: String,
+    /// Up axis (x, y or z).
+    #[arg(long, default_value = "z")]
+    pub up_axis: String,
+    /// Surface query points (area-weighted), besides every triangle's centroid.
+    #[arg(long, default_value_t = 100_000)]
+    pub surface_points: usize,
+    /// Volume query points around the body (0: no volume output).
+    #[arg(long, default_value_t = 100_000)]
+    pub volume_points: usize,
+    /// Predict the volume fields at the cell centres of this mesh instead (.vtu, .vtk, .h5).
+    #[arg(long)]
+    pub volume_mesh: Option<PathBuf>,
+    /// Query points decoded at once.
+    #[arg(long, default_value_t = 8192)]
+    pub chunk: usize,
+    /// Seed of the samples.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Skip surface_cp.png.
+    #[arg(long)]
+    pub no_picture: bool,
+    /// Print one JSON object (DESIGN.md "Stable interfaces").
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 #[derive(Debug, Args)]
@@ -447,13 +502,6 @@ pub struct BenchReadArgs {
     pub json: bool,
 }
 
-/// Arguments of a command that is not built yet: accepted so that the message is clear.
-#[derive(Debug, Args)]
-pub struct NotYet {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
-}
-
 /// Errors the user caused (bad input files, bad arguments): exit status 2.
 #[derive(Debug)]
 pub struct BadInput(pub anyhow::Error);
@@ -492,7 +540,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Geometry(a)) => bench_geometry(&a),
         Command::Bench(BenchCommand::Model(a)) => bench_model(&a),
         Command::Bench(BenchCommand::Stream(a)) => bench_stream(&a),
-        Command::Predict(_) => not_yet("predict", 8),
+        Command::Predict(a) => predict(&a),
         Command::Train(a) => train(&a),
         Command::Eval(a) => eval(&a),
         Command::Prepare(a) => prepare(&a),
@@ -500,10 +548,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Parity(a) => parity(&a),
         Command::Dataset(DatasetCommand::Info(a)) => dataset_info(&a),
     }
-}
-
-fn not_yet(name: &str, issue: u32) -> Result<()> {
-    bail!("`slipstream {name}` is not built yet (tracked in issue #{issue}); this build can read, inspect and convert meshes")
 }
 
 fn info(a: &InfoArgs) -> Result<()> {
@@ -737,6 +781,80 @@ fn train(a: &TrainArgs) -> Result<()> {
                 .map_or(String::new(), |p| format!("\nloss curve: {p}"))
         );
     }
+    Ok(())
+}
+
+fn predict(a: &PredictArgs) -> Result<()> {
+    use slipstream::predict::{AreaChoice, PredictJob};
+    let area = match a.area.trim() {
+        "auto" => AreaChoice::Auto,
+        v => AreaChoice::Value(v.parse().map_err(|_| {
+            BadInput(anyhow::anyhow!(
+                "--area `{v}`: use `auto` or a number in m²"
+            ))
+        })?),
+    };
+    let (device, precision) = resolve_device(&a.device)?;
+    let job = PredictJob {
+        geometry: a.geometry.clone(),
+        checkpoint: a.checkpoint.clone(),
+        out: a.out.clone(),
+        speed_m_s: a.speed,
+        density_kg_m3: a.density,
+        area,
+        flow_axis: a.flow_axis.clone(),
+        up_axis: a.up_axis.clone(),
+        surface_points: a.surface_points,
+        volume_points: a.volume_points,
+        volume_mesh: a.volume_mesh.clone(),
+        chunk: a.chunk.max(1),
+        seed: a.seed,
+        picture: !a.no_picture,
+    };
+    let r = dispatch(device, precision, job).map_err(model_error)?;
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    let t = &r.timings_s;
+    println!(
+        "{}\n  Cd {:.4}   Cl {:.4}   Cs {:.4}\n  force [N]   drag {:.2}   lift {:.2}   side {:.2}   (x {:.2}, y {:.2}, z {:.2})\n  \
+         reference   U {} m/s, rho {} kg/m3, A {:.5} m2, L {:.4} m\n  \
+         points      {} surface ({} triangles), {} volume\n  \
+         time [s]    load {:.2}, sample {:.2}, encode {:.2}, decode {:.2}, export {:.2}, total {:.2}\n  \
+         wrote       {}",
+        a.geometry.display(),
+        r.cd,
+        r.cl,
+        r.cs,
+        r.cd * 0.5 * a.density * a.speed * a.speed * r.reference.area_m2,
+        r.cl * 0.5 * a.density * a.speed * a.speed * r.reference.area_m2,
+        r.cs * 0.5 * a.density * a.speed * a.speed * r.reference.area_m2,
+        r.force_n[0],
+        r.force_n[1],
+        r.force_n[2],
+        r.reference.speed_m_s,
+        r.reference.density_kg_m3,
+        r.reference.area_m2,
+        r.reference.length_m,
+        r.surface_points,
+        r.triangles,
+        r.volume_points,
+        t.load,
+        t.sample,
+        t.encode,
+        t.decode,
+        t.export,
+        t.total,
+        [&r.outputs.surface, &r.outputs.volume, &r.outputs.summary, &r.outputs.picture]
+            .iter()
+            .filter_map(|p| p.as_deref())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     Ok(())
 }
 

@@ -16,6 +16,8 @@ pub mod mesh;
 pub mod model;
 pub mod openfoam;
 pub mod physics;
+#[cfg(feature = "model")]
+pub mod predict;
 pub mod rng;
 #[cfg(test)]
 mod test_fixtures;

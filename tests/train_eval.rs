@@ -255,3 +255,123 @@ fn dataset_info_summarises_runs_and_names_broken_ones() {
         "{text}"
     );
 }
+
+#[test]
+fn predict_writes_every_output_and_refuses_unusable_geometry() {
+    use slipstream::mesh;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_synthetic_prepared(&data, 5);
+    let run = dir.path().join("run");
+    job(&data, &run, false, None, CONFIG)
+        .run::<Cpu>(&Default::default(), "cpu")
+        .unwrap();
+    let stl = Path::new(env!("CARGO_MANIFEST_DIR")).join("geometry/ahmed_25deg.stl");
+    let bin = env!("CARGO_BIN_EXE_slipstream");
+    let predict = |geometry: &Path, out: &Path| {
+        Command::new(bin)
+            .arg("predict")
+            .arg(geometry)
+            .arg("--checkpoint")
+            .arg(&run)
+            .arg("--out")
+            .arg(out)
+            .args([
+                "--surface-points",
+                "3000",
+                "--volume-points",
+                "2000",
+                "--json",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out_dir = dir.path().join("prediction");
+    let out = predict(&stl, &out_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["cd", "cl", "cs"] {
+        assert!(v[key].as_f64().unwrap().is_finite(), "{key}");
+    }
+    assert_eq!(v["force_n"].as_array().unwrap().len(), 3);
+    assert_eq!(v["reference"]["speed_m_s"], 40.0);
+    // The 25° Ahmed body's frontal area: 0.389 m × 0.288 m less the rounded front corners.
+    let area = v["reference"]["area_m2"].as_f64().unwrap();
+    assert!((0.105..0.113).contains(&area), "frontal area {area}");
+    for key in ["load", "sample", "encode", "decode", "export", "total"] {
+        assert!(v["timings_s"][key].as_f64().unwrap() >= 0.0);
+    }
+    for name in [
+        "surface.vtp",
+        "volume.vtu",
+        "summary.json",
+        "surface_cp.png",
+    ] {
+        assert!(out_dir.join(name).is_file(), "{name}");
+    }
+    // Forces in the summary are those of the fields written: Σ(−p n + τ)·A over surface.vtp.
+    let surface = mesh::read_mesh(&out_dir.join("surface.vtp")).unwrap();
+    let soup = slipstream::geometry::TriangleSoup::from_mesh(&surface);
+    let cell = |name: &str| {
+        surface
+            .field(mesh::Location::Cell, name)
+            .unwrap()
+            .values
+            .iter_f64()
+            .collect::<Vec<f64>>()
+    };
+    let (p, tau, n) = (cell("pressure_pa"), cell("wall_shear_pa"), cell("normal"));
+    let mut fx = 0.0;
+    for (k, t) in soup.triangles.iter().enumerate() {
+        let a = slipstream::geometry::triangles::triangle_area(t);
+        let c = soup.source_cell[k] as usize;
+        fx += (-p[c] * n[3 * c] + tau[3 * c]) * a;
+    }
+    let fx_reported = v["force_n"][0].as_f64().unwrap();
+    assert!(
+        (fx - fx_reported).abs() <= 1e-3 * fx_reported.abs().max(1e-3),
+        "{fx} vs {fx_reported}"
+    );
+    let volume = mesh::read_mesh(&out_dir.join("volume.vtu")).unwrap();
+    assert_eq!(volume.n_points(), 2000);
+    assert!(volume
+        .field(mesh::Location::Point, "velocity_m_s")
+        .is_some());
+
+    // The same body in millimetres, an open surface and an empty file: refused with status 2,
+    // the reason named, nothing written.
+    let body = mesh::read_mesh(&stl).unwrap();
+    let mut mm = body.clone();
+    for p in &mut mm.points {
+        *p = p.map(|c| c * 1000.0);
+    }
+    let mm_path = dir.path().join("mm.stl");
+    mesh::write_mesh(&mm_path, &mm).unwrap();
+    let mut open = body.clone();
+    let keep = open.n_cells() / 2;
+    open.cells.types.truncate(keep);
+    open.cells.offsets.truncate(keep + 1);
+    open.cells
+        .connectivity
+        .truncate(*open.cells.offsets.last().unwrap() as usize);
+    let open_path = dir.path().join("open.stl");
+    mesh::write_mesh(&open_path, &open).unwrap();
+    let empty_path = dir.path().join("empty.stl");
+    std::fs::write(&empty_path, b"").unwrap();
+    for (path, why) in [
+        (&mm_path, "millimetres"),
+        (&open_path, "not a closed surface"),
+        (&empty_path, "empty.stl"),
+    ] {
+        let target = dir.path().join("refused");
+        let out = predict(path, &target);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{why}: {err}");
+        assert!(err.contains(why), "{why}: {err}");
+        assert!(!target.join("surface.vtp").exists() && !target.join("summary.json").exists());
+    }
+}

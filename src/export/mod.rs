@@ -3,5 +3,6 @@
 
 pub mod canvas;
 mod font;
+pub mod surface_picture;
 
 pub use canvas::{Canvas, Rgb};

@@ -1,0 +1,560 @@
+//! `slipstream predict`: drag, lift and flow fields of a body from its STL with a trained
+//! checkpoint, in physical units, written for ParaView, scripts and people.
+//!
+//! The geometry is sampled as in training (geometry points and surface anchors uniformly by area,
+//! volume anchors laid out around the body like the training meshes' cells, from the checkpoint's
+//! template), the model is encoded once, and every query point is streamed through it. Fields
+//! come out in the training runs' units and are carried to the requested speed and density by
+//! similarity (Cp, Cf, u/U∞ and ωL/U∞ held fixed; Reynolds-number effects are not modelled).
+
+mod closed;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use serde::Serialize;
+
+use crate::data::Normalizer;
+use crate::export::surface_picture;
+use crate::geometry::centroid::cell_centres;
+use crate::geometry::sampling::{choose_subset, sample_surface};
+use crate::geometry::surface_query::SurfaceQuery;
+use crate::geometry::triangles::{triangle_area, triangle_cross, TriangleSoup};
+use crate::geometry::volume_sampling::{sample_volume, VolumeSamplingConfig};
+use crate::geometry::{bounding_box, frontal_area};
+use crate::mesh::{self, Field, Mesh};
+use crate::model::device::Job;
+use crate::model::{positions_tensor, Branch, ModelError};
+use crate::physics::{coefficients, Axes, Forces, Reference};
+use crate::train::checkpoint;
+
+pub use closed::open_edges;
+
+/// How the reference area is chosen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AreaChoice {
+    /// The body's frontal area along the flow axis.
+    Auto,
+    Value(f64),
+}
+
+/// What `slipstream predict` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PredictJob {
+    pub geometry: PathBuf,
+    pub checkpoint: PathBuf,
+    pub out: PathBuf,
+    pub speed_m_s: f64,
+    pub density_kg_m3: f64,
+    pub area: AreaChoice,
+    pub flow_axis: String,
+    pub up_axis: String,
+    pub surface_points: usize,
+    pub volume_points: usize,
+    pub volume_mesh: Option<PathBuf>,
+    pub chunk: usize,
+    pub seed: u64,
+    pub picture: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReferenceValues {
+    pub speed_m_s: f64,
+    pub density_kg_m3: f64,
+    pub area_m2: f64,
+    pub length_m: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Outputs {
+    pub surface: Option<String>,
+    pub volume: Option<String>,
+    pub summary: Option<String>,
+    pub picture: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Timings {
+    pub load: f64,
+    pub sample: f64,
+    pub encode: f64,
+    pub decode: f64,
+    pub export: f64,
+    pub total: f64,
+}
+
+/// The result (DESIGN.md "Stable interfaces": `cd`, `cl`, `cs`, `force_n`, `reference`,
+/// `outputs`, `timings_s`; the rest is extra).
+#[derive(Debug, Clone, Serialize)]
+pub struct PredictReport {
+    pub cd: f64,
+    pub cl: f64,
+    pub cs: f64,
+    pub force_n: [f64; 3],
+    pub pressure_force_n: [f64; 3],
+    pub shear_force_n: [f64; 3],
+    pub reference: ReferenceValues,
+    pub outputs: Outputs,
+    pub timings_s: Timings,
+    pub surface_points: usize,
+    pub volume_points: usize,
+    pub triangles: usize,
+    pub warnings: Vec<String>,
+    pub checkpoint: String,
+}
+
+fn bad(path: &Path, message: impl std::fmt::Display) -> ModelError {
+    ModelError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn job_error(e: impl ToString) -> ModelError {
+    ModelError::Job(e.to_string())
+}
+
+/// Shortest and longest plausible body relative to the training bodies before `predict` refuses:
+/// a factor of 50 is not a different car, it is millimetres (or kilometres).
+const REFUSE_FACTOR: f64 = 50.0;
+/// Outside this factor of the training range the prediction is an extrapolation: warn.
+const WARN_FACTOR: f64 = 1.5;
+
+impl Job for PredictJob {
+    type Output = PredictReport;
+
+    fn run<B: Backend>(
+        self,
+        device: &B::Device,
+        _backend: &str,
+    ) -> Result<PredictReport, ModelError> {
+        let started = Instant::now();
+        let mut timings = Timings::default();
+        let mut warnings = Vec::new();
+        for (what, v) in [("speed", self.speed_m_s), ("density", self.density_kg_m3)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(ModelError::Config(format!("--{what} {v} must be positive")));
+            }
+        }
+        let axes = Axes::parse(&self.flow_axis, &self.up_axis)
+            .map_err(|e| ModelError::Config(e.to_string()))?;
+
+        // Load: the checkpoint and the geometry, checked before anything is written.
+        let (model, meta) =
+            checkpoint::load_model::<B>(&self.checkpoint, device).map_err(job_error)?;
+        let domain = &meta.domain;
+        let kind_t = domain.pressure_kind.ok_or_else(|| {
+            bad(
+                &self.checkpoint,
+                "this checkpoint records no training units (retrain it with this version)",
+            )
+        })?;
+        let surface_mesh =
+            mesh::read_mesh(&self.geometry).map_err(|e| ModelError::Input(e.to_string()))?;
+        let mut soup = TriangleSoup::from_mesh(&surface_mesh);
+        if soup.is_empty() {
+            return Err(bad(
+                &self.geometry,
+                "no surface triangles: predict needs the body's closed surface (STL or OBJ)",
+            ));
+        }
+        let (open, edges) = open_edges(&soup);
+        if open * 100 > edges {
+            return Err(bad(
+                &self.geometry,
+                format!(
+                    "not a closed surface: {open} of {edges} edges belong to one triangle only; \
+                     the body must be watertight for its forces and for telling outside from inside \
+                     (close the holes in your CAD tool)"
+                ),
+            ));
+        } else if open > 0 {
+            warnings.push(format!(
+                "{open} of {edges} edges are open (small holes); results may suffer near them"
+            ));
+        }
+        if !soup.orient_outward() {
+            warnings.push("the surface's normals pointed inward; they were flipped".into());
+        }
+        let body = bounding_box(&surface_mesh.points)
+            .ok_or_else(|| bad(&self.geometry, "no finite points"))?;
+        let extent = body.extent();
+        let length = extent[axes.flow];
+        let [lo, hi] = domain.body_length_m;
+        if length > REFUSE_FACTOR * hi || length < lo / REFUSE_FACTOR {
+            return Err(bad(
+                &self.geometry,
+                format!(
+                    "the body is {length:.4} m long along {}, but the model was trained on bodies of \
+                     {lo:.3}–{hi:.3} m: is the STL in millimetres? slipstream reads metres",
+                    ["x", "y", "z"][axes.flow]
+                ),
+            ));
+        }
+        if length > WARN_FACTOR * hi || length < lo / WARN_FACTOR {
+            warnings.push(format!(
+                "the body is {length:.3} m long, outside the training range {lo:.3}–{hi:.3} m: an extrapolation"
+            ));
+        }
+        if axes.flow != domain.flow_axis || axes.up != domain.up_axis {
+            warnings.push(
+                "the axes differ from the training data's; the model sees the body as given".into(),
+            );
+        }
+        timings.load = started.elapsed().as_secs_f64();
+
+        // Sample as in training.
+        let t = Instant::now();
+        let spec = meta.train.data;
+        let geometry = sample_surface(&soup, spec.geometry_points, self.seed).position;
+        let supernodes: Vec<u32> =
+            choose_subset(geometry.len(), spec.supernodes, self.seed.wrapping_add(1))
+                .into_iter()
+                .map(|i| i as u32)
+                .collect();
+        let surface_anchors =
+            sample_surface(&soup, spec.surface_anchors, self.seed.wrapping_add(2)).position;
+        let query = SurfaceQuery::new(&soup);
+        let centre: [f64; 3] = std::array::from_fn(|k| 0.5 * (body.min[k] + body.max[k]));
+        let mapped: Vec<[f32; 3]> = domain
+            .volume_template
+            .iter()
+            .map(|q| std::array::from_fn(|k| (centre[k] + length * q[k] as f64) as f32))
+            .collect();
+        let outside: Vec<[f32; 3]> = mapped
+            .iter()
+            .zip(query.winding_numbers(&mapped))
+            .filter(|(_, w)| *w < 0.5)
+            .map(|(p, _)| *p)
+            .collect();
+        if outside.is_empty() {
+            return Err(bad(
+                &self.checkpoint,
+                "the checkpoint has no volume-anchor template",
+            ));
+        }
+        let volume_anchors: Vec<[f32; 3]> = choose_subset(
+            outside.len(),
+            spec.volume_anchors,
+            self.seed.wrapping_add(3),
+        )
+        .into_iter()
+        .map(|i| outside[i])
+        .collect();
+        // Surface queries: area-weighted samples plus every triangle's centroid, so that every
+        // triangle gets a value and large triangles are averaged over their samples.
+        let samples = sample_surface(&soup, self.surface_points, self.seed.wrapping_add(4));
+        let mut surface_queries: Vec<[f32; 3]> = soup
+            .triangles
+            .iter()
+            .map(|t| std::array::from_fn(|k| (t[0][k] + t[1][k] + t[2][k]) / 3.0))
+            .collect();
+        let mut owner: Vec<u32> = (0..soup.len() as u32).collect();
+        surface_queries.extend_from_slice(&samples.position);
+        owner.extend_from_slice(&samples.cell);
+        let (volume_queries, volume_target) = match &self.volume_mesh {
+            Some(path) => {
+                let m = mesh::read_mesh(path).map_err(|e| ModelError::Input(e.to_string()))?;
+                (cell_centres(&m), Some(m))
+            }
+            None => {
+                let config = VolumeSamplingConfig {
+                    flow_axis: axes.flow,
+                    up_axis: axes.up,
+                    ..Default::default()
+                };
+                let v = sample_volume(
+                    &soup,
+                    &query,
+                    self.volume_points,
+                    &config,
+                    self.seed.wrapping_add(5),
+                )
+                .map_err(|e| bad(&self.geometry, e))?;
+                (v, None)
+            }
+        };
+        timings.sample = t.elapsed().as_secs_f64();
+
+        // Encode and decode.
+        let frame = model.config().coordinates;
+        let to_model = |v: &[[f32; 3]]| v.iter().map(|p| frame.to_model(*p)).collect::<Vec<_>>();
+        let t = Instant::now();
+        let encoded = model.encode(
+            &to_model(&geometry),
+            &supernodes,
+            positions_tensor::<B>(&to_model(&surface_anchors), device),
+            positions_tensor::<B>(&to_model(&volume_anchors), device),
+        )?;
+        timings.encode = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let s = model.decode_chunked(
+            &encoded,
+            Branch::Surface,
+            &to_model(&surface_queries),
+            self.chunk,
+            |_| {},
+        )?;
+        let v = if volume_queries.is_empty() {
+            Vec::new()
+        } else {
+            model.decode_chunked(
+                &encoded,
+                Branch::Volume,
+                &to_model(&volume_queries),
+                self.chunk,
+                |_| {},
+            )?
+        };
+        timings.decode = t.elapsed().as_secs_f64();
+
+        // Physical units at the requested speed and density.
+        let t = Instant::now();
+        let normalizer = Normalizer::new(&meta.stats);
+        let (p_raw, tau_raw) = normalizer.surface_fields(&s);
+        let reference_t = Reference {
+            density_kg_m3: domain.density_kg_m3,
+            speed_m_s: domain.speed_m_s,
+            area_m2: 1.0,
+            length_m: 1.0,
+        };
+        // Stored training units → coefficient (Cp, Cf).
+        let to_coefficient = kind_t.to_pascal(&reference_t) / reference_t.dynamic_pressure_pa();
+        let q = 0.5 * self.density_kg_m3 * self.speed_m_s * self.speed_m_s;
+        let velocity_ratio = self.speed_m_s / domain.speed_m_s;
+        let n_tri = soup.len();
+        let mut sums = vec![[0.0f64; 4]; n_tri];
+        let mut counts = vec![0u32; n_tri];
+        for (i, &tri) in owner.iter().enumerate() {
+            let tri = tri as usize;
+            sums[tri][0] += p_raw[i] as f64 * to_coefficient;
+            for k in 0..3 {
+                sums[tri][1 + k] += tau_raw[3 * i + k] as f64 * to_coefficient;
+            }
+            counts[tri] += 1;
+        }
+        let cp: Vec<f64> = sums
+            .iter()
+            .zip(&counts)
+            .map(|(s, c)| s[0] / *c as f64)
+            .collect();
+        let cf: Vec<[f64; 3]> = sums
+            .iter()
+            .zip(&counts)
+            .map(|(s, c)| [s[1] / *c as f64, s[2] / *c as f64, s[3] / *c as f64])
+            .collect();
+        let area_m2 = match self.area {
+            AreaChoice::Value(a) if a.is_finite() && a > 0.0 => a,
+            AreaChoice::Value(a) => {
+                return Err(ModelError::Config(format!("--area {a} must be positive")))
+            }
+            AreaChoice::Auto => {
+                let across = extent[axes.up].max(extent[axes.side()]);
+                let dir = std::array::from_fn(|k| if k == axes.flow { 1.0 } else { 0.0 });
+                frontal_area(&soup, dir, across / 2000.0)
+                    .map_err(|e| bad(&self.geometry, e))?
+                    .area_m2
+            }
+        };
+        let reference = Reference {
+            density_kg_m3: self.density_kg_m3,
+            speed_m_s: self.speed_m_s,
+            area_m2,
+            length_m: length,
+        };
+        let mut pressure_force = [0.0f64; 3];
+        let mut shear_force = [0.0f64; 3];
+        let mut tri_normal = Vec::with_capacity(n_tri);
+        for (k, t) in soup.triangles.iter().enumerate() {
+            let c = triangle_cross(t);
+            let a = triangle_area(t);
+            let n = if a > 0.0 {
+                c.map(|x| x / (2.0 * a))
+            } else {
+                [0.0; 3]
+            };
+            for d in 0..3 {
+                pressure_force[d] += -cp[k] * q * n[d] * a;
+                shear_force[d] += cf[k][d] * q * a;
+            }
+            tri_normal.push(n);
+        }
+        let forces = Forces {
+            force_n: std::array::from_fn(|d| pressure_force[d] + shear_force[d]),
+            pressure_force_n: pressure_force,
+            shear_force_n: shear_force,
+            moment_nm: [0.0; 3],
+            moment_centre_m: [0.0; 3],
+        };
+        let c = coefficients(&forces, &reference, axes);
+
+        // Export into a staging folder, then move every file into place.
+        std::fs::create_dir_all(&self.out).map_err(|e| bad(&self.out, e))?;
+        let staging = self.out.join(".slipstream-predict.tmp");
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| bad(&staging, e))?;
+        }
+        std::fs::create_dir_all(&staging).map_err(|e| bad(&staging, e))?;
+        let mut files: Vec<&str> = Vec::new();
+
+        let mut surface_out = surface_mesh.clone();
+        let n_cells = surface_out.n_cells();
+        let mut cell_acc = vec![[0.0f64; 8]; n_cells];
+        for (k, &cell) in soup.source_cell.iter().enumerate() {
+            let a = triangle_area(&soup.triangles[k]).max(1e-300);
+            let acc = &mut cell_acc[cell as usize];
+            acc[0] += a * cp[k];
+            for d in 0..3 {
+                acc[1 + d] += a * cf[k][d];
+                acc[4 + d] += a * tri_normal[k][d];
+            }
+            acc[7] += a;
+        }
+        let per_cell = |f: &dyn Fn(&[f64; 8]) -> Vec<f32>| -> Vec<f32> {
+            cell_acc.iter().flat_map(f).collect()
+        };
+        let w = |a: &[f64; 8]| a[7].max(1e-300);
+        surface_out.point_data.clear();
+        surface_out.cell_data = vec![
+            Field::new_f32(
+                "pressure_pa",
+                1,
+                per_cell(&|a| vec![(a[0] / w(a) * q) as f32]),
+            ),
+            Field::new_f32("cp", 1, per_cell(&|a| vec![(a[0] / w(a)) as f32])),
+            Field::new_f32(
+                "wall_shear_pa",
+                3,
+                per_cell(&|a| (1..4).map(|d| (a[d] / w(a) * q) as f32).collect()),
+            ),
+            Field::new_f32(
+                "cf",
+                3,
+                per_cell(&|a| (1..4).map(|d| (a[d] / w(a)) as f32).collect()),
+            ),
+            Field::new_f32(
+                "normal",
+                3,
+                per_cell(&|a| {
+                    let n = [a[4], a[5], a[6]];
+                    let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt().max(1e-300);
+                    n.iter().map(|x| (x / len) as f32).collect()
+                }),
+            ),
+        ];
+        mesh::write_mesh(&staging.join("surface.vtp"), &surface_out)
+            .map_err(|e| job_error(e.to_string()))?;
+        files.push("surface.vtp");
+
+        if !volume_queries.is_empty() {
+            let fields = normalizer.volume_fields(&v);
+            let pressure_pa: Vec<f32> = fields
+                .pressure
+                .iter()
+                .map(|p| (*p as f64 * to_coefficient * q) as f32)
+                .collect();
+            let cp_volume: Vec<f32> = fields
+                .pressure
+                .iter()
+                .map(|p| (*p as f64 * to_coefficient) as f32)
+                .collect();
+            let velocity: Vec<f32> = fields
+                .velocity
+                .iter()
+                .map(|u| (*u as f64 * velocity_ratio) as f32)
+                .collect();
+            let vorticity: Vec<f32> = fields
+                .vorticity
+                .iter()
+                .map(|w| (*w as f64 * velocity_ratio) as f32)
+                .collect();
+            let arrays = vec![
+                Field::new_f32("pressure_pa", 1, pressure_pa),
+                Field::new_f32("cp", 1, cp_volume),
+                Field::new_f32("velocity_m_s", 3, velocity),
+                Field::new_f32("vorticity_1_s", 3, vorticity),
+            ];
+            let volume_out = match volume_target {
+                Some(mut m) => {
+                    m.point_data.clear();
+                    m.cell_data = arrays;
+                    m
+                }
+                None => {
+                    let mut m = Mesh::point_cloud(volume_queries.clone());
+                    m.point_data = arrays;
+                    m
+                }
+            };
+            mesh::write_mesh(&staging.join("volume.vtu"), &volume_out)
+                .map_err(|e| job_error(e.to_string()))?;
+            files.push("volume.vtu");
+        }
+        if self.picture {
+            let cps: Vec<f32> = cp.iter().map(|x| *x as f32).collect();
+            let mut sorted: Vec<f64> = cp.iter().copied().filter(|x| x.is_finite()).collect();
+            sorted.sort_by(f64::total_cmp);
+            let pick = |f: f64| {
+                sorted
+                    .get(((sorted.len() as f64 - 1.0) * f) as usize)
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            let bound = pick(0.02).abs().max(pick(0.98).abs()).max(1e-3);
+            let picture = surface_picture::render(
+                &soup.triangles,
+                &cps,
+                (-bound, bound),
+                "Cp",
+                axes.flow,
+                axes.up,
+            );
+            picture
+                .save_png(&staging.join("surface_cp.png"))
+                .map_err(job_error)?;
+            files.push("surface_cp.png");
+        }
+        let path_of = |name: &str| self.out.join(name).display().to_string();
+        let outputs = Outputs {
+            surface: Some(path_of("surface.vtp")),
+            volume: files.contains(&"volume.vtu").then(|| path_of("volume.vtu")),
+            summary: Some(path_of("summary.json")),
+            picture: files
+                .contains(&"surface_cp.png")
+                .then(|| path_of("surface_cp.png")),
+        };
+        let mut report = PredictReport {
+            cd: c.cd,
+            cl: c.cl,
+            cs: c.cs,
+            force_n: forces.force_n,
+            pressure_force_n: forces.pressure_force_n,
+            shear_force_n: forces.shear_force_n,
+            reference: ReferenceValues {
+                speed_m_s: self.speed_m_s,
+                density_kg_m3: self.density_kg_m3,
+                area_m2,
+                length_m: length,
+            },
+            outputs,
+            timings_s: timings,
+            surface_points: surface_queries.len(),
+            volume_points: volume_queries.len(),
+            triangles: n_tri,
+            warnings,
+            checkpoint: self.checkpoint.display().to_string(),
+        };
+        report.timings_s.export = t.elapsed().as_secs_f64();
+        report.timings_s.total = started.elapsed().as_secs_f64();
+        let summary = serde_json::to_string_pretty(&report).map_err(job_error)?;
+        std::fs::write(staging.join("summary.json"), summary).map_err(|e| bad(&staging, e))?;
+        files.push("summary.json");
+        for name in files {
+            std::fs::rename(staging.join(name), self.out.join(name))
+                .map_err(|e| bad(&self.out.join(name), e))?;
+        }
+        std::fs::remove_dir_all(&staging).ok();
+        Ok(report)
+    }
+}
