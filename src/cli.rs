@@ -58,9 +58,10 @@ pub enum Command {
     Eval(EvalArgs),
     /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
     ///
-    /// Layouts: `slipstream` (what `generate` writes). The public datasets' layouts (drivaerml,
-    /// ahmedml, windsorml, drivaernet, shapenet-car) are not supported yet. Finished runs are skipped;
-    /// broken runs are reported with the reason while the rest prepare.
+    /// Layouts: `slipstream` (what `generate` writes), `drivaerml`, `ahmedml` (windsorml,
+    /// drivaernet and shapenet-car are not supported yet). Finished runs are skipped; broken runs
+    /// are reported with the reason while the rest prepare; --jobs runs several at once, --shard
+    /// splits the run list across machines.
     /// Example: slipstream prepare --layout slipstream --src data/ahmed --out data/ahmed-prepared
     Prepare(PrepareArgs),
     /// Generate CFD training data with OpenFOAM (needs OpenFOAM v1912+ installed).
@@ -232,6 +233,15 @@ pub struct PrepareArgs {
     /// Train, validation and test fractions for splits.json (written once, then kept).
     #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [0.8, 0.1, 0.1])]
     pub split: Vec<f64>,
+    /// Only runs numbered in this inclusive range, e.g. 1-50.
+    #[arg(long)]
+    pub runs: Option<String>,
+    /// Only shard i of n (0-based), e.g. 3/16 for one task of a 16-task cluster job array.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Runs prepared at once.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
     /// Print one JSON array of run outcomes.
     #[arg(long)]
     pub json: bool,
@@ -1102,32 +1112,44 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
 
 fn prepare(a: &PrepareArgs) -> Result<()> {
     use slipstream::data::prepare::{
-        prepare_slipstream, write_splits_and_stats, PrepareOptions, PrepareOutcome,
+        layout_names, prepare_dataset, write_splits_and_stats, PrepareOptions, PrepareOutcome,
+        RunSelection,
     };
-    if a.layout != "slipstream" {
+    if !layout_names().contains(&a.layout.as_str()) {
         return Err(BadInput(anyhow::anyhow!(
-            "layout `{}` is not supported yet (issue #5); supported: slipstream",
-            a.layout
+            "unknown layout `{}`; supported: {}",
+            a.layout,
+            layout_names().join(", ")
         ))
         .into());
     }
+    let selection = RunSelection::parse(a.runs.as_deref(), a.shard.as_deref())
+        .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     let opts = PrepareOptions {
         surface_points: a.surface_points,
         volume_points: a.volume_points,
         geometry_points: a.geometry_points,
         seed: a.seed,
     };
-    let outcomes = prepare_slipstream(&a.src, &a.out, &opts, |o| match o {
-        PrepareOutcome::Prepared {
-            run,
-            surface,
-            volume,
-        } => {
-            eprintln!("{run}: {surface} surface and {volume} volume points")
-        }
-        PrepareOutcome::Skipped { run } => eprintln!("{run}: already prepared, skipped"),
-        PrepareOutcome::Broken { run, reason } => eprintln!("{run}: BROKEN: {reason}"),
-    })
+    let outcomes = prepare_dataset(
+        &a.layout,
+        &a.src,
+        &a.out,
+        &opts,
+        &selection,
+        a.jobs,
+        |o| match o {
+            PrepareOutcome::Prepared {
+                run,
+                surface,
+                volume,
+            } => {
+                eprintln!("{run}: {surface} surface and {volume} volume points")
+            }
+            PrepareOutcome::Skipped { run } => eprintln!("{run}: already prepared, skipped"),
+            PrepareOutcome::Broken { run, reason } => eprintln!("{run}: BROKEN: {reason}"),
+        },
+    )
     .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     if a.json {
         println!("{}", serde_json::to_string(&outcomes)?);
@@ -1141,7 +1163,12 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
             PrepareOutcome::Broken { .. } => None,
         })
         .collect();
-    if !ready.is_empty() {
+    if selection.shard.is_some() {
+        eprintln!(
+            "shard done; once every shard has finished, run the same command without --shard to \
+             write splits.json and stats.json (finished runs are skipped)"
+        );
+    } else if !ready.is_empty() {
         let fractions = [a.split[0], a.split[1], a.split[2]];
         let (splits, _) = write_splits_and_stats(&a.out, &ready, fractions, a.seed)
             .map_err(|e| anyhow::anyhow!(e))?;

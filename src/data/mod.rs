@@ -5,6 +5,7 @@ pub mod batch;
 pub mod csv_table;
 pub mod dataset;
 pub mod info;
+pub mod layouts;
 pub mod prepare;
 pub mod run;
 pub mod stats;

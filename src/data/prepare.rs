@@ -83,7 +83,12 @@ pub fn slipstream_runs(src: &Path) -> Result<Vec<(String, PathBuf)>, String> {
         .collect())
 }
 
-fn cell_field(m: &Mesh, name: &str, components: usize, file: &Path) -> Result<Vec<f32>, String> {
+pub(crate) fn cell_field(
+    m: &Mesh,
+    name: &str,
+    components: usize,
+    file: &Path,
+) -> Result<Vec<f32>, String> {
     let f = m
         .field(Location::Cell, name)
         .ok_or_else(|| format!("{}: no cell array `{name}`", file.display()))?;
@@ -99,7 +104,7 @@ fn cell_field(m: &Mesh, name: &str, components: usize, file: &Path) -> Result<Ve
     Ok(f.values.to_f32().into_owned())
 }
 
-fn pick<T: Copy>(v: &[T], width: usize, rows: &[usize]) -> Vec<T> {
+pub(crate) fn pick<T: Copy>(v: &[T], width: usize, rows: &[usize]) -> Vec<T> {
     rows.iter()
         .flat_map(|&r| v[r * width..(r + 1) * width].iter().copied())
         .collect()
@@ -171,96 +176,241 @@ pub fn prepare_slipstream_run(
         .flatten()
         .collect();
 
-    let mut h5 = H5Writer::new();
-    h5.compress(true)
-        .dataset_f32(
-            "surface/position",
-            &[s_rows.len(), 3],
-            &pick(&centres, 3, &s_rows),
-        )
-        .dataset_f32(
-            "surface/normal",
-            &[s_rows.len(), 3],
-            &pick(&normal, 3, &s_rows),
-        )
-        .dataset_f32("surface/area", &[s_rows.len()], &pick(&area, 1, &s_rows))
-        .dataset_f32(
-            "surface/pressure",
-            &[s_rows.len()],
-            &pick(&pressure, 1, &s_rows),
-        )
-        .dataset_f32(
-            "surface/wall_shear",
-            &[s_rows.len(), 3],
-            &pick(&shear, 3, &s_rows),
-        )
-        .dataset_f32(
-            "volume/position",
-            &[v_rows.len(), 3],
-            &pick(&vcentres, 3, &v_rows),
-        )
-        .dataset_f32(
-            "volume/velocity",
-            &[v_rows.len(), 3],
-            &pick(&velocity, 3, &v_rows),
-        )
-        .dataset_f32(
-            "volume/pressure",
-            &[v_rows.len()],
-            &pick(&vpressure, 1, &v_rows),
-        )
-        .dataset_f32(
-            "volume/vorticity",
-            &[v_rows.len(), 3],
-            &pick(&vorticity, 3, &v_rows),
-        )
-        .dataset_f32("geometry/position", &[geometry.len() / 3, 3], &geometry)
-        .attr_text("/", "layout", "slipstream")
-        .attr_text("/", "run", name)
-        .attr_text("/", "pressure_kind", &text("pressure_kind"))
-        .attr_f64("/", "density_kg_m3", number("density_kg_m3")?)
-        .attr_f64("/", "speed_m_s", number("speed_m_s")?)
-        .attr_f64("/", "ref_area_m2", number("ref_area_m2")?)
-        .attr_f64("/", "ref_length_m", number("ref_length_m")?)
-        .attr_text("/", "up_axis", &text("up_axis"))
-        .attr_text("/", "flow_axis", &text("flow_axis"))
-        .attr_f64("/", "cd", number("cd")?)
-        .attr_f64("/", "cl", number("cl")?)
-        .attr_f64("/", "cs", number("cs")?)
-        // The surface subset's areas no longer add up to the body's: record the full total.
-        .attr_f64("/", "surface_total_area_m2", props.total_area_m2);
-    h5.write(out).map_err(|e| e.to_string())?;
+    let arrays = PreparedArrays {
+        surface_position: pick(&centres, 3, &s_rows),
+        surface_normal: pick(&normal, 3, &s_rows),
+        surface_area: pick(&area, 1, &s_rows),
+        surface_pressure: pick(&pressure, 1, &s_rows),
+        surface_wall_shear: pick(&shear, 3, &s_rows),
+        volume_position: pick(&vcentres, 3, &v_rows),
+        volume_velocity: pick(&velocity, 3, &v_rows),
+        volume_pressure: pick(&vpressure, 1, &v_rows),
+        volume_vorticity: pick(&vorticity, 3, &v_rows),
+        geometry_position: geometry,
+        layout: "slipstream".into(),
+        run: name.to_string(),
+        pressure_kind: text("pressure_kind"),
+        density_kg_m3: number("density_kg_m3")?,
+        speed_m_s: number("speed_m_s")?,
+        ref_area_m2: number("ref_area_m2")?,
+        ref_length_m: number("ref_length_m")?,
+        up_axis: text("up_axis"),
+        flow_axis: text("flow_axis"),
+        coefficients: [
+            Some(number("cd")?),
+            Some(number("cl")?),
+            Some(number("cs")?),
+        ],
+        surface_total_area_m2: props.total_area_m2,
+    };
+    arrays.write(out)?;
     Ok((s_rows.len(), v_rows.len()))
 }
 
-/// Prepares every run of `src` into `out/<run>.h5`; finished runs are skipped, broken ones
-/// reported with the reason while the rest still prepare.
-pub fn prepare_slipstream(
+/// Everything a prepared run stores (DESIGN.md "Prepared run"), row-major float32.
+#[derive(Debug, Clone, Default)]
+pub struct PreparedArrays {
+    pub surface_position: Vec<f32>,
+    pub surface_normal: Vec<f32>,
+    pub surface_area: Vec<f32>,
+    pub surface_pressure: Vec<f32>,
+    pub surface_wall_shear: Vec<f32>,
+    pub volume_position: Vec<f32>,
+    pub volume_velocity: Vec<f32>,
+    pub volume_pressure: Vec<f32>,
+    pub volume_vorticity: Vec<f32>,
+    pub geometry_position: Vec<f32>,
+    pub layout: String,
+    pub run: String,
+    pub pressure_kind: String,
+    pub density_kg_m3: f64,
+    pub speed_m_s: f64,
+    pub ref_area_m2: f64,
+    pub ref_length_m: f64,
+    pub up_axis: String,
+    pub flow_axis: String,
+    /// cd, cl, cs where the dataset has them.
+    pub coefficients: [Option<f64>; 3],
+    /// The whole surface's area (a subset's areas no longer add up to it).
+    pub surface_total_area_m2: f64,
+}
+
+impl PreparedArrays {
+    /// Writes the run (temporary file, then rename).
+    pub fn write(&self, out: &Path) -> Result<(), String> {
+        let (ns, nv) = (self.surface_area.len(), self.volume_pressure.len());
+        let mut h5 = H5Writer::new();
+        h5.compress(true)
+            .dataset_f32("surface/position", &[ns, 3], &self.surface_position)
+            .dataset_f32("surface/normal", &[ns, 3], &self.surface_normal)
+            .dataset_f32("surface/area", &[ns], &self.surface_area)
+            .dataset_f32("surface/pressure", &[ns], &self.surface_pressure)
+            .dataset_f32("surface/wall_shear", &[ns, 3], &self.surface_wall_shear)
+            .dataset_f32("volume/position", &[nv, 3], &self.volume_position)
+            .dataset_f32("volume/velocity", &[nv, 3], &self.volume_velocity)
+            .dataset_f32("volume/pressure", &[nv], &self.volume_pressure)
+            .dataset_f32("volume/vorticity", &[nv, 3], &self.volume_vorticity)
+            .dataset_f32(
+                "geometry/position",
+                &[self.geometry_position.len() / 3, 3],
+                &self.geometry_position,
+            )
+            .attr_text("/", "layout", &self.layout)
+            .attr_text("/", "run", &self.run)
+            .attr_text("/", "pressure_kind", &self.pressure_kind)
+            .attr_f64("/", "density_kg_m3", self.density_kg_m3)
+            .attr_f64("/", "speed_m_s", self.speed_m_s)
+            .attr_f64("/", "ref_area_m2", self.ref_area_m2)
+            .attr_f64("/", "ref_length_m", self.ref_length_m)
+            .attr_text("/", "up_axis", &self.up_axis)
+            .attr_text("/", "flow_axis", &self.flow_axis)
+            .attr_f64("/", "surface_total_area_m2", self.surface_total_area_m2);
+        for (name, value) in ["cd", "cl", "cs"].iter().zip(self.coefficients) {
+            if let Some(v) = value {
+                h5.attr_f64("/", name, v);
+            }
+        }
+        h5.write(out).map_err(|e| e.to_string())
+    }
+}
+
+/// Which runs of a dataset to prepare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunSelection {
+    /// Inclusive range of run numbers (`--runs 1-50`).
+    pub numbers: Option<(u64, u64)>,
+    /// Shard `i` of `n` (0-based): every n-th run of the selected list, for cluster job arrays.
+    pub shard: Option<(usize, usize)>,
+}
+
+impl RunSelection {
+    /// Parses `--runs A-B` (or a single number) and `--shard i/n`.
+    pub fn parse(runs: Option<&str>, shard: Option<&str>) -> Result<Self, String> {
+        let numbers = match runs {
+            None => None,
+            Some(text) => {
+                let bad = || format!("--runs `{text}`: use A-B (inclusive) or one number");
+                let (a, b) = match text.split_once('-') {
+                    Some((a, b)) => (
+                        a.trim().parse().map_err(|_| bad())?,
+                        b.trim().parse().map_err(|_| bad())?,
+                    ),
+                    None => {
+                        let v = text.trim().parse().map_err(|_| bad())?;
+                        (v, v)
+                    }
+                };
+                if a > b {
+                    return Err(bad());
+                }
+                Some((a, b))
+            }
+        };
+        let shard = match shard {
+            None => None,
+            Some(text) => {
+                let bad = || format!("--shard `{text}`: use i/n with 0 <= i < n");
+                let (i, n) = text.split_once('/').ok_or_else(bad)?;
+                let (i, n): (usize, usize) = (
+                    i.trim().parse().map_err(|_| bad())?,
+                    n.trim().parse().map_err(|_| bad())?,
+                );
+                if n == 0 || i >= n {
+                    return Err(bad());
+                }
+                Some((i, n))
+            }
+        };
+        Ok(RunSelection { numbers, shard })
+    }
+
+    fn apply(&self, runs: Vec<(String, PathBuf)>) -> Vec<(String, PathBuf)> {
+        let number = |name: &str| {
+            name.trim_start_matches("run_")
+                .parse::<u64>()
+                .unwrap_or(u64::MAX)
+        };
+        let selected: Vec<(String, PathBuf)> = runs
+            .into_iter()
+            .filter(|(name, _)| {
+                self.numbers
+                    .is_none_or(|(a, b)| (a..=b).contains(&number(name)))
+            })
+            .collect();
+        match self.shard {
+            None => selected,
+            Some((i, n)) => selected
+                .into_iter()
+                .enumerate()
+                .filter(|(k, _)| k % n == i)
+                .map(|(_, r)| r)
+                .collect(),
+        }
+    }
+}
+
+/// Layout names `prepare` accepts.
+pub fn layout_names() -> Vec<&'static str> {
+    let mut names = vec!["slipstream"];
+    names.extend(super::layouts::LAYOUTS.iter().map(|l| l.name));
+    names
+}
+
+/// Prepares the selected runs of `src` (layout `layout`) into `out/<run>.h5`, `jobs` runs at
+/// once; finished runs are skipped (outputs appear only complete), broken ones reported with the
+/// reason while the rest still prepare. Outcomes come back in run order.
+pub fn prepare_dataset(
+    layout: &str,
     src: &Path,
     out: &Path,
     opts: &PrepareOptions,
-    progress: impl Fn(&PrepareOutcome),
+    selection: &RunSelection,
+    jobs: usize,
+    progress: impl Fn(&PrepareOutcome) + Sync,
 ) -> Result<Vec<PrepareOutcome>, String> {
-    let runs = slipstream_runs(src)?;
-    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let mut outcomes = Vec::new();
-    for (name, dir) in runs {
-        let target = out.join(format!("{name}.h5"));
-        let outcome = if target.is_file() {
-            PrepareOutcome::Skipped { run: name }
-        } else {
-            match prepare_slipstream_run(&dir, &name, &target, opts) {
-                Ok((surface, volume)) => PrepareOutcome::Prepared {
-                    run: name,
-                    surface,
-                    volume,
-                },
-                Err(reason) => PrepareOutcome::Broken { run: name, reason },
-            }
-        };
-        progress(&outcome);
-        outcomes.push(outcome);
+    use rayon::prelude::*;
+    let described = super::layouts::layout(layout);
+    if layout != "slipstream" && described.is_none() {
+        return Err(format!(
+            "unknown layout `{layout}`; supported: {}",
+            layout_names().join(", ")
+        ));
     }
+    let runs = selection.apply(slipstream_runs(src)?);
+    if runs.is_empty() {
+        return Err(format!("{}: no run matches the selection", src.display()));
+    }
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let outcomes = pool.install(|| {
+        runs.par_iter()
+            .map(|(name, dir)| {
+                let name = name.clone();
+                let target = out.join(format!("{name}.h5"));
+                let outcome = if target.is_file() {
+                    PrepareOutcome::Skipped { run: name }
+                } else {
+                    let result = match described {
+                        Some(l) => super::layouts::prepare_run(l, dir, &name, &target, opts),
+                        None => prepare_slipstream_run(dir, &name, &target, opts),
+                    };
+                    match result {
+                        Ok((surface, volume)) => PrepareOutcome::Prepared {
+                            run: name,
+                            surface,
+                            volume,
+                        },
+                        Err(reason) => PrepareOutcome::Broken { run: name, reason },
+                    }
+                };
+                progress(&outcome);
+                outcome
+            })
+            .collect()
+    });
     Ok(outcomes)
 }
 

@@ -15,6 +15,7 @@ pub mod cell_volume;
 pub mod centroid;
 pub mod distance;
 pub mod frontal_area;
+pub mod gradient;
 mod morton;
 pub mod neighbours;
 mod polygon;

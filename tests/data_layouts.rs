@@ -1,0 +1,327 @@
+//! `prepare --layout drivaerml|ahmedml` on dataset folders built from third-party fixture files
+//! (VTK-written surface and volume, renamed into each layout, with CSVs written here): the prepared
+//! values equal what the fixture manifest says (areas, outward normals, pressure-force integral),
+//! units are recorded as the layout defines them, the coefficient with the layout's ρ, U∞ and
+//! A_ref equals the hand-computed value, split volumes are concatenated, vorticity is computed
+//! where the dataset has none, and broken runs are reported while the rest prepare.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use slipstream::data::PreparedRun;
+use slipstream::mesh::{self, Field};
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+}
+
+fn prepare(layout: &str, src: &Path, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args([
+            "prepare",
+            "--layout",
+            layout,
+            "--geometry-points",
+            "2000",
+            "--jobs",
+            "2",
+            "--json",
+            "--src",
+        ])
+        .arg(src)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// The analytic velocity of the fixture volume (manifest "formulas") and its curl by central
+/// differences.
+fn analytic_curl(m: &serde_json::Value, p: [f64; 3]) -> [f64; 3] {
+    let g = &m["geometry_parameters"];
+    let c = &m["field_coefficients"];
+    let (l, w, h, ground) = (
+        g["L"].as_f64().unwrap(),
+        g["W"].as_f64().unwrap(),
+        g["H"].as_f64().unwrap(),
+        g["ground"].as_f64().unwrap(),
+    );
+    let (u, c1, c2, c3) = (
+        c["U_inf"].as_f64().unwrap(),
+        c["c1"].as_f64().unwrap(),
+        c["c2"].as_f64().unwrap(),
+        c["c3"].as_f64().unwrap(),
+    );
+    let (xc, zc) = (l / 2.0, ground + h / 2.0);
+    let vel = |q: [f64; 3]| {
+        let gg = (-(((q[0] - xc) / (0.6 * l)).powi(2)
+            + (q[1] / (0.8 * w)).powi(2)
+            + ((q[2] - zc) / (0.8 * h)).powi(2)))
+        .exp();
+        let zeta = (q[2] - zc) / (h / 2.0);
+        [
+            u * (1.0 - c1 * gg),
+            u * c2 * gg * (std::f64::consts::PI * q[1] / w).sin(),
+            u * c3 * gg * zeta,
+        ]
+    };
+    let e = 1e-5;
+    let d = |axis: usize, comp: usize| {
+        let (mut a, mut b) = (p, p);
+        a[axis] += e;
+        b[axis] -= e;
+        (vel(a)[comp] - vel(b)[comp]) / (2.0 * e)
+    };
+    [d(1, 2) - d(2, 1), d(2, 0) - d(0, 2), d(0, 1) - d(1, 0)]
+}
+
+#[test]
+fn drivaerml_and_ahmedml_folders_prepare_to_the_manifests_facts() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let synthetic = fixtures.join("synthetic");
+    let m = common::load_manifest(&synthetic);
+    let surface_facts = &m["files"]["surface_f32_binary_u64.vtp"];
+    let dir = tempfile::tempdir().unwrap();
+
+    // DrivAerML: run_1 whole, run_2 with its volume split into .part files, run_3 without a
+    // volume, run_4 with a volume cut short.
+    let src = dir.path().join("drivaerml");
+    for i in 1..=4 {
+        let run = src.join(format!("run_{i}"));
+        copy(
+            &synthetic.join("surface_binary.stl"),
+            &run.join(format!("drivaer_{i}.stl")),
+        );
+        copy(
+            &synthetic.join("surface_f32_binary_u64.vtp"),
+            &run.join(format!("boundary_{i}.vtp")),
+        );
+        std::fs::write(
+            run.join(format!("force_mom_constref_{i}.csv")),
+            "cd,cl\n0.2871,0.0512\n",
+        )
+        .unwrap();
+    }
+    let volume = std::fs::read(synthetic.join("volume_f32_binary_u64.vtu")).unwrap();
+    std::fs::write(src.join("run_1/volume_1.vtu"), &volume).unwrap();
+    let third = volume.len() / 3;
+    for (k, piece) in [
+        &volume[..third],
+        &volume[third..2 * third],
+        &volume[2 * third..],
+    ]
+    .iter()
+    .enumerate()
+    {
+        std::fs::write(src.join(format!("run_2/volume_2.vtu.part{k}")), piece).unwrap();
+    }
+    std::fs::write(src.join("run_4/volume_4.vtu"), &volume[..volume.len() / 2]).unwrap();
+
+    let out = dir.path().join("drivaerml-prepared");
+    let result = prepare("drivaerml", &src, &out);
+    assert_eq!(
+        result.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let status = |run: &str| {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["run"] == run)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status("run_1"), "prepared");
+    assert_eq!(status("run_2"), "prepared");
+    assert_eq!(status("run_3"), "broken");
+    assert_eq!(status("run_4"), "broken");
+    let reason = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["run"] == "run_3")
+        .unwrap()["reason"]
+        .to_string();
+    assert!(reason.contains("volume_3.vtu"), "{reason}");
+
+    let run = PreparedRun::read(&out.join("run_1.h5")).unwrap();
+    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    assert!(common::close(
+        area,
+        surface_facts["surface_area"].as_f64().unwrap(),
+        1e-5
+    ));
+    // Outward normals: the divergence theorem gives the enclosed volume with a positive sign.
+    let volume_m3: f64 = (0..run.surface_len())
+        .map(|c| {
+            (0..3)
+                .map(|k| {
+                    run.surface_position[3 * c + k] as f64 * run.surface_normal[3 * c + k] as f64
+                })
+                .sum::<f64>()
+                * run.surface_area[c] as f64
+                / 3.0
+        })
+        .sum();
+    assert!(
+        common::close(
+            volume_m3,
+            surface_facts["enclosed_volume"].as_f64().unwrap(),
+            1e-4
+        ),
+        "{volume_m3}"
+    );
+    // Pressure force along x from the prepared surface: −Σ p n_x A = −(manifest integral).
+    let fx: f64 = (0..run.surface_len())
+        .map(|c| {
+            -(run.surface_pressure[c] as f64)
+                * run.surface_normal[3 * c] as f64
+                * run.surface_area[c] as f64
+        })
+        .sum();
+    let want = -surface_facts["integral_pMeanTrim_nx_dA"].as_f64().unwrap();
+    assert!(common::close(fx, want, 1e-5), "{fx} vs {want}");
+    // Units as DrivAerML defines them; the coefficient with its ρ = 1, U∞ = 38.889, A = 2.17.
+    assert_eq!(run.meta.pressure_kind.name(), "kinematic");
+    assert_eq!(
+        (run.meta.reference.speed_m_s, run.meta.reference.area_m2),
+        (38.889, 2.17)
+    );
+    assert_eq!((run.meta.cd, run.meta.cl), (Some(0.2871), Some(0.0512)));
+    let cd_pressure = fx / (0.5 * 1.0 * 38.889f64.powi(2) * 2.17);
+    let forces = slipstream::physics::integrate(
+        &run.loads_with(&run.surface_pressure, &vec![0.0; run.surface_len() * 3]),
+        run.meta.pressure_kind,
+        &run.meta.reference,
+        [0.0; 3],
+    )
+    .unwrap();
+    let c = slipstream::physics::coefficients(&forces, &run.meta.reference, run.meta.axes);
+    assert!((c.cd - cd_pressure).abs() < 1e-9 * cd_pressure.abs().max(1.0));
+    // Shear: OpenFOAM stores −τ; the prepared traction is its negative.
+    let stored: f64 = surface_facts["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "wallShearStressMeanTrim" && a["association"] == "CellData")
+        .unwrap()["component_sum"][0]
+        .as_f64()
+        .unwrap();
+    let prepared: f64 = run
+        .surface_wall_shear
+        .chunks_exact(3)
+        .map(|t| t[0] as f64)
+        .sum();
+    assert!(
+        common::close(prepared, -stored, 1e-5),
+        "{prepared} vs {stored}"
+    );
+
+    // The concatenated volume equals the whole one.
+    let split = PreparedRun::read(&out.join("run_2.h5")).unwrap();
+    assert_eq!(split.volume_velocity, run.volume_velocity);
+    // DrivAerML has no vorticity: computed from the velocity, close to the analytic curl.
+    let (mut err, mut norm) = (0.0f64, 0.0f64);
+    for (k, p) in run.volume_position.chunks_exact(3).enumerate() {
+        let w = analytic_curl(&m, [p[0] as f64, p[1] as f64, p[2] as f64]);
+        for (d, want) in w.iter().enumerate() {
+            err += (run.volume_vorticity[3 * k + d] as f64 - want).powi(2);
+            norm += want * want;
+        }
+    }
+    let rel = (err / norm).sqrt();
+    eprintln!("least-squares vorticity vs analytic curl: relative L2 {rel:.3}");
+    assert!(rel < 0.25, "vorticity relative L2 {rel}");
+
+    // AhmedML: its own field names (renamed from the fixture), its references.
+    let src = dir.path().join("ahmedml");
+    let run_dir = src.join("run_7");
+    copy(
+        &synthetic.join("surface_binary.stl"),
+        &run_dir.join("ahmed_7.stl"),
+    );
+    let rename = |mesh: &mut slipstream::mesh::Mesh, from: &str, to: &str| {
+        for f in mesh.cell_data.iter_mut().filter(|f| f.name == from) {
+            f.name = to.to_string();
+        }
+    };
+    let mut surface = mesh::read_mesh(&synthetic.join("surface_f32_binary_u64.vtp")).unwrap();
+    rename(&mut surface, "pMeanTrim", "pMean");
+    rename(
+        &mut surface,
+        "wallShearStressMeanTrim",
+        "wallShearStressMean",
+    );
+    mesh::write_mesh(&run_dir.join("boundary_7.vtp"), &surface).unwrap();
+    let mut vol = mesh::read_mesh(&synthetic.join("volume_f32_binary_u64.vtu")).unwrap();
+    rename(&mut vol, "UMeanTrim", "UMean");
+    rename(&mut vol, "pMeanTrim", "pMean");
+    let centres = slipstream::geometry::centroid::cell_centres(&vol);
+    let curl: Vec<f32> = centres
+        .iter()
+        .flat_map(|p| analytic_curl(&m, [p[0] as f64, p[1] as f64, p[2] as f64]).map(|v| v as f32))
+        .collect();
+    vol.cell_data
+        .push(Field::new_f32("vorticityMean", 3, curl.clone()));
+    mesh::write_mesh(&run_dir.join("volume_7.vtu"), &vol).unwrap();
+    std::fs::write(run_dir.join("force_mom_7.csv"), "Cd,Cl\n0.301,0.02\n").unwrap();
+    let out = dir.path().join("ahmedml-prepared");
+    let result = prepare("ahmedml", &src, &out);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let run = PreparedRun::read(&out.join("run_7.h5")).unwrap();
+    assert_eq!(
+        (run.meta.reference.speed_m_s, run.meta.reference.area_m2),
+        (1.0, 0.112032)
+    );
+    assert_eq!(run.meta.cd, Some(0.301));
+    assert_eq!(
+        run.volume_vorticity, curl,
+        "AhmedML's own vorticity is kept"
+    );
+    let fx: f64 = (0..run.surface_len())
+        .map(|c| {
+            -(run.surface_pressure[c] as f64)
+                * run.surface_normal[3 * c] as f64
+                * run.surface_area[c] as f64
+        })
+        .sum();
+    assert!(common::close(fx, want, 1e-5));
+
+    // A missing field names itself; an unknown layout lists the supported ones.
+    let mut bare = mesh::read_mesh(&synthetic.join("surface_f32_binary_u64.vtp")).unwrap();
+    bare.cell_data.retain(|f| f.name != "pMeanTrim");
+    mesh::write_mesh(&dir.path().join("drivaerml/run_1/boundary_1.vtp"), &bare).unwrap();
+    let again = dir.path().join("again");
+    let result = prepare("drivaerml", &dir.path().join("drivaerml"), &again);
+    let text = String::from_utf8_lossy(&result.stdout);
+    assert!(text.contains("pMeanTrim"), "{text}");
+    let unknown = prepare("windtunnel", &src, &again);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("drivaerml"));
+}
+
+#[test]
+fn run_selection_and_shards_split_the_run_list() {
+    use slipstream::data::prepare::RunSelection;
+    let s = RunSelection::parse(Some("2-5"), Some("1/2")).unwrap();
+    assert_eq!(s.numbers, Some((2, 5)));
+    assert_eq!(s.shard, Some((1, 2)));
+    assert!(RunSelection::parse(Some("5-2"), None).is_err());
+    assert!(RunSelection::parse(None, Some("2/2")).is_err());
+    assert!(RunSelection::parse(None, Some("x")).is_err());
+}
