@@ -24,9 +24,11 @@ pub fn applies<B: Backend>() -> bool {
 /// vectorise.
 #[inline(always)]
 fn exp_fast(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer in the low bits
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0; // round to nearest
-                                                                          // Cody–Waite: ln 2 split so that n · LN2_HI is exact and y keeps f32 accuracy.
+    let t = x * std::f32::consts::LOG2_E + SHIFT;
+    let n = t - SHIFT; // round(x · log2 e)
+                       // Cody–Waite: ln 2 split so that n · LN2_HI is exact and y keeps f32 accuracy.
     let y = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
     let p = 1.0
         + y * (1.0
@@ -34,7 +36,10 @@ fn exp_fast(x: f32) -> f32 {
                 + y * (1.0 / 6.0
                     + y * (1.0 / 24.0
                         + y * (1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0)))))));
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // The integer n sits in t's low mantissa bits: no float-to-int conversion, so loops
+    // vectorise.
+    let k = (t.to_bits() as i32).wrapping_sub(SHIFT.to_bits() as i32);
+    p * f32::from_bits(((k + 127) as u32) << 23)
 }
 
 /// erf with absolute error below 2e-7 (Abramowitz & Stegun 7.1.26 refined form 7.1.28 is not
@@ -58,12 +63,83 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     let shape = x.dims();
     let device = x.device();
     let mut values = tensor_values(x);
-    values.par_chunks_mut(16 * 1024).for_each(|chunk| {
-        for v in chunk {
-            *v = 0.5 * *v * (1.0 + erf_fast(*v * std::f32::consts::FRAC_1_SQRT_2));
-        }
-    });
+    values.par_chunks_mut(16 * 1024).for_each(gelu_slice);
     tensor_from(values, shape, &device)
+}
+
+/// Lanes of the independent accumulators in [`softmax_numerators`]: a serial max or sum would
+/// keep the loop scalar.
+const LANES: usize = 16;
+
+/// Replaces `row` by `exp(row − max row)` and returns 1 / its sum.
+#[inline(always)]
+fn softmax_numerators_generic(row: &mut [f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let mut max = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, x| m.max(*x));
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l = if *x > *l { *x } else { *l };
+        }
+    }
+    for l in lanes {
+        max = max.max(l);
+    }
+    for x in row.iter_mut() {
+        *x = exp_fast(*x - max);
+    }
+    let mut sums = [0.0f32; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let mut sum: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for (s, x) in sums.iter_mut().zip(c) {
+            *s += *x;
+        }
+    }
+    sum += sums.iter().sum::<f32>();
+    1.0 / sum
+}
+
+/// The same, compiled for AVX2 + FMA (8 lanes instead of SSE2's 4).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn softmax_numerators_avx2(row: &mut [f32]) -> f32 {
+    softmax_numerators_generic(row)
+}
+
+fn softmax_numerators(row: &mut [f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for (checked above).
+        return unsafe { softmax_numerators_avx2(row) };
+    }
+    softmax_numerators_generic(row)
+}
+
+/// GELU over a slice (see [`gelu`]).
+#[inline(always)]
+fn gelu_slice_generic(values: &mut [f32]) {
+    for v in values {
+        *v = 0.5 * *v * (1.0 + erf_fast(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn gelu_slice_avx2(values: &mut [f32]) {
+    gelu_slice_generic(values)
+}
+
+fn gelu_slice(values: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for (checked above).
+        return unsafe { gelu_slice_avx2(values) };
+    }
+    gelu_slice_generic(values)
 }
 
 /// Query rows per block: a 64 × 2048 score block is 512 KB, comfortably inside L2.
@@ -135,13 +211,7 @@ pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize)
                     );
                 }
                 for (r, row) in s.chunks_mut(nk).enumerate() {
-                    let max = row.iter().fold(f32::NEG_INFINITY, |m, x| m.max(*x));
-                    let mut sum = 0.0f32;
-                    for x in row.iter_mut() {
-                        *x = exp_fast(*x - max);
-                        sum += *x;
-                    }
-                    inv_sum[r] = 1.0 / sum;
+                    inv_sum[r] = softmax_numerators(row);
                 }
                 unsafe {
                     gemm::gemm(
