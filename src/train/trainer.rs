@@ -328,10 +328,9 @@ impl TrainJob {
         } else {
             dataset.load(Split::Val).map_err(job_error)?
         };
-        let normalizer = Normalizer::new(&dataset.stats);
         let schedule = self.config.schedule;
 
-        let (mut model, first_step, domain) = if self.resume {
+        let (mut model, first_step, domain, stats) = if self.resume {
             let meta = checkpoint::read_meta(&self.out).map_err(job_error)?;
             if meta.train != self.config {
                 return Err(job_error(format!(
@@ -345,7 +344,8 @@ impl TrainJob {
                 checkpoint::load_model::<Autodiff<I>>(&self.out, device).map_err(job_error)?;
             optim = checkpoint::load_optimizer::<Autodiff<I>, O>(&self.out, optim, device)
                 .map_err(job_error)?;
-            (model, meta.step, meta.domain)
+            // The checkpoint's statistics define its outputs, whatever the folder holds now.
+            (model, meta.step, meta.domain, meta.stats)
         } else {
             if checkpoint_dir.exists() {
                 return Err(job_error(format!(
@@ -361,8 +361,10 @@ impl TrainJob {
                 AbUpt::<Autodiff<I>>::init(&config, schedule.seed, device)?,
                 0,
                 training_domain(&train_runs, schedule.seed)?,
+                dataset.stats.clone(),
             )
         };
+        let normalizer = Normalizer::new(&stats);
         std::fs::create_dir_all(&self.out)
             .map_err(|e| job_error(format!("{}: {e}", self.out.display())))?;
         crate::mesh::write_bytes_atomically(
@@ -407,7 +409,7 @@ impl TrainJob {
         let mut meta = CheckpointMeta {
             step: first_step,
             model: model.config().clone(),
-            stats: dataset.stats.clone(),
+            stats,
             train: self.config.clone(),
             data: self.data.display().to_string(),
             train_loss: None,
