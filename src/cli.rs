@@ -231,7 +231,7 @@ pub struct PrepareArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Train, validation and test fractions for splits.json (written once, then kept).
-    #[arg(long, value_delimiter = ',', num_args = 3, default_values_t = [0.8, 0.1, 0.1])]
+    #[arg(long, value_delimiter = ',', default_values_t = [0.8, 0.1, 0.1])]
     pub split: Vec<f64>,
     /// Only runs numbered in this inclusive range, e.g. 1-50.
     #[arg(long)]
@@ -1120,6 +1120,12 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
             "unknown layout `{}`; supported: {}",
             a.layout,
             layout_names().join(", ")
+        ))
+        .into());
+    }
+    if a.split.len() != 3 || a.split.iter().any(|f| !(f.is_finite() && *f >= 0.0)) {
+        return Err(BadInput(anyhow::anyhow!(
+            "--split needs three non-negative fractions (train,val,test), e.g. 0.8,0.1,0.1"
         ))
         .into());
     }
