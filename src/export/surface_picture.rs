@@ -216,7 +216,9 @@ mod tests {
                 .filter(|&(x, y)| {
                     let p = c.get(x, y).unwrap();
                     // Shaded colours: same hue; compare the dominant channel.
-                    (p[2] as i32 > p[0] as i32 + 40) == (target[2] > target[0]) && p != WHITE && p != BLACK
+                    (p[2] as i32 > p[0] as i32 + 40) == (target[2] > target[0])
+                        && p != WHITE
+                        && p != BLACK
                 })
                 .count()
         };
