@@ -52,9 +52,24 @@ pub enum Command {
     /// to --speed by similarity (fixed Cp, Cf, u/U∞). Refuses open surfaces and bodies whose size says
     /// millimetres. Example: slipstream predict geometry/ahmed_25deg.stl --out prediction
     Predict(PredictArgs),
-    /// [not yet available] Train a surrogate on a prepared dataset.
+    /// Train a surrogate on a prepared dataset (CPU, or a GPU with --device cuda).
+    ///
+    /// The configuration (TOML) names the model preset and overrides, anchors per branch, loss
+    /// weights, optimiser (adamw or lion), warm-up + cosine schedule, global gradient clipping,
+    /// steps and intervals; every key has a default and unknown keys are errors. RUN_DIR receives
+    /// checkpoint/ (atomic; weights, optimiser state, statistics, configuration), log.jsonl,
+    /// train.toml and loss.png. Interrupted? Run the same command with --resume: it continues
+    /// exactly where the last checkpoint left off.
+    /// Example: slipstream train --config checkpoints/ahmed-small/train.toml --data datasets/ahmed
+    /// --out runs/ahmed-small
     Train(TrainArgs),
-    /// [not yet available] Evaluate a checkpoint on a dataset split.
+    /// Evaluate a checkpoint on a dataset split: relative L2 of every field (area-weighted on the
+    /// surface), MSE, and Cd/Cl accuracy (mean relative error, MAE, max error, R², Spearman ρ),
+    /// next to the mean-field and nearest-geometry baselines.
+    ///
+    /// Every point of each prepared run is predicted (streaming inference). Prints Markdown tables,
+    /// or one JSON object with --json; --out DIR also writes report.md and report.json.
+    /// Example: slipstream eval --checkpoint checkpoints/ahmed-small --data datasets/ahmed
     Eval(EvalArgs),
     /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
     ///

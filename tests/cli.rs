@@ -308,10 +308,10 @@ fn generate_without_openfoam_says_how_to_install_it() {
 fn prepare_rejects_unknown_layouts_and_missing_folders() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
-    let out = slipstream(&["prepare", "--layout", "drivaerml", "--src", d, "--out", d]);
+    let out = slipstream(&["prepare", "--layout", "windtunnel", "--src", d, "--out", d]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("not supported yet"),
+        text(&out.stderr).contains("unknown layout") && text(&out.stderr).contains("drivaerml"),
         "{}",
         text(&out.stderr)
     );
