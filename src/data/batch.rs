@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
+use super::prepare::pick;
 use super::run::PreparedRun;
 use super::stats::{signed_log1p, DatasetStats};
 use crate::geometry::sampling::choose_subset;
@@ -87,17 +88,17 @@ impl Normalizer {
     /// Standardised surface channels of surface rows `rows` of `run`.
     pub fn surface_targets(&self, run: &PreparedRun, rows: &[usize]) -> Vec<f32> {
         self.standardise_surface(
-            &gather(&run.surface_pressure, 1, rows),
-            &gather(&run.surface_wall_shear, 3, rows),
+            &pick(&run.surface_pressure, 1, rows),
+            &pick(&run.surface_wall_shear, 3, rows),
         )
     }
 
     /// Standardised volume channels of volume rows `rows` of `run`.
     pub fn volume_targets(&self, run: &PreparedRun, rows: &[usize]) -> Vec<f32> {
         self.standardise_volume(&VolumeFields {
-            pressure: gather(&run.volume_pressure, 1, rows),
-            velocity: gather(&run.volume_velocity, 3, rows),
-            vorticity: gather(&run.volume_vorticity, 3, rows),
+            pressure: pick(&run.volume_pressure, 1, rows),
+            velocity: pick(&run.volume_velocity, 3, rows),
+            vorticity: pick(&run.volume_vorticity, 3, rows),
         })
     }
 
@@ -202,13 +203,6 @@ pub struct Batch {
     pub volume_m: Vec<[f32; 3]>,
     /// `[A·7]`
     pub volume_targets: Vec<f32>,
-}
-
-/// Rows `rows` of a row-major array `width` values wide.
-pub fn gather(values: &[f32], width: usize, rows: &[usize]) -> Vec<f32> {
-    rows.iter()
-        .flat_map(|&r| values[r * width..(r + 1) * width].iter().copied())
-        .collect()
 }
 
 fn rows_of(values: &[f32], rows: &[usize]) -> Vec<[f32; 3]> {

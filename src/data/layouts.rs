@@ -8,12 +8,7 @@
 use std::path::Path;
 
 use super::csv_table::CsvTable;
-use super::prepare::{cell_field, pick, PrepareOptions, PreparedArrays};
-use crate::geometry::centroid::cell_centres;
-use crate::geometry::gradient::curl_least_squares;
-use crate::geometry::sampling::{choose_subset, sample_surface};
-use crate::geometry::surface::surface_properties;
-use crate::geometry::triangles::TriangleSoup;
+use super::prepare::{read_run, PrepareOptions, PreparedArrays, RunSources};
 use crate::mesh;
 use crate::physics::PressureKind;
 
@@ -172,55 +167,19 @@ pub fn prepare_run(
     opts: &PrepareOptions,
 ) -> Result<(usize, usize), String> {
     let n = name.trim_start_matches("run_");
-    let surface_path = whole_file(&file(dir, layout.surface_file, n))?;
-    let boundary = mesh::read_mesh(&surface_path).map_err(|e| e.to_string())?;
-    let pressure = cell_field(&boundary, layout.surface_pressure, 1, &surface_path)?;
-    let stored_shear = cell_field(&boundary, layout.surface_wall_shear, 3, &surface_path)?;
-    let mut props = surface_properties(&boundary);
-    props.orient_outward();
-    let normal: Vec<f32> = props
-        .cell_normal
-        .iter()
-        .flat_map(|v| v.map(|c| c as f32))
-        .collect();
-    let sign = if layout.shear_negated { -1.0 } else { 1.0 };
-    let shear: Vec<f32> = stored_shear.iter().map(|v| sign * v).collect();
-    let area: Vec<f32> = props.cell_area_m2.iter().map(|a| *a as f32).collect();
-    let centres: Vec<f32> = cell_centres(&boundary).into_iter().flatten().collect();
-    let ns = boundary.n_cells();
-    let s_rows = if opts.surface_points == 0 || opts.surface_points >= ns {
-        (0..ns).collect()
-    } else {
-        choose_subset(ns, opts.surface_points, opts.seed)
+    let sources = RunSources {
+        surface: whole_file(&file(dir, layout.surface_file, n))?,
+        volume: whole_file(&file(dir, layout.volume_file, n))?,
+        geometry: file(dir, layout.geometry_file, n),
+        surface_pressure: layout.surface_pressure,
+        surface_wall_shear: layout.surface_wall_shear,
+        shear_negated: layout.shear_negated,
+        normals_into_body: false,
+        volume_velocity: layout.volume_velocity,
+        volume_pressure: layout.volume_pressure,
+        volume_vorticity: layout.volume_vorticity,
     };
-
-    let volume_path = whole_file(&file(dir, layout.volume_file, n))?;
-    let volume = mesh::read_mesh(&volume_path).map_err(|e| e.to_string())?;
-    let velocity = cell_field(&volume, layout.volume_velocity, 3, &volume_path)?;
-    let vpressure = cell_field(&volume, layout.volume_pressure, 1, &volume_path)?;
-    let vcentres_rows = cell_centres(&volume);
-    let vorticity = match layout.volume_vorticity {
-        Some(field) => cell_field(&volume, field, 3, &volume_path)?,
-        None => curl_least_squares(&vcentres_rows, &velocity),
-    };
-    let vcentres: Vec<f32> = vcentres_rows.into_iter().flatten().collect();
-    let nv = volume.n_cells();
-    let v_rows = if opts.volume_points == 0 || opts.volume_points >= nv {
-        (0..nv).collect()
-    } else {
-        choose_subset(nv, opts.volume_points, opts.seed.wrapping_add(1))
-    };
-
-    let stl_path = file(dir, layout.geometry_file, n);
-    let cad = mesh::read_mesh(&stl_path).map_err(|e| e.to_string())?;
-    let mut soup = TriangleSoup::from_mesh(&cad);
-    soup.orient_outward();
-    let geometry: Vec<f32> = sample_surface(&soup, opts.geometry_points, opts.seed.wrapping_add(2))
-        .position
-        .into_iter()
-        .flatten()
-        .collect();
-
+    let arrays = read_run(&sources, opts)?;
     let coefficients = match layout.forces_file {
         Some(pattern) => {
             let path = file(dir, pattern, n);
@@ -233,16 +192,6 @@ pub fn prepare_run(
         None => [None; 3],
     };
     let arrays = PreparedArrays {
-        surface_position: pick(&centres, 3, &s_rows),
-        surface_normal: pick(&normal, 3, &s_rows),
-        surface_area: pick(&area, 1, &s_rows),
-        surface_pressure: pick(&pressure, 1, &s_rows),
-        surface_wall_shear: pick(&shear, 3, &s_rows),
-        volume_position: pick(&vcentres, 3, &v_rows),
-        volume_velocity: pick(&velocity, 3, &v_rows),
-        volume_pressure: pick(&vpressure, 1, &v_rows),
-        volume_vorticity: pick(&vorticity, 3, &v_rows),
-        geometry_position: geometry,
         layout: layout.name.into(),
         run: name.to_string(),
         pressure_kind: layout.pressure_kind.name().into(),
@@ -253,8 +202,8 @@ pub fn prepare_run(
         up_axis: layout.up_axis.into(),
         flow_axis: layout.flow_axis.into(),
         coefficients,
-        surface_total_area_m2: props.total_area_m2,
+        ..arrays
     };
     arrays.write(out)?;
-    Ok((s_rows.len(), v_rows.len()))
+    Ok((arrays.surface_area.len(), arrays.volume_pressure.len()))
 }

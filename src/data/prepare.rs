@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::geometry::centroid::cell_centres;
+use crate::geometry::gradient::curl_least_squares;
 use crate::geometry::sampling::{choose_subset, sample_surface};
 use crate::geometry::surface::surface_properties;
 use crate::geometry::triangles::TriangleSoup;
@@ -104,10 +105,102 @@ pub(crate) fn cell_field(
     Ok(f.values.to_f32().into_owned())
 }
 
-pub(crate) fn pick<T: Copy>(v: &[T], width: usize, rows: &[usize]) -> Vec<T> {
+/// Rows `rows` of a row-major array `width` values wide.
+pub fn pick<T: Copy>(v: &[T], width: usize, rows: &[usize]) -> Vec<T> {
     rows.iter()
         .flat_map(|&r| v[r * width..(r + 1) * width].iter().copied())
         .collect()
+}
+
+/// Where one run's files are and what its fields are called: what every layout reduces to.
+pub(crate) struct RunSources<'a> {
+    pub surface: PathBuf,
+    pub volume: PathBuf,
+    pub geometry: PathBuf,
+    pub surface_pressure: &'a str,
+    pub surface_wall_shear: &'a str,
+    /// The stored wall shear is −τ (OpenFOAM's `wallShearStress`).
+    pub shear_negated: bool,
+    /// The surface's normals are OpenFOAM patch normals (into the body): negate them rather than
+    /// orient them by the enclosed volume.
+    pub normals_into_body: bool,
+    pub volume_velocity: &'a str,
+    pub volume_pressure: &'a str,
+    /// `None`: computed from the velocity (least squares over neighbouring cells).
+    pub volume_vorticity: Option<&'a str>,
+}
+
+/// Reads a run's surface, volume and CAD, keeps the subsets `opts` asks for, and returns the
+/// arrays with the whole surface's area; the caller fills in the run's units and references.
+pub(crate) fn read_run(
+    sources: &RunSources,
+    opts: &PrepareOptions,
+) -> Result<PreparedArrays, String> {
+    let boundary = mesh::read_mesh(&sources.surface).map_err(|e| e.to_string())?;
+    let pressure = cell_field(&boundary, sources.surface_pressure, 1, &sources.surface)?;
+    let stored_shear = cell_field(&boundary, sources.surface_wall_shear, 3, &sources.surface)?;
+    let mut props = surface_properties(&boundary);
+    let normal_sign = if sources.normals_into_body {
+        -1.0
+    } else {
+        props.orient_outward();
+        1.0
+    };
+    let normal: Vec<f32> = props
+        .cell_normal
+        .iter()
+        .flat_map(|v| v.map(|c| (normal_sign * c) as f32))
+        .collect();
+    let shear_sign = if sources.shear_negated { -1.0 } else { 1.0 };
+    let shear: Vec<f32> = stored_shear.iter().map(|v| shear_sign * v).collect();
+    let area: Vec<f32> = props.cell_area_m2.iter().map(|a| *a as f32).collect();
+    let centres: Vec<f32> = cell_centres(&boundary).into_iter().flatten().collect();
+    let ns = boundary.n_cells();
+    let s_rows = if opts.surface_points == 0 || opts.surface_points >= ns {
+        (0..ns).collect()
+    } else {
+        choose_subset(ns, opts.surface_points, opts.seed)
+    };
+
+    let volume = mesh::read_mesh(&sources.volume).map_err(|e| e.to_string())?;
+    let velocity = cell_field(&volume, sources.volume_velocity, 3, &sources.volume)?;
+    let vpressure = cell_field(&volume, sources.volume_pressure, 1, &sources.volume)?;
+    let vcentres_rows = cell_centres(&volume);
+    let vorticity = match sources.volume_vorticity {
+        Some(field) => cell_field(&volume, field, 3, &sources.volume)?,
+        None => curl_least_squares(&vcentres_rows, &velocity),
+    };
+    let vcentres: Vec<f32> = vcentres_rows.into_iter().flatten().collect();
+    let nv = volume.n_cells();
+    let v_rows = if opts.volume_points == 0 || opts.volume_points >= nv {
+        (0..nv).collect()
+    } else {
+        choose_subset(nv, opts.volume_points, opts.seed.wrapping_add(1))
+    };
+
+    let cad = mesh::read_mesh(&sources.geometry).map_err(|e| e.to_string())?;
+    let mut soup = TriangleSoup::from_mesh(&cad);
+    soup.orient_outward();
+    let geometry: Vec<f32> = sample_surface(&soup, opts.geometry_points, opts.seed.wrapping_add(2))
+        .position
+        .into_iter()
+        .flatten()
+        .collect();
+
+    Ok(PreparedArrays {
+        surface_position: pick(&centres, 3, &s_rows),
+        surface_normal: pick(&normal, 3, &s_rows),
+        surface_area: pick(&area, 1, &s_rows),
+        surface_pressure: pick(&pressure, 1, &s_rows),
+        surface_wall_shear: pick(&shear, 3, &s_rows),
+        volume_position: pick(&vcentres, 3, &v_rows),
+        volume_velocity: pick(&velocity, 3, &v_rows),
+        volume_pressure: pick(&vpressure, 1, &v_rows),
+        volume_vorticity: pick(&vorticity, 3, &v_rows),
+        geometry_position: geometry,
+        surface_total_area_m2: props.total_area_m2,
+        ..Default::default()
+    })
 }
 
 /// Prepares one run of the `slipstream` layout into `out` (through a temporary file, so a
@@ -132,61 +225,20 @@ pub fn prepare_slipstream_run(
     };
     let text = |key: &str| record[key].as_str().unwrap_or("").to_string();
 
-    let boundary_path = dir.join(format!("boundary_{n}.vtp"));
-    let boundary = mesh::read_mesh(&boundary_path).map_err(|e| e.to_string())?;
-    let pressure = cell_field(&boundary, "p", 1, &boundary_path)?;
-    let shear_foam = cell_field(&boundary, "wallShearStress", 3, &boundary_path)?;
-    let props = surface_properties(&boundary);
     // OpenFOAM writes patch faces with normals into the body and wallShearStress as −τ.
-    let normal: Vec<f32> = props
-        .cell_normal
-        .iter()
-        .flat_map(|v| v.map(|c| -c as f32))
-        .collect();
-    let shear: Vec<f32> = shear_foam.iter().map(|v| -v).collect();
-    let area: Vec<f32> = props.cell_area_m2.iter().map(|a| *a as f32).collect();
-    let centres: Vec<f32> = cell_centres(&boundary).into_iter().flatten().collect();
-    let ns = boundary.n_cells();
-    let s_rows = if opts.surface_points == 0 || opts.surface_points >= ns {
-        (0..ns).collect()
-    } else {
-        choose_subset(ns, opts.surface_points, opts.seed)
+    let sources = RunSources {
+        surface: dir.join(format!("boundary_{n}.vtp")),
+        volume: dir.join(format!("volume_{n}.vtu")),
+        geometry: dir.join(format!("ahmed_{n}.stl")),
+        surface_pressure: "p",
+        surface_wall_shear: "wallShearStress",
+        shear_negated: true,
+        normals_into_body: true,
+        volume_velocity: "U",
+        volume_pressure: "p",
+        volume_vorticity: Some("vorticity"),
     };
-
-    let volume_path = dir.join(format!("volume_{n}.vtu"));
-    let volume = mesh::read_mesh(&volume_path).map_err(|e| e.to_string())?;
-    let velocity = cell_field(&volume, "U", 3, &volume_path)?;
-    let vpressure = cell_field(&volume, "p", 1, &volume_path)?;
-    let vorticity = cell_field(&volume, "vorticity", 3, &volume_path)?;
-    let vcentres: Vec<f32> = cell_centres(&volume).into_iter().flatten().collect();
-    let nv = volume.n_cells();
-    let v_rows = if opts.volume_points == 0 || opts.volume_points >= nv {
-        (0..nv).collect()
-    } else {
-        choose_subset(nv, opts.volume_points, opts.seed.wrapping_add(1))
-    };
-
-    let stl_path = dir.join(format!("ahmed_{n}.stl"));
-    let cad = mesh::read_mesh(&stl_path).map_err(|e| e.to_string())?;
-    let mut soup = TriangleSoup::from_mesh(&cad);
-    soup.orient_outward();
-    let geometry: Vec<f32> = sample_surface(&soup, opts.geometry_points, opts.seed.wrapping_add(2))
-        .position
-        .into_iter()
-        .flatten()
-        .collect();
-
     let arrays = PreparedArrays {
-        surface_position: pick(&centres, 3, &s_rows),
-        surface_normal: pick(&normal, 3, &s_rows),
-        surface_area: pick(&area, 1, &s_rows),
-        surface_pressure: pick(&pressure, 1, &s_rows),
-        surface_wall_shear: pick(&shear, 3, &s_rows),
-        volume_position: pick(&vcentres, 3, &v_rows),
-        volume_velocity: pick(&velocity, 3, &v_rows),
-        volume_pressure: pick(&vpressure, 1, &v_rows),
-        volume_vorticity: pick(&vorticity, 3, &v_rows),
-        geometry_position: geometry,
         layout: "slipstream".into(),
         run: name.to_string(),
         pressure_kind: text("pressure_kind"),
@@ -201,10 +253,10 @@ pub fn prepare_slipstream_run(
             Some(number("cl")?),
             Some(number("cs")?),
         ],
-        surface_total_area_m2: props.total_area_m2,
+        ..read_run(&sources, opts)?
     };
     arrays.write(out)?;
-    Ok((s_rows.len(), v_rows.len()))
+    Ok((arrays.surface_area.len(), arrays.volume_pressure.len()))
 }
 
 /// Everything a prepared run stores (DESIGN.md "Prepared run"), row-major float32.

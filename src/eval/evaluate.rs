@@ -17,7 +17,8 @@ use burn::tensor::backend::Backend;
 use serde::Serialize;
 
 use super::metrics::{mse, relative_l2, scalar_metrics, ScalarMetrics};
-use crate::data::batch::{batch_for_run, gather, Normalizer, VolumeFields};
+use crate::data::batch::{batch_for_run, Normalizer, VolumeFields};
+use crate::data::prepare::pick;
 use crate::data::{PreparedDataset, PreparedRun, Split};
 use crate::geometry::neighbours::PointIndex;
 use crate::geometry::sampling::choose_subset;
@@ -297,12 +298,12 @@ fn transfer(source: &PreparedRun, target: &PreparedRun) -> Fields {
     let s = nearest_rows(&source.surface_position, &target.surface_position);
     let v = nearest_rows(&source.volume_position, &target.volume_position);
     Fields {
-        surface_pressure: gather(&source.surface_pressure, 1, &s),
-        surface_shear: gather(&source.surface_wall_shear, 3, &s),
+        surface_pressure: pick(&source.surface_pressure, 1, &s),
+        surface_shear: pick(&source.surface_wall_shear, 3, &s),
         volume: VolumeFields {
-            pressure: gather(&source.volume_pressure, 1, &v),
-            velocity: gather(&source.volume_velocity, 3, &v),
-            vorticity: gather(&source.volume_vorticity, 3, &v),
+            pressure: pick(&source.volume_pressure, 1, &v),
+            velocity: pick(&source.volume_velocity, 3, &v),
+            vorticity: pick(&source.volume_vorticity, 3, &v),
         },
     }
 }
