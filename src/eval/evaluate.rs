@@ -308,10 +308,6 @@ fn transfer(source: &PreparedRun, target: &PreparedRun) -> Fields {
     }
 }
 
-fn job_error(e: impl ToString) -> ModelError {
-    ModelError::Job(e.to_string())
-}
-
 /// The model's fields on every point of `run`.
 fn predict<B: Backend>(
     model: &AbUpt<B>,
@@ -369,7 +365,7 @@ fn coefficients_of(
         &m.reference,
         [0.0; 3],
     )
-    .map_err(|e| job_error(format!("{}: {e}", run.name)))?;
+    .map_err(|e| ModelError::job(format!("{}: {e}", run.name)))?;
     let c = coefficients(&f, &m.reference, m.axes);
     Ok((c.cd, c.cl))
 }
@@ -379,21 +375,24 @@ impl Job for EvalJob {
 
     fn run<B: Backend>(self, device: &B::Device, _backend: &str) -> Result<EvalReport, ModelError> {
         let (model, meta) =
-            checkpoint::load_model::<B>(&self.checkpoint, device).map_err(job_error)?;
+            checkpoint::load_model::<B>(&self.checkpoint, device).map_err(ModelError::job)?;
         let data_dir = self
             .data
             .clone()
             .unwrap_or_else(|| PathBuf::from(&meta.data));
-        let dataset = PreparedDataset::open(&data_dir).map_err(job_error)?;
-        let runs = dataset.load(self.split).map_err(job_error)?;
-        let training = dataset.load(Split::Train).map_err(job_error)?;
+        let dataset = PreparedDataset::open(&data_dir).map_err(ModelError::job)?;
+        let runs = dataset.load(self.split).map_err(ModelError::job)?;
+        let training = dataset.load(Split::Train).map_err(ModelError::job)?;
         // The checkpoint's statistics, not the folder's: they define the model's outputs.
         let normalizer = Normalizer::new(&meta.stats);
         let mean_cd = mean_of(training.iter().map(|r| r.meta.cd));
         let mean_cl = mean_of(training.iter().map(|r| r.meta.cl));
-        let training_shapes: Vec<PointIndex> = training
+        let training_shapes: Vec<(PointIndex, Vec<[f32; 3]>)> = training
             .iter()
-            .map(|r| PointIndex::new(&shape_points(r)))
+            .map(|r| {
+                let shape = shape_points(r);
+                (PointIndex::new(&shape), shape)
+            })
             .collect();
         let ms = normalizer.mean_surface();
         let mv = normalizer.mean_volume();
@@ -405,7 +404,7 @@ impl Job for EvalJob {
         for (i, run) in runs.iter().enumerate() {
             let started = Instant::now();
             let truth_cd = run.meta.cd.ok_or_else(|| {
-                job_error(format!(
+                ModelError::job(format!(
                     "{}: the run has no ground-truth cd",
                     dataset.run_path(&run.name).display()
                 ))
@@ -448,17 +447,13 @@ impl Job for EvalJob {
 
             let shape = shape_points(run);
             let shape_index = PointIndex::new(&shape);
-            let nearest = training
+            let nearest = training_shapes
                 .iter()
-                .zip(&training_shapes)
-                .map(|(t, index)| {
-                    let t_shape = shape_points(t);
-                    one_sided(&shape, index) + one_sided(&t_shape, &shape_index)
-                })
+                .map(|(index, t_shape)| one_sided(&shape, index) + one_sided(t_shape, &shape_index))
                 .enumerate()
                 .min_by(|a, b| a.1.total_cmp(&b.1))
                 .map(|(k, _)| k)
-                .ok_or_else(|| job_error("the training split is empty"))?;
+                .ok_or_else(|| ModelError::job("the training split is empty"))?;
             let neighbour = &training[nearest];
             nearest_scores.add(
                 run,

@@ -51,6 +51,13 @@ pub enum ModelError {
     Job(String),
 }
 
+impl ModelError {
+    /// A job's own failure (data, files), as its message.
+    pub fn job(e: impl ToString) -> Self {
+        ModelError::Job(e.to_string())
+    }
+}
+
 /// A float tensor from row-major values.
 pub fn tensor_from<B: Backend, const D: usize>(
     values: Vec<f32>,

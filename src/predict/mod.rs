@@ -111,10 +111,6 @@ fn bad(path: &Path, message: impl std::fmt::Display) -> ModelError {
     }
 }
 
-fn job_error(e: impl ToString) -> ModelError {
-    ModelError::Job(e.to_string())
-}
-
 /// Shortest and longest plausible body relative to the training bodies before `predict` refuses:
 /// a factor of 50 is not a different car, it is millimetres (or kilometres).
 const REFUSE_FACTOR: f64 = 50.0;
@@ -142,7 +138,7 @@ impl Job for PredictJob {
 
         // Load: the checkpoint and the geometry, checked before anything is written.
         let (model, meta) =
-            checkpoint::load_model::<B>(&self.checkpoint, device).map_err(job_error)?;
+            checkpoint::load_model::<B>(&self.checkpoint, device).map_err(ModelError::job)?;
         let domain = &meta.domain;
         let kind_t = domain.pressure_kind.ok_or_else(|| {
             bad(
@@ -444,7 +440,7 @@ impl Job for PredictJob {
             ),
         ];
         mesh::write_mesh(&staging.join("surface.vtp"), &surface_out)
-            .map_err(|e| job_error(e.to_string()))?;
+            .map_err(|e| ModelError::job(e.to_string()))?;
         files.push("surface.vtp");
 
         if !volume_queries.is_empty() {
@@ -488,7 +484,7 @@ impl Job for PredictJob {
                 }
             };
             mesh::write_mesh(&staging.join("volume.vtu"), &volume_out)
-                .map_err(|e| job_error(e.to_string()))?;
+                .map_err(|e| ModelError::job(e.to_string()))?;
             files.push("volume.vtu");
         }
         if self.picture {
@@ -512,7 +508,7 @@ impl Job for PredictJob {
             );
             picture
                 .save_png(&staging.join("surface_cp.png"))
-                .map_err(job_error)?;
+                .map_err(ModelError::job)?;
             files.push("surface_cp.png");
         }
         let path_of = |name: &str| self.out.join(name).display().to_string();
@@ -547,7 +543,7 @@ impl Job for PredictJob {
         };
         report.timings_s.export = t.elapsed().as_secs_f64();
         report.timings_s.total = started.elapsed().as_secs_f64();
-        let summary = serde_json::to_string_pretty(&report).map_err(job_error)?;
+        let summary = serde_json::to_string_pretty(&report).map_err(ModelError::job)?;
         std::fs::write(staging.join("summary.json"), summary).map_err(|e| bad(&staging, e))?;
         files.push("summary.json");
         for name in files {

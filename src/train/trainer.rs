@@ -59,10 +59,6 @@ pub struct TrainReport {
 /// Seed offset of the fixed validation batches.
 const VALIDATION_STREAM: u64 = 0x5641_4c49_4441_5445;
 
-fn job_error(e: impl ToString) -> ModelError {
-    ModelError::Job(e.to_string())
-}
-
 /// Union of the training runs' volume and geometry bounds (metres).
 fn data_bounds(runs: &[PreparedRun]) -> ([f32; 3], [f32; 3]) {
     let mut lo = [f32::INFINITY; 3];
@@ -111,7 +107,7 @@ pub fn body_frame(run: &PreparedRun) -> ([f32; 3], f32) {
 fn training_domain(runs: &[PreparedRun], seed: u64) -> Result<TrainingDomain, ModelError> {
     let first = runs
         .first()
-        .ok_or_else(|| job_error("the training split has no runs"))?;
+        .ok_or_else(|| ModelError::job("the training split has no runs"))?;
     for run in runs {
         let (a, b) = (&run.meta, &first.meta);
         let same = a.pressure_kind == b.pressure_kind
@@ -121,7 +117,7 @@ fn training_domain(runs: &[PreparedRun], seed: u64) -> Result<TrainingDomain, Mo
             && (a.reference.density_kg_m3 - b.reference.density_kg_m3).abs()
                 <= 1e-6 * b.reference.density_kg_m3;
         if !same {
-            return Err(job_error(format!(
+            return Err(ModelError::job(format!(
                 "runs {} and {} differ in pressure kind, speed, density or axes; one model \
                  learns one set of units (prepare them alike)",
                 first.name, run.name
@@ -250,7 +246,7 @@ fn field_map(values: &[f64; 5]) -> serde_json::Map<String, serde_json::Value> {
 /// The log file, cut back to the checkpoint's step on resume (lines written after the last
 /// checkpoint belong to steps that will be redone).
 fn open_log(path: &Path, keep_through_step: Option<u64>) -> Result<std::fs::File, ModelError> {
-    let fail = |e: std::io::Error| job_error(format!("{}: {e}", path.display()));
+    let fail = |e: std::io::Error| ModelError::job(format!("{}: {e}", path.display()));
     if let Some(step) = keep_through_step {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let kept: String = text
@@ -263,7 +259,7 @@ fn open_log(path: &Path, keep_through_step: Option<u64>) -> Result<std::fs::File
             })
             .map(|l| format!("{l}\n"))
             .collect();
-        crate::mesh::write_bytes_atomically(path, kept.as_bytes()).map_err(job_error)?;
+        crate::mesh::write_bytes_atomically(path, kept.as_bytes()).map_err(ModelError::job)?;
     } else {
         std::fs::write(path, b"").map_err(fail)?;
     }
@@ -321,40 +317,40 @@ impl TrainJob {
     ) -> Result<TrainReport, ModelError> {
         let started = Instant::now();
         let checkpoint_dir = self.out.join("checkpoint");
-        let dataset = PreparedDataset::open(&self.data).map_err(job_error)?;
-        let train_runs = Arc::new(dataset.load(Split::Train).map_err(job_error)?);
+        let dataset = PreparedDataset::open(&self.data).map_err(ModelError::job)?;
+        let train_runs = Arc::new(dataset.load(Split::Train).map_err(ModelError::job)?);
         let val_runs = if dataset.runs(Split::Val).is_empty() {
             Vec::new()
         } else {
-            dataset.load(Split::Val).map_err(job_error)?
+            dataset.load(Split::Val).map_err(ModelError::job)?
         };
         let schedule = self.config.schedule;
 
         let (mut model, first_step, domain, stats) = if self.resume {
-            let meta = checkpoint::read_meta(&self.out).map_err(job_error)?;
+            let meta = checkpoint::read_meta(&self.out).map_err(ModelError::job)?;
             if meta.train != self.config {
-                return Err(job_error(format!(
+                return Err(ModelError::job(format!(
                     "{}: the configuration differs from the checkpoint's; resume with the same \
                      configuration (its copy is in {})",
                     self.out.display(),
                     self.out.join("train.toml").display()
                 )));
             }
-            let (model, meta) =
-                checkpoint::load_model::<Autodiff<I>>(&self.out, device).map_err(job_error)?;
+            let (model, meta) = checkpoint::load_model::<Autodiff<I>>(&self.out, device)
+                .map_err(ModelError::job)?;
             optim = checkpoint::load_optimizer::<Autodiff<I>, O>(&self.out, optim, device)
-                .map_err(job_error)?;
+                .map_err(ModelError::job)?;
             // The checkpoint's statistics define its outputs, whatever the folder holds now.
             (model, meta.step, meta.domain, meta.stats)
         } else {
             if checkpoint_dir.exists() {
-                return Err(job_error(format!(
+                return Err(ModelError::job(format!(
                     "{} already holds a training run; pass --resume to continue it, or choose \
                      another --out",
                     self.out.display()
                 )));
             }
-            let mut config: AbUptConfig = self.config.model.resolve().map_err(job_error)?;
+            let mut config: AbUptConfig = self.config.model.resolve().map_err(ModelError::job)?;
             let (lo, hi) = data_bounds(&train_runs);
             config.coordinates = CoordinateFrame::fit(lo, hi, 0.02);
             (
@@ -366,12 +362,12 @@ impl TrainJob {
         };
         let normalizer = Normalizer::new(&stats);
         std::fs::create_dir_all(&self.out)
-            .map_err(|e| job_error(format!("{}: {e}", self.out.display())))?;
+            .map_err(|e| ModelError::job(format!("{}: {e}", self.out.display())))?;
         crate::mesh::write_bytes_atomically(
             &self.out.join("train.toml"),
             self.config.to_toml().as_bytes(),
         )
-        .map_err(job_error)?;
+        .map_err(ModelError::job)?;
         let log_path = self.out.join("log.jsonl");
         let mut log = open_log(&log_path, self.resume.then_some(first_step))?;
         let params = burn::module::Module::num_params(&model) as u64;
@@ -422,14 +418,14 @@ impl TrainJob {
         for step in first_step..last_step {
             let batch = prefetch
                 .next_batch()
-                .ok_or_else(|| job_error("the batch loader stopped early"))?;
+                .ok_or_else(|| ModelError::job("the batch loader stopped early"))?;
             debug_assert_eq!(batch.step, step);
             let lr = self.config.optimizer.lr_at(step, schedule.steps);
             let losses = batch_loss(&model, &batch, &self.config.loss, device)?;
             let fields: [f64; 5] = losses.fields.clone().map(|t| scalar(t.inner()));
             let loss_value = scalar(losses.total.clone().inner());
             if !loss_value.is_finite() {
-                return Err(job_error(format!(
+                return Err(ModelError::job(format!(
                     "the loss became {loss_value} at step {step} (run {}); lower [optimizer] lr or \
                      clip_grad_norm",
                     batch.run
@@ -464,7 +460,7 @@ impl TrainJob {
                     seconds_per_step: Some(per_step),
                 };
                 writeln!(log, "{}", serde_json::to_string(&line).unwrap_or_default())
-                    .map_err(|e| job_error(format!("{}: {e}", log_path.display())))?;
+                    .map_err(|e| ModelError::job(format!("{}: {e}", log_path.display())))?;
                 meta.train_loss = Some(mean);
                 if self.progress {
                     let overall = loop_started.elapsed().as_secs_f64() / (done - first_step) as f64;
@@ -501,7 +497,7 @@ impl TrainJob {
                     seconds_per_step: None,
                 };
                 writeln!(log, "{}", serde_json::to_string(&line).unwrap_or_default())
-                    .map_err(|e| job_error(format!("{}: {e}", log_path.display())))?;
+                    .map_err(|e| ModelError::job(format!("{}: {e}", log_path.display())))?;
                 meta.val_loss = Some(total / n);
                 if self.progress {
                     eprintln!("validation at step {done}: loss {:.4}", total / n);
@@ -511,14 +507,14 @@ impl TrainJob {
                 meta.step = done;
                 log.flush().ok();
                 checkpoint::save::<Autodiff<I>, O>(&checkpoint_dir, &model, Some(&optim), &meta)
-                    .map_err(job_error)?;
+                    .map_err(ModelError::job)?;
             }
         }
         log.flush().ok();
         drop(log);
         let loss_curve = if last_step == schedule.steps {
             let png = self.out.join("loss.png");
-            super::curve::write_loss_curve(&log_path, &png).map_err(job_error)?;
+            super::curve::write_loss_curve(&log_path, &png).map_err(ModelError::job)?;
             Some(png.display().to_string())
         } else {
             None
