@@ -174,11 +174,23 @@ pub struct TrainArgs {
     /// Stop after this many steps of this invocation (resume later with --resume).
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Where the training runs are kept: memory, disk (each step reads only the rows it draws,
+    /// for datasets larger than memory), or auto (memory when the training split's files total
+    /// at most 2 GiB). Batches are identical either way, so a run may resume with another.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub data_residence: DataResidence,
     /// Print one JSON object at the end.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DataResidence {
+    Auto,
+    Memory,
+    Disk,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +213,17 @@ pub struct EvalArgs {
     /// Seed of the anchors drawn from each run.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Anchors per branch at inference (default: the checkpoint's training count).
+    #[arg(long)]
+    pub anchors: Option<usize>,
+    /// Predictions from independent anchor draws averaged per run (steadier fields; costs one
+    /// encode and decode each).
+    #[arg(long)]
+    pub draws: Option<usize>,
+    /// Also write each run's truth, prediction and error as VTK point clouds
+    /// (RUN_surface.vtp, RUN_volume.vtu) into this folder, for ParaView.
+    #[arg(long, value_name = "DIR")]
+    pub fields_out: Option<PathBuf>,
     /// Print one JSON object (DESIGN.md "Stable interfaces") instead of the tables.
     #[arg(long)]
     pub json: bool,
@@ -245,9 +268,11 @@ pub struct PrepareArgs {
     /// Seed of the random choices (subsets, CAD samples, the split).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Train, validation and test fractions for splits.json (written once, then kept).
-    #[arg(long, value_delimiter = ',', default_values_t = [0.8, 0.1, 0.1])]
-    pub split: Vec<f64>,
+    /// Train, validation and test fractions for splits.json (written once, then kept), or a
+    /// published split: abupt (DrivAerML 400/34/50 as AB-UPT), physicsnemo (DrivAerML 436/48 as
+    /// PhysicsNeMo-CFD), shapenet-param0 (ShapeNet-Car, param0 = test).
+    #[arg(long, default_value = "0.8,0.1,0.1")]
+    pub split: String,
     /// Only runs numbered in this inclusive range, e.g. 1-50.
     #[arg(long)]
     pub runs: Option<String>,
@@ -316,6 +341,11 @@ pub struct GenerateAhmedArgs {
     /// Seed of the Latin hypercube: the same seed gives the same bodies.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Number of the first run (run_N). To grow a family, generate a second Latin hypercube
+    /// with another seed numbered after the first, e.g. `--seed 1 --count 40 --first-run 49`
+    /// next to 48 runs from seed 0.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub first_run: u64,
     /// Add four cylindrical stilts under each body.
     #[arg(long)]
     pub stilts: bool,
@@ -648,6 +678,7 @@ fn bench_read(a: &BenchReadArgs) -> Result<()> {
         cell_centres: a.cell_centres,
         point_arrays: a.point_arrays.clone(),
         cell_arrays: a.cell_arrays.clone(),
+        cell_rows: None,
     };
     let r = bench::read::run(&a.file, &request)
         .map_err(classify)
@@ -759,7 +790,7 @@ fn model_error(e: ModelError) -> anyhow::Error {
 }
 
 fn train(a: &TrainArgs) -> Result<()> {
-    use slipstream::train::{TrainConfig, TrainJob};
+    use slipstream::train::{Residence, TrainConfig, TrainJob};
     let bad = |e: anyhow::Error| anyhow::Error::new(BadInput(e));
     let config_path = match (&a.config, a.resume) {
         (Some(p), _) => p.clone(),
@@ -782,6 +813,11 @@ fn train(a: &TrainArgs) -> Result<()> {
         out: a.out.clone(),
         resume: a.resume,
         stop_after: a.stop_after,
+        residence: match a.data_residence {
+            DataResidence::Auto => Residence::Auto,
+            DataResidence::Memory => Residence::Memory,
+            DataResidence::Disk => Residence::Disk,
+        },
         progress: true,
     };
     let report = dispatch(device, precision, job).map_err(model_error)?;
@@ -908,6 +944,9 @@ fn eval(a: &EvalArgs) -> Result<()> {
         split,
         chunk: a.chunk.max(1),
         seed: a.seed,
+        anchors: a.anchors,
+        draws: a.draws.unwrap_or(1),
+        fields_out: a.fields_out.clone(),
         progress: true,
     };
     let report = dispatch(device, precision, job).map_err(model_error)?;
@@ -1081,6 +1120,7 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         out: a.out.clone(),
         jobs: a.jobs,
         seed: a.seed,
+        first_run: a.first_run as usize,
         stilts: a.stilts,
         settings,
         density_kg_m3: 1.2,
@@ -1128,7 +1168,7 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
 fn prepare(a: &PrepareArgs) -> Result<()> {
     use slipstream::data::prepare::{
         layout_names, prepare_dataset, write_splits_and_stats, PrepareOptions, PrepareOutcome,
-        RunSelection,
+        RunSelection, SplitRule,
     };
     if !layout_names().contains(&a.layout.as_str()) {
         return Err(BadInput(anyhow::anyhow!(
@@ -1138,12 +1178,7 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
         ))
         .into());
     }
-    if a.split.len() != 3 || a.split.iter().any(|f| !(f.is_finite() && *f >= 0.0)) {
-        return Err(BadInput(anyhow::anyhow!(
-            "--split needs three non-negative fractions (train,val,test), e.g. 0.8,0.1,0.1"
-        ))
-        .into());
-    }
+    let split = SplitRule::parse(&a.split).map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     let selection = RunSelection::parse(a.runs.as_deref(), a.shard.as_deref())
         .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     let opts = PrepareOptions {
@@ -1190,8 +1225,7 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
              write splits.json and stats.json (finished runs are skipped)"
         );
     } else if !ready.is_empty() {
-        let fractions = [a.split[0], a.split[1], a.split[2]];
-        let (splits, _) = write_splits_and_stats(&a.out, &ready, fractions, a.seed)
+        let (splits, _) = write_splits_and_stats(&a.out, &ready, &split, a.seed)
             .map_err(|e| anyhow::anyhow!(e))?;
         eprintln!(
             "splits.json: {} train, {} val, {} test; stats.json from the training runs",

@@ -325,3 +325,129 @@ fn run_selection_and_shards_split_the_run_list() {
     assert!(RunSelection::parse(None, Some("2/2")).is_err());
     assert!(RunSelection::parse(None, Some("x")).is_err());
 }
+
+/// WindsorML: surface coefficients as point data on an unstructured grid of faces (Cp and three
+/// scalar skin-friction arrays), the volume velocity as three scalar cell arrays, y up, runs
+/// numbered from 0. Built from the VTK-written fixtures with arrays renamed and rescaled here.
+#[test]
+fn windsorml_folder_prepares_point_data_coefficients() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let synthetic = fixtures.join("synthetic");
+    let m = common::load_manifest(&synthetic);
+    let surface_facts = &m["files"]["surface_f32_binary_u64.vtp"];
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("windsorml");
+    let run_dir = src.join("run_0");
+    copy(
+        &synthetic.join("surface_binary.stl"),
+        &run_dir.join("windsor_0.stl"),
+    );
+    // Coefficients from the fixture's kinematic point fields with q = ½·38.889².
+    let q = 0.5 * 38.889f32 * 38.889;
+    let fixture = mesh::read_mesh(&synthetic.join("surface_f32_binary_u64.vtp")).unwrap();
+    let point = |name: &str| {
+        fixture
+            .field(slipstream::mesh::Location::Point, name)
+            .unwrap()
+            .values
+            .to_f32()
+            .into_owned()
+    };
+    let cp: Vec<f32> = point("p").iter().map(|v| v / q).collect();
+    let cf: Vec<f32> = point("wallShearStress").iter().map(|v| v / q).collect();
+    let mut surface = fixture.clone();
+    surface.cell_data.clear();
+    surface.point_data = vec![Field::new_f32("cpavg", 1, cp.clone())];
+    for (k, axis) in ["x", "y", "z"].iter().enumerate() {
+        let column: Vec<f32> = cf.chunks_exact(3).map(|t| t[k]).collect();
+        surface
+            .point_data
+            .push(Field::new_f32(format!("cf{axis}avg"), 1, column));
+    }
+    mesh::write_mesh(&run_dir.join("boundary_0.vtu"), &surface).unwrap();
+    let mut vol = mesh::read_mesh(&synthetic.join("volume_f32_binary_u64.vtu")).unwrap();
+    let velocity = vol
+        .field(slipstream::mesh::Location::Cell, "UMeanTrim")
+        .unwrap()
+        .values
+        .to_f32()
+        .into_owned();
+    let pressure = vol
+        .field(slipstream::mesh::Location::Cell, "pMeanTrim")
+        .unwrap()
+        .clone();
+    vol.point_data.clear();
+    vol.cell_data = vec![Field {
+        name: "pressureavg".into(),
+        ..pressure
+    }];
+    for (k, axis) in ["x", "y", "z"].iter().enumerate() {
+        let column: Vec<f32> = velocity.chunks_exact(3).map(|t| t[k]).collect();
+        vol.cell_data
+            .push(Field::new_f32(format!("velocity{axis}avg"), 1, column));
+    }
+    mesh::write_mesh(&run_dir.join("volume_0.vtu"), &vol).unwrap();
+    std::fs::write(
+        run_dir.join("force_mom_0.csv"),
+        "cd, cs, cl, cmy\n0.28182, 0.00082, 0.48822, -0.07294\n",
+    )
+    .unwrap();
+
+    let out = dir.path().join("windsorml-prepared");
+    let result = prepare("windsorml", &src, &out);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let run = PreparedRun::read(&out.join("run_0.h5")).unwrap();
+    assert_eq!(run.meta.pressure_kind.name(), "cp");
+    assert_eq!(run.meta.reference.area_m2, 0.112);
+    assert_eq!(run.meta.cd, Some(0.28182));
+    assert_eq!(run.meta.cl, Some(0.48822));
+    // y up: lift is along +y.
+    assert_eq!(run.meta.axes.up, 1, "{:?}", run.meta.axes);
+    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    assert!(common::close(
+        area,
+        surface_facts["surface_area"].as_f64().unwrap(),
+        1e-5
+    ));
+    // Each cell's values are the mean of its points' values.
+    let mut max_err = 0.0f32;
+    for c in 0..fixture.n_cells() {
+        let ids = fixture.cells.cell(c);
+        let mean = |f: &dyn Fn(usize) -> f32| {
+            ids.iter().map(|&p| f(p as usize)).sum::<f32>() / ids.len() as f32
+        };
+        max_err = max_err.max((run.surface_pressure[c] - mean(&|p| cp[p])).abs());
+        for k in 0..3 {
+            max_err =
+                max_err.max((run.surface_wall_shear[3 * c + k] - mean(&|p| cf[3 * p + k])).abs());
+        }
+    }
+    assert!(max_err < 1e-5, "cell means differ by {max_err}");
+    // The drag coefficient integrates the coefficients directly: Σ(−Cp n_x + Cf_x) A / A_ref.
+    let by_hand: f64 = (0..run.surface_len())
+        .map(|c| {
+            (-(run.surface_pressure[c] as f64) * run.surface_normal[3 * c] as f64
+                + run.surface_wall_shear[3 * c] as f64)
+                * run.surface_area[c] as f64
+        })
+        .sum::<f64>()
+        / 0.112;
+    let forces = slipstream::physics::integrate(
+        &run.loads_with(&run.surface_pressure, &run.surface_wall_shear),
+        run.meta.pressure_kind,
+        &run.meta.reference,
+        [0.0; 3],
+    )
+    .unwrap();
+    let c = slipstream::physics::coefficients(&forces, &run.meta.reference, run.meta.axes);
+    assert!(common::close(c.cd, by_hand, 1e-9), "{} vs {by_hand}", c.cd);
+    // The volume's three scalar velocity arrays become one vector, cell by cell.
+    assert_eq!(run.volume_velocity, velocity);
+    assert_eq!(run.volume_pressure.len(), vol.n_cells());
+}

@@ -11,7 +11,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{backend::Backend, Tensor};
 use slipstream::model::device::Job;
 use slipstream::model::Cpu;
-use slipstream::train::{checkpoint, TrainConfig, TrainJob};
+use slipstream::train::{checkpoint, Residence, TrainConfig, TrainJob};
 
 const CONFIG: &str = r#"
 [model]
@@ -64,6 +64,7 @@ fn job(data: &Path, out: &Path, resume: bool, stop_after: Option<u64>, config: &
         out: out.to_path_buf(),
         resume,
         stop_after,
+        residence: Residence::Memory,
         progress: false,
     }
 }
@@ -98,9 +99,14 @@ fn resume_matches(config: &str) {
     assert_eq!(first.steps_done, 3);
     // A save at step 3 (the end of the invocation) is the checkpoint to resume from.
     assert_eq!(checkpoint::read_meta(&parts).unwrap().step, 3);
-    let second = job(&data, &parts, true, None, config)
-        .run::<Cpu>(&device, "cpu")
-        .unwrap();
+    // The second half reads its batches from disk, row by row, instead of from memory: the
+    // weights must still come out bit for bit the same.
+    let second = TrainJob {
+        residence: Residence::Disk,
+        ..job(&data, &parts, true, None, config)
+    }
+    .run::<Cpu>(&device, "cpu")
+    .unwrap();
     assert_eq!(second.steps_done, 6);
 
     let (a, b) = (weights(&whole), weights(&parts));
@@ -126,6 +132,53 @@ fn resume_matches(config: &str) {
     assert!(job(&data, &parts, true, None, &other)
         .run::<Cpu>(&device, "cpu")
         .is_err());
+}
+
+/// A batch drawn from runs left on disk (only the sampled rows read) equals the batch drawn from
+/// the same runs in memory, step by step.
+#[test]
+fn batches_from_disk_equal_batches_from_memory() {
+    use slipstream::data::batch::{RunFile, RunStore};
+    use slipstream::data::{BatchSpec, Normalizer, PreparedDataset, Split};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_synthetic_prepared(&data, 4);
+    let dataset = PreparedDataset::open(&data).unwrap();
+    let memory = RunStore::Memory(dataset.load(Split::Train).unwrap());
+    let disk = RunStore::Disk(
+        dataset
+            .runs(Split::Train)
+            .iter()
+            .map(|r| RunFile {
+                name: r.clone(),
+                path: dataset.run_path(r),
+            })
+            .collect(),
+    );
+    let normalizer = Normalizer::new(&dataset.stats);
+    let spec = BatchSpec {
+        surface_anchors: 64,
+        volume_anchors: 96,
+        geometry_points: 128,
+        supernodes: 16,
+    };
+    for step in 0..8 {
+        let a = memory.batch(&normalizer, &spec, 7, step).unwrap();
+        let b = disk.batch(&normalizer, &spec, 7, step).unwrap();
+        assert_eq!(a, b, "step {step}");
+        assert_eq!(b.volume_m.len(), 96);
+    }
+    // A run file that vanished is an error naming it, not a panic.
+    let RunStore::Disk(files) = &disk else {
+        unreachable!()
+    };
+    std::fs::remove_file(&files[0].path).unwrap();
+    let gone = RunStore::Disk(vec![files[0].clone()]);
+    let err = gone
+        .batch(&normalizer, &spec, 7, 0)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&files[0].name), "{err}");
 }
 
 #[test]
@@ -194,6 +247,43 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .unwrap();
     assert!(near < mean, "nearest {near} vs mean {mean}");
     assert!(report.join("report.md").is_file() && report.join("report.json").is_file());
+
+    // Averaged anchor draws give other (finite) numbers; --fields-out writes truth, prediction
+    // and error per run, and the written error is prediction − truth.
+    let fields = dir.path().join("fields");
+    let out = Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(&run)
+        .args(["--json", "--draws", "3", "--anchors", "48", "--fields-out"])
+        .arg(&fields)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let averaged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = |v: &serde_json::Value| v["fields"]["surface_pressure"]["rel_l2"].as_f64().unwrap();
+    assert!(r(&averaged).is_finite() && r(&averaged) != r(&v));
+    let test_run = averaged["per_run"][0]["run"].as_str().unwrap().to_string();
+    let surface =
+        slipstream::mesh::read_mesh(&fields.join(format!("{test_run}_surface.vtp"))).unwrap();
+    let get = |name: &str| {
+        surface
+            .field(slipstream::mesh::Location::Point, name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .values
+            .to_f32()
+            .into_owned()
+    };
+    let (truth, pred, error) = (get("pressure"), get("pressure_pred"), get("pressure_error"));
+    assert!(truth
+        .iter()
+        .zip(&pred)
+        .zip(&error)
+        .all(|((t, p), e)| (p - t - e).abs() <= 1e-5 * t.abs().max(1.0)));
+    assert!(fields.join(format!("{test_run}_volume.vtu")).is_file());
 
     // Bad inputs: a missing checkpoint and an unknown split exit with status 2 and say why.
     let missing = Command::new(bin)

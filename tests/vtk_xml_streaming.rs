@@ -29,6 +29,7 @@ fn extract_matches_full_read_on_every_vtk_xml_fixture() {
             cell_centres: true,
             point_arrays: full.point_data.iter().map(|f| f.name.clone()).collect(),
             cell_arrays: full.cell_data.iter().map(|f| f.name.clone()).collect(),
+            cell_rows: None,
         };
         let got = vtk_xml::extract(&path, &request).unwrap();
         let name = path.display();
@@ -65,6 +66,72 @@ fn extract_matches_full_read_on_every_vtk_xml_fixture() {
         checked += 1;
     }
     assert!(checked >= 40, "only {checked} VTK XML fixtures found");
+}
+
+/// A selection of cells gives exactly the selected rows of the full extraction, with only the
+/// points those cells use held in memory; multi-piece files select across pieces.
+#[test]
+fn extract_of_selected_rows_equals_the_rows_of_the_full_extraction() {
+    let Some(root) = common::fixtures_dir() else {
+        return;
+    };
+    let mut checked = 0;
+    for path in vtk_xml_files(&root.join("synthetic")) {
+        let outline = vtk_xml::outline(&path).unwrap();
+        let all = ExtractRequest {
+            cell_centres: true,
+            cell_arrays: outline.cell_arrays.iter().map(|a| a.0.clone()).collect(),
+            ..Default::default()
+        };
+        let full = vtk_xml::extract(&path, &all).unwrap();
+        // Every third cell, plus the last one.
+        let n = full.n_cells;
+        let mut rows: Vec<u64> = (0..n).step_by(3).collect();
+        if rows.last() != Some(&(n - 1)) {
+            rows.push(n - 1);
+        }
+        let picked = vtk_xml::extract(
+            &path,
+            &ExtractRequest {
+                cell_rows: Some(rows.clone()),
+                ..all.clone()
+            },
+        )
+        .unwrap();
+        let name = path.display();
+        let want: Vec<[f32; 3]> = rows
+            .iter()
+            .map(|&r| full.cell_centres.as_ref().unwrap()[r as usize])
+            .collect();
+        assert_eq!(picked.cell_centres.as_ref().unwrap(), &want, "{name}");
+        for (a, b) in picked.cell_arrays.iter().zip(&full.cell_arrays) {
+            let c = b.components;
+            let want: Vec<f64> = rows
+                .iter()
+                .flat_map(|&r| (0..c).map(move |k| r as usize * c + k))
+                .map(|i| b.values.get(i).unwrap())
+                .collect();
+            let got: Vec<f64> = (0..a.values.len())
+                .map(|i| a.values.get(i).unwrap())
+                .collect();
+            assert_eq!(got, want, "{name}: {}", a.name);
+        }
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} VTK XML fixtures found");
+    // A row past the end is refused.
+    let path = root.join("synthetic/volume_f32_binary_u64.vtu");
+    let err = vtk_xml::extract(
+        &path,
+        &ExtractRequest {
+            cell_centres: true,
+            cell_rows: Some(vec![u64::MAX]),
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("past the file"), "{err}");
 }
 
 #[test]

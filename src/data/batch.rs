@@ -8,10 +8,13 @@ use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 
+use std::borrow::Cow;
+
 use super::prepare::pick;
-use super::run::PreparedRun;
+use super::run::{DataError, PreparedRun};
 use super::stats::{signed_log1p, DatasetStats};
 use crate::geometry::sampling::choose_subset;
+use crate::mesh::hdf5;
 use crate::rng::Rng;
 
 /// Surface targets per point: `[p, τx, τy, τz]`.
@@ -83,23 +86,6 @@ impl Normalizer {
                 &stats.volume_vorticity.std,
             ])),
         }
-    }
-
-    /// Standardised surface channels of surface rows `rows` of `run`.
-    pub fn surface_targets(&self, run: &PreparedRun, rows: &[usize]) -> Vec<f32> {
-        self.standardise_surface(
-            &pick(&run.surface_pressure, 1, rows),
-            &pick(&run.surface_wall_shear, 3, rows),
-        )
-    }
-
-    /// Standardised volume channels of volume rows `rows` of `run`.
-    pub fn volume_targets(&self, run: &PreparedRun, rows: &[usize]) -> Vec<f32> {
-        self.standardise_volume(&VolumeFields {
-            pressure: pick(&run.volume_pressure, 1, rows),
-            velocity: pick(&run.volume_velocity, 3, rows),
-            vorticity: pick(&run.volume_vorticity, 3, rows),
-        })
     }
 
     /// Standardised surface channels `[N·4]` of physical fields.
@@ -255,37 +241,199 @@ pub fn batch_for_run(
     rng: &mut Rng,
     step: u64,
 ) -> Batch {
-    let ng = run.geometry_position.len() / 3;
+    match batch_from(run, normalizer, spec, rng, step) {
+        Ok(batch) => batch,
+        Err(never) => match never {},
+    }
+}
+
+/// What a training step reads from a run: whole where the sampling needs every row (the CAD
+/// points, the surface areas that weight the surface anchors), only the sampled rows otherwise.
+pub trait RunRows {
+    type Error;
+    fn name(&self) -> &str;
+    fn geometry(&self) -> Result<Cow<'_, [f32]>, Self::Error>;
+    fn surface_area(&self) -> Result<Cow<'_, [f32]>, Self::Error>;
+    fn volume_len(&self) -> Result<usize, Self::Error>;
+    /// Rows `rows` of dataset `dataset` (e.g. `volume/velocity`), `width` values each.
+    fn rows(&self, dataset: &str, width: usize, rows: &[usize]) -> Result<Vec<f32>, Self::Error>;
+}
+
+impl RunRows for PreparedRun {
+    type Error = std::convert::Infallible;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn geometry(&self) -> Result<Cow<'_, [f32]>, Self::Error> {
+        Ok(Cow::Borrowed(&self.geometry_position))
+    }
+
+    fn surface_area(&self) -> Result<Cow<'_, [f32]>, Self::Error> {
+        Ok(Cow::Borrowed(&self.surface_area))
+    }
+
+    fn volume_len(&self) -> Result<usize, Self::Error> {
+        Ok(PreparedRun::volume_len(self))
+    }
+
+    fn rows(&self, dataset: &str, width: usize, rows: &[usize]) -> Result<Vec<f32>, Self::Error> {
+        let values: &[f32] = match dataset {
+            "surface/position" => &self.surface_position,
+            "surface/pressure" => &self.surface_pressure,
+            "surface/wall_shear" => &self.surface_wall_shear,
+            "volume/position" => &self.volume_position,
+            "volume/pressure" => &self.volume_pressure,
+            "volume/velocity" => &self.volume_velocity,
+            "volume/vorticity" => &self.volume_vorticity,
+            _ => &[],
+        };
+        Ok(pick(values, width, rows))
+    }
+}
+
+/// A prepared run left on disk: each training step reads only what its batch needs, so a
+/// dataset far larger than memory trains with memory bounded by a few batches.
+#[derive(Debug, Clone)]
+pub struct RunFile {
+    pub name: String,
+    pub path: std::path::PathBuf,
+}
+
+impl RunRows for RunFile {
+    type Error = DataError;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn geometry(&self) -> Result<Cow<'_, [f32]>, DataError> {
+        self.whole("geometry/position")
+    }
+
+    fn surface_area(&self) -> Result<Cow<'_, [f32]>, DataError> {
+        self.whole("surface/area")
+    }
+
+    fn volume_len(&self) -> Result<usize, DataError> {
+        hdf5::dataset_shape(&self.path, "volume/pressure")
+            .map(|(rows, _)| rows)
+            .map_err(|e| DataError::file(&self.path, e.to_string()))
+    }
+
+    fn rows(&self, dataset: &str, width: usize, rows: &[usize]) -> Result<Vec<f32>, DataError> {
+        let values = hdf5::read_rows_f32(&self.path, dataset, rows)
+            .map_err(|e| DataError::file(&self.path, e.to_string()))?;
+        if values.len() != rows.len() * width {
+            return Err(DataError::file(
+                &self.path,
+                format!("`{dataset}` does not hold {width} values per row"),
+            ));
+        }
+        Ok(values)
+    }
+}
+
+impl RunFile {
+    fn whole(&self, dataset: &str) -> Result<Cow<'_, [f32]>, DataError> {
+        let d = hdf5::read_dataset(&self.path, dataset)
+            .map_err(|e| DataError::file(&self.path, e.to_string()))?;
+        Ok(Cow::Owned(d.values.to_f32().into_owned()))
+    }
+}
+
+/// The random geometry points, supernodes and anchors of one run (the draws depend only on
+/// `rng`, not on where the run is kept, so memory and disk give the same batch).
+pub fn batch_from<R: RunRows>(
+    run: &R,
+    normalizer: &Normalizer,
+    spec: &BatchSpec,
+    rng: &mut Rng,
+    step: u64,
+) -> Result<Batch, R::Error> {
+    let geometry = run.geometry()?;
+    let ng = geometry.len() / 3;
     let geometry_rows = choose_subset(ng, spec.geometry_points.max(1), rng.next_u64());
     let supernodes: Vec<u32> =
         choose_subset(geometry_rows.len(), spec.supernodes.max(1), rng.next_u64())
             .into_iter()
             .map(|i| i as u32)
             .collect();
-    let surface_rows = area_weighted_rows(&run.surface_area, spec.surface_anchors.max(1), rng);
-    let volume_rows = choose_subset(run.volume_len(), spec.volume_anchors.max(1), rng.next_u64());
-    Batch {
+    let surface_rows = area_weighted_rows(&run.surface_area()?, spec.surface_anchors.max(1), rng);
+    let volume_rows = choose_subset(
+        run.volume_len()?,
+        spec.volume_anchors.max(1),
+        rng.next_u64(),
+    );
+    let triples =
+        |v: Vec<f32>| -> Vec<[f32; 3]> { v.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect() };
+    Ok(Batch {
         step,
-        run: run.name.clone(),
-        geometry_m: rows_of(&run.geometry_position, &geometry_rows),
+        run: run.name().to_string(),
+        geometry_m: rows_of(&geometry, &geometry_rows),
         supernodes,
-        surface_m: rows_of(&run.surface_position, &surface_rows),
-        surface_targets: normalizer.surface_targets(run, &surface_rows),
-        volume_m: rows_of(&run.volume_position, &volume_rows),
-        volume_targets: normalizer.volume_targets(run, &volume_rows),
+        surface_m: triples(run.rows("surface/position", 3, &surface_rows)?),
+        surface_targets: normalizer.standardise_surface(
+            &run.rows("surface/pressure", 1, &surface_rows)?,
+            &run.rows("surface/wall_shear", 3, &surface_rows)?,
+        ),
+        volume_m: triples(run.rows("volume/position", 3, &volume_rows)?),
+        volume_targets: normalizer.standardise_volume(&VolumeFields {
+            pressure: run.rows("volume/pressure", 1, &volume_rows)?,
+            velocity: run.rows("volume/velocity", 3, &volume_rows)?,
+            vorticity: run.rows("volume/vorticity", 3, &volume_rows)?,
+        }),
+    })
+}
+
+/// The training runs: read once into memory, or left on disk and read a batch at a time.
+#[derive(Debug, Clone)]
+pub enum RunStore {
+    Memory(Vec<PreparedRun>),
+    Disk(Vec<RunFile>),
+}
+
+impl RunStore {
+    pub fn len(&self) -> usize {
+        match self {
+            RunStore::Memory(r) => r.len(),
+            RunStore::Disk(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch of `step` (as [`sample_batch`], wherever the runs are kept).
+    pub fn batch(
+        &self,
+        normalizer: &Normalizer,
+        spec: &BatchSpec,
+        seed: u64,
+        step: u64,
+    ) -> Result<Batch, DataError> {
+        match self {
+            RunStore::Memory(runs) => Ok(sample_batch(runs, normalizer, spec, seed, step)),
+            RunStore::Disk(runs) => {
+                let mut rng = Rng::stream(seed, step);
+                let run = &runs[rng.below(runs.len() as u64) as usize];
+                batch_from(run, normalizer, spec, &mut rng, step)
+            }
+        }
     }
 }
 
-/// Batches for steps `first..last`, prepared on a background thread a few steps ahead.
 pub struct Prefetcher {
-    receiver: Receiver<Batch>,
+    receiver: Receiver<Result<Batch, DataError>>,
     /// Detached when dropped: the worker ends at its next send once the receiver is gone.
     _worker: JoinHandle<()>,
 }
 
 impl Prefetcher {
     pub fn start(
-        runs: Arc<Vec<PreparedRun>>,
+        runs: Arc<RunStore>,
         normalizer: Normalizer,
         spec: BatchSpec,
         seed: u64,
@@ -294,9 +442,10 @@ impl Prefetcher {
         let (sender, receiver) = sync_channel(4);
         let worker = std::thread::spawn(move || {
             for step in steps {
-                let batch = sample_batch(&runs, &normalizer, &spec, seed, step);
-                if sender.send(batch).is_err() {
-                    break; // the trainer stopped early
+                let batch = runs.batch(&normalizer, &spec, seed, step);
+                let failed = batch.is_err();
+                if sender.send(batch).is_err() || failed {
+                    break; // the trainer stopped early, or a run could not be read
                 }
             }
         });
@@ -307,7 +456,7 @@ impl Prefetcher {
     }
 
     /// The next batch; `None` once the range is exhausted.
-    pub fn next_batch(&self) -> Option<Batch> {
+    pub fn next_batch(&self) -> Option<Result<Batch, DataError>> {
         self.receiver.recv().ok()
     }
 }

@@ -31,12 +31,13 @@ pub struct Layout {
     pub geometry_file: &'static str,
     pub surface_file: &'static str,
     pub volume_file: &'static str,
-    /// Cell arrays of the surface file.
+    /// Arrays of the surface file: cell arrays, or point arrays averaged onto the cells; a
+    /// vector given as comma-separated scalar arrays (`"cfxavg,cfyavg,cfzavg"`).
     pub surface_pressure: &'static str,
     pub surface_wall_shear: &'static str,
     /// The stored wall shear is −τ (OpenFOAM's `wallShearStress`).
     pub shear_negated: bool,
-    /// Cell arrays of the volume file.
+    /// Arrays of the volume file, named as for the surface.
     pub volume_velocity: &'static str,
     pub volume_pressure: &'static str,
     /// `None`: computed from the velocity (least squares over neighbouring cells).
@@ -98,8 +99,37 @@ pub const AHMEDML: Layout = Layout {
     forces_file: Some("force_mom_{i}.csv"),
 };
 
+/// WindsorML (Ashton et al. 2024): wall-modelled LES of the Windsor body, runs numbered from 0.
+/// The surface (`boundary_i.vtu`, an unstructured grid of faces) carries time-averaged
+/// coefficients as point data, Cp and the skin-friction vector in three scalar arrays; the volume
+/// carries the velocity in three scalar cell arrays. y is up. `force_mom_i.csv` uses the constant
+/// reference area 0.112 m² (`force_mom_varref_i.csv` each body's own). The published files give
+/// no free-stream speed: the velocity is kept as stored, and with Cp fields the coefficients do
+/// not need one. The skin-friction sign (traction on the body) is assumed, not yet confirmed
+/// against a run's force CSV.
+pub const WINDSORML: Layout = Layout {
+    name: "windsorml",
+    geometry_file: "windsor_{i}.stl",
+    surface_file: "boundary_{i}.vtu",
+    volume_file: "volume_{i}.vtu",
+    surface_pressure: "cpavg",
+    surface_wall_shear: "cfxavg,cfyavg,cfzavg",
+    shear_negated: false,
+    volume_velocity: "velocityxavg,velocityyavg,velocityzavg",
+    volume_pressure: "pressureavg",
+    volume_vorticity: None,
+    pressure_kind: PressureKind::Cp,
+    density_kg_m3: 1.0,
+    speed_m_s: 1.0,
+    ref_area_m2: RefValue::Constant(0.112),
+    ref_length_m: RefValue::Constant(1.044),
+    up_axis: "y",
+    flow_axis: "x",
+    forces_file: Some("force_mom_{i}.csv"),
+};
+
 /// Layouts `prepare` reads through a description (besides `slipstream`).
-pub const LAYOUTS: &[&Layout] = &[&DRIVAERML, &AHMEDML];
+pub const LAYOUTS: &[&Layout] = &[&DRIVAERML, &AHMEDML, &WINDSORML];
 
 pub fn layout(name: &str) -> Option<&'static Layout> {
     LAYOUTS.iter().copied().find(|l| l.name == name)

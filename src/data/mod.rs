@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod info;
 pub mod layouts;
 pub mod prepare;
+pub mod published_splits;
 pub mod run;
 pub mod stats;
 

@@ -84,25 +84,69 @@ pub fn slipstream_runs(src: &Path) -> Result<Vec<(String, PathBuf)>, String> {
         .collect())
 }
 
+/// The per-cell values of the field `spec` names: one array of `components` values a tuple, or
+/// `components` comma-separated scalar arrays (WindsorML stores `cfxavg`, `cfyavg`, `cfzavg`
+/// apart). Cell arrays are taken as they are; point arrays (WindsorML's and DrivAerNet++'s
+/// surfaces) are averaged over each cell's points.
 pub(crate) fn cell_field(
     m: &Mesh,
-    name: &str,
+    spec: &str,
     components: usize,
     file: &Path,
 ) -> Result<Vec<f32>, String> {
-    let f = m
-        .field(Location::Cell, name)
-        .ok_or_else(|| format!("{}: no cell array `{name}`", file.display()))?;
-    if f.components != components || f.values.len() != m.n_cells() * components {
-        return Err(format!(
-            "{}: `{name}` has {} components × {} values for {} cells, expected {components} per cell",
+    let names: Vec<&str> = spec.split(',').map(str::trim).collect();
+    if names.len() > 1 {
+        if names.len() != components {
+            return Err(format!(
+                "{}: field `{spec}` names {} arrays, expected {components}",
+                file.display(),
+                names.len()
+            ));
+        }
+        let parts: Vec<Vec<f32>> = names
+            .iter()
+            .map(|n| cell_field(m, n, 1, file))
+            .collect::<Result<_, _>>()?;
+        return Ok((0..m.n_cells())
+            .flat_map(|c| parts.iter().map(move |p| p[c]))
+            .collect());
+    }
+    let name = names[0];
+    let shape_error = |f: &crate::mesh::Field, what: &str, count: usize| {
+        format!(
+            "{}: `{name}` has {} components × {} values for {count} {what}, expected {components} per {}",
             file.display(),
             f.components,
             f.values.len(),
-            m.n_cells()
-        ));
+            what.trim_end_matches('s')
+        )
+    };
+    if let Some(f) = m.field(Location::Cell, name) {
+        if f.components != components || f.values.len() != m.n_cells() * components {
+            return Err(shape_error(f, "cells", m.n_cells()));
+        }
+        return Ok(f.values.to_f32().into_owned());
     }
-    Ok(f.values.to_f32().into_owned())
+    let f = m
+        .field(Location::Point, name)
+        .ok_or_else(|| format!("{}: no cell or point array `{name}`", file.display()))?;
+    if f.components != components || f.values.len() != m.n_points() * components {
+        return Err(shape_error(f, "points", m.n_points()));
+    }
+    let values = f.values.to_f32();
+    let mut out = Vec::with_capacity(m.n_cells() * components);
+    for c in 0..m.n_cells() {
+        let ids = m.cells.cell(c);
+        let w = 1.0 / ids.len().max(1) as f64;
+        for k in 0..components {
+            let sum: f64 = ids
+                .iter()
+                .map(|&p| values[p as usize * components + k] as f64)
+                .sum();
+            out.push((sum * w) as f32);
+        }
+    }
+    Ok(out)
 }
 
 /// Rows `rows` of a row-major array `width` values wide.
@@ -162,21 +206,7 @@ pub(crate) fn read_run(
         choose_subset(ns, opts.surface_points, opts.seed)
     };
 
-    let volume = mesh::read_mesh(&sources.volume).map_err(|e| e.to_string())?;
-    let velocity = cell_field(&volume, sources.volume_velocity, 3, &sources.volume)?;
-    let vpressure = cell_field(&volume, sources.volume_pressure, 1, &sources.volume)?;
-    let vcentres_rows = cell_centres(&volume);
-    let vorticity = match sources.volume_vorticity {
-        Some(field) => cell_field(&volume, field, 3, &sources.volume)?,
-        None => curl_least_squares(&vcentres_rows, &velocity),
-    };
-    let vcentres: Vec<f32> = vcentres_rows.into_iter().flatten().collect();
-    let nv = volume.n_cells();
-    let v_rows = if opts.volume_points == 0 || opts.volume_points >= nv {
-        (0..nv).collect()
-    } else {
-        choose_subset(nv, opts.volume_points, opts.seed.wrapping_add(1))
-    };
+    let volume = read_volume(sources, opts)?;
 
     let cad = mesh::read_mesh(&sources.geometry).map_err(|e| e.to_string())?;
     let mut soup = TriangleSoup::from_mesh(&cad);
@@ -193,13 +223,157 @@ pub(crate) fn read_run(
         surface_area: pick(&area, 1, &s_rows),
         surface_pressure: pick(&pressure, 1, &s_rows),
         surface_wall_shear: pick(&shear, 3, &s_rows),
-        volume_position: pick(&vcentres, 3, &v_rows),
-        volume_velocity: pick(&velocity, 3, &v_rows),
-        volume_pressure: pick(&vpressure, 1, &v_rows),
-        volume_vorticity: pick(&vorticity, 3, &v_rows),
+        volume_position: volume.position,
+        volume_velocity: volume.velocity,
+        volume_pressure: volume.pressure,
+        volume_vorticity: volume.vorticity,
         geometry_position: geometry,
         surface_total_area_m2: props.total_area_m2,
         ..Default::default()
+    })
+}
+
+/// Volume cells whose centres and velocity are held for the least-squares vorticity when a
+/// dataset has none: every cell of volumes up to this size, a random subset (holding the kept
+/// cells) of larger ones. About 60 bytes a cell with the neighbour search: ~0.25 GB.
+const VORTICITY_STENCIL_CELLS: usize = 4_000_000;
+
+/// The kept volume cells, row-major.
+struct VolumeRows {
+    position: Vec<f32>,
+    velocity: Vec<f32>,
+    pressure: Vec<f32>,
+    vorticity: Vec<f32>,
+}
+
+/// The volume cells `opts` keeps (a seeded random subset, or all), with their fields.
+///
+/// VTK XML volumes are streamed: only the kept cells (and, without a stored vorticity, the
+/// vorticity stencil's cells) and the points they use are ever held, so memory follows
+/// `--volume-points`, not the file's size. Other formats are read whole.
+fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows, String> {
+    let path = &sources.volume;
+    let keep = |n: usize| {
+        if opts.volume_points == 0 || opts.volume_points >= n {
+            (0..n).collect::<Vec<usize>>()
+        } else {
+            choose_subset(n, opts.volume_points, opts.seed.wrapping_add(1))
+        }
+    };
+    let names = |spec: &str| {
+        spec.split(',')
+            .map(|n| n.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    let mut wanted = names(sources.volume_velocity);
+    wanted.extend(names(sources.volume_pressure));
+    wanted.extend(sources.volume_vorticity.map(names).unwrap_or_default());
+    let xml = matches!(
+        mesh::Format::from_path(path),
+        Ok(mesh::Format::Vtu | mesh::Format::Vtp)
+    );
+    // Streaming reads cell arrays; point arrays (averaged onto cells) need the whole mesh.
+    let outline = match xml {
+        true => Some(mesh::vtk_xml::outline(path).map_err(|e| e.to_string())?),
+        false => None,
+    };
+    let streamable = outline.as_ref().is_some_and(|o| {
+        wanted
+            .iter()
+            .all(|w| o.cell_arrays.iter().any(|(name, _)| name == w))
+    });
+    if !streamable {
+        let volume = mesh::read_mesh(path).map_err(|e| e.to_string())?;
+        let velocity = cell_field(&volume, sources.volume_velocity, 3, path)?;
+        let pressure = cell_field(&volume, sources.volume_pressure, 1, path)?;
+        let centres = cell_centres(&volume);
+        let vorticity = match sources.volume_vorticity {
+            Some(field) => cell_field(&volume, field, 3, path)?,
+            None => curl_least_squares(&centres, &velocity),
+        };
+        let centres: Vec<f32> = centres.into_iter().flatten().collect();
+        let rows = keep(volume.n_cells());
+        return Ok(VolumeRows {
+            position: pick(&centres, 3, &rows),
+            velocity: pick(&velocity, 3, &rows),
+            pressure: pick(&pressure, 1, &rows),
+            vorticity: pick(&vorticity, 3, &rows),
+        });
+    }
+    let outline = outline.unwrap_or_else(|| unreachable!("streamable volumes are VTK XML"));
+    let n = usize::try_from(outline.n_cells)
+        .map_err(|_| format!("{}: too many cells", path.display()))?;
+    let rows = keep(n);
+    // The cells read: the kept ones, or with a computed vorticity the stencil around them.
+    let read_rows: Vec<usize> = match sources.volume_vorticity {
+        Some(_) => rows.clone(),
+        None if n <= VORTICITY_STENCIL_CELLS => (0..n).collect(),
+        None => {
+            let mut r = choose_subset(n, VORTICITY_STENCIL_CELLS, opts.seed.wrapping_add(3));
+            r.extend_from_slice(&rows);
+            r.sort_unstable();
+            r.dedup();
+            r
+        }
+    };
+    let request = mesh::vtk_xml::ExtractRequest {
+        cell_centres: true,
+        cell_arrays: wanted.clone(),
+        cell_rows: (read_rows.len() < n).then(|| read_rows.iter().map(|&r| r as u64).collect()),
+        ..Default::default()
+    };
+    let got = mesh::vtk_xml::extract(path, &request).map_err(|e| e.to_string())?;
+    let field = |spec: &str, components: usize| -> Result<Vec<f32>, String> {
+        let parts: Vec<&crate::mesh::Field> = names(spec)
+            .iter()
+            .map(|n| got.cell_arrays.iter().find(|f| &f.name == n))
+            .collect::<Option<_>>()
+            .ok_or_else(|| format!("{}: no cell array `{spec}`", path.display()))?;
+        let per_part = if parts.len() == 1 { components } else { 1 };
+        if parts.len() != 1 && parts.len() != components
+            || parts.iter().any(|f| f.components != per_part)
+        {
+            return Err(format!(
+                "{}: `{spec}` does not hold {components} values per cell",
+                path.display()
+            ));
+        }
+        if parts.len() == 1 {
+            return Ok(parts[0].values.to_f32().into_owned());
+        }
+        let columns: Vec<_> = parts.iter().map(|f| f.values.to_f32()).collect();
+        let rows = columns[0].len();
+        Ok((0..rows)
+            .flat_map(|r| columns.iter().map(move |c| c[r]))
+            .collect())
+    };
+    let velocity = field(sources.volume_velocity, 3)?;
+    let pressure = field(sources.volume_pressure, 1)?;
+    let centres = got.cell_centres.unwrap_or_default();
+    let vorticity = match sources.volume_vorticity {
+        Some(spec) => field(spec, 3)?,
+        None => curl_least_squares(&centres, &velocity),
+    };
+    let centres: Vec<f32> = centres.into_iter().flatten().collect();
+    if read_rows.len() == rows.len() {
+        // Every cell read is kept, in order: hand the arrays over without copying.
+        return Ok(VolumeRows {
+            position: centres,
+            velocity,
+            pressure,
+            vorticity,
+        });
+    }
+    // Where each kept cell sits among the cells read.
+    let at: Vec<usize> = rows
+        .iter()
+        .map(|r| read_rows.binary_search(r).unwrap_or_default())
+        .collect();
+    Ok(VolumeRows {
+        position: pick(&centres, 3, &at),
+        velocity: pick(&velocity, 3, &at),
+        pressure: pick(&pressure, 1, &at),
+        vorticity: pick(&vorticity, 3, &at),
     })
 }
 
@@ -466,12 +640,49 @@ pub fn prepare_dataset(
     Ok(outcomes)
 }
 
+/// How `prepare` splits the runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitRule {
+    /// Train, validation and test fractions of a seeded shuffle.
+    Fractions([f64; 3]),
+    /// A published split by name (see [`super::published_splits`]).
+    Published(String),
+}
+
+impl SplitRule {
+    /// `0.8,0.1,0.1` or a published split's name.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if super::published_splits::NAMES.contains(&text) {
+            return Ok(SplitRule::Published(text.to_string()));
+        }
+        let f: Vec<f64> = text
+            .split(',')
+            .map(|x| x.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| split_usage(text))?;
+        match f.as_slice() {
+            [a, b, c] if f.iter().all(|x| x.is_finite() && *x >= 0.0) && a + b + c > 0.0 => {
+                Ok(SplitRule::Fractions([*a, *b, *c]))
+            }
+            _ => Err(split_usage(text)),
+        }
+    }
+}
+
+fn split_usage(text: &str) -> String {
+    format!(
+        "--split `{text}`: give three non-negative fractions (train,val,test), e.g. 0.8,0.1,0.1, \
+         or a published split: {}",
+        super::published_splits::NAMES.join(", ")
+    )
+}
+
 /// Writes `out/splits.json` (once: an existing file is kept, so the split stays fixed) and
 /// `out/stats.json` (statistics of the training split's prepared runs). Returns both.
 pub fn write_splits_and_stats(
     out: &Path,
     runs: &[String],
-    fractions: [f64; 3],
+    rule: &SplitRule,
     seed: u64,
 ) -> Result<(super::stats::Splits, super::stats::DatasetStats), String> {
     use super::stats::{compute, Splits};
@@ -481,7 +692,10 @@ pub fn write_splits_and_stats(
             .map_err(|e| format!("{}: {e}", splits_path.display()))?;
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", splits_path.display()))?
     } else {
-        let s = Splits::random(runs, fractions, seed);
+        let s = match rule {
+            SplitRule::Fractions(fractions) => Splits::random(runs, *fractions, seed),
+            SplitRule::Published(name) => super::published_splits::published(name, runs)?,
+        };
         let text = serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?;
         mesh::write_bytes_atomically(&splits_path, text.as_bytes()).map_err(|e| e.to_string())?;
         s

@@ -39,6 +39,14 @@ pub struct EvalJob {
     /// Query points decoded at once.
     pub chunk: usize,
     pub seed: u64,
+    /// Anchors per branch at inference (default: as trained). More anchors give the
+    /// attention a denser picture of the flow and a steadier prediction.
+    pub anchors: Option<usize>,
+    /// Independent anchor draws whose standardised predictions are averaged; each draw
+    /// sees a different subset of the geometry, so averaging removes sampling noise.
+    pub draws: usize,
+    /// Folder for each run's truth, prediction and error as VTK point clouds.
+    pub fields_out: Option<PathBuf>,
     pub progress: bool,
 }
 
@@ -308,49 +316,120 @@ fn transfer(source: &PreparedRun, target: &PreparedRun) -> Fields {
     }
 }
 
-/// The model's fields on every point of `run`.
+/// The model's fields on every point of `run`: the mean of `draws` predictions, each from
+/// its own draw of anchors, geometry points and supernodes.
+#[allow(clippy::too_many_arguments)]
 fn predict<B: Backend>(
     model: &AbUpt<B>,
     normalizer: &Normalizer,
     spec: &crate::data::BatchSpec,
     run: &PreparedRun,
     rng: &mut Rng,
+    draws: usize,
     chunk: usize,
     device: &B::Device,
 ) -> Result<Fields, ModelError> {
     let frame = model.config().coordinates;
-    let anchors = batch_for_run(run, normalizer, spec, rng, 0);
-    let encoded = model.encode(
-        &to_model_frame(&frame, &anchors.geometry_m),
-        &anchors.supernodes,
-        positions_tensor::<B>(&to_model_frame(&frame, &anchors.surface_m), device),
-        positions_tensor::<B>(&to_model_frame(&frame, &anchors.volume_m), device),
-    )?;
     let points = |v: &[f32]| {
         v.chunks_exact(3)
             .map(|p| frame.to_model([p[0], p[1], p[2]]))
             .collect::<Vec<_>>()
     };
-    let s = model.decode_chunked(
-        &encoded,
-        Branch::Surface,
-        &points(&run.surface_position),
-        chunk,
-        |_| {},
-    )?;
-    let v = model.decode_chunked(
-        &encoded,
-        Branch::Volume,
-        &points(&run.volume_position),
-        chunk,
-        |_| {},
-    )?;
+    let (surface_points, volume_points) =
+        (points(&run.surface_position), points(&run.volume_position));
+    let draws = draws.max(1);
+    let (mut s, mut v) = (Vec::<f32>::new(), Vec::<f32>::new());
+    for _ in 0..draws {
+        let anchors = batch_for_run(run, normalizer, spec, rng, 0);
+        let encoded = model.encode(
+            &to_model_frame(&frame, &anchors.geometry_m),
+            &anchors.supernodes,
+            positions_tensor::<B>(&to_model_frame(&frame, &anchors.surface_m), device),
+            positions_tensor::<B>(&to_model_frame(&frame, &anchors.volume_m), device),
+        )?;
+        let ds = model.decode_chunked(&encoded, Branch::Surface, &surface_points, chunk, |_| {})?;
+        let dv = model.decode_chunked(&encoded, Branch::Volume, &volume_points, chunk, |_| {})?;
+        accumulate(&mut s, &ds);
+        accumulate(&mut v, &dv);
+    }
+    let scale = 1.0 / draws as f32;
+    s.iter_mut().for_each(|x| *x *= scale);
+    v.iter_mut().for_each(|x| *x *= scale);
     let (surface_pressure, surface_shear) = normalizer.surface_fields(&s);
     Ok(Fields {
         surface_pressure,
         surface_shear,
         volume: normalizer.volume_fields(&v),
     })
+}
+
+fn accumulate(sum: &mut Vec<f32>, values: &[f32]) {
+    if sum.is_empty() {
+        sum.extend_from_slice(values);
+    } else {
+        sum.iter_mut().zip(values).for_each(|(s, x)| *s += x);
+    }
+}
+
+/// `DIR/<run>_surface.vtp` and `DIR/<run>_volume.vtu`: point clouds at the prepared cell
+/// centres carrying each field's truth, prediction and prediction − truth, in the run's units,
+/// so that ParaView shows where a checkpoint goes wrong.
+fn write_fields(
+    dir: &Path,
+    run: &PreparedRun,
+    pred: &Fields,
+    truth: &Fields,
+) -> Result<(), ModelError> {
+    use crate::mesh::{write_mesh, Field, Mesh};
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::job(format!("{}: {e}", dir.display())))?;
+    let points = |v: &[f32]| {
+        v.chunks_exact(3)
+            .map(|p| [p[0], p[1], p[2]])
+            .collect::<Vec<_>>()
+    };
+    let triple = |name: &str, components: usize, p: &[f32], t: &[f32]| {
+        let error = p.iter().zip(t).map(|(a, b)| a - b).collect();
+        [
+            Field::new_f32(name, components, t.to_vec()),
+            Field::new_f32(format!("{name}_pred"), components, p.to_vec()),
+            Field::new_f32(format!("{name}_error"), components, error),
+        ]
+    };
+    let mut surface = Mesh::point_cloud(points(&run.surface_position));
+    surface.point_data.extend(triple(
+        "pressure",
+        1,
+        &pred.surface_pressure,
+        &truth.surface_pressure,
+    ));
+    surface.point_data.extend(triple(
+        "wall_shear",
+        3,
+        &pred.surface_shear,
+        &truth.surface_shear,
+    ));
+    surface
+        .point_data
+        .push(Field::new_f32("normal", 3, run.surface_normal.clone()));
+    surface
+        .point_data
+        .push(Field::new_f32("area_m2", 1, run.surface_area.clone()));
+    let mut volume = Mesh::point_cloud(points(&run.volume_position));
+    let (p, t) = (&pred.volume, &truth.volume);
+    volume
+        .point_data
+        .extend(triple("pressure", 1, &p.pressure, &t.pressure));
+    volume
+        .point_data
+        .extend(triple("velocity", 3, &p.velocity, &t.velocity));
+    volume
+        .point_data
+        .extend(triple("vorticity", 3, &p.vorticity, &t.vorticity));
+    for (file, mesh) in [("surface.vtp", &surface), ("volume.vtu", &volume)] {
+        let path = dir.join(format!("{}_{file}", run.name));
+        write_mesh(&path, mesh).map_err(|e| ModelError::job(e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn coefficients_of(
@@ -385,6 +464,11 @@ impl Job for EvalJob {
         let training = dataset.load(Split::Train).map_err(ModelError::job)?;
         // The checkpoint's statistics, not the folder's: they define the model's outputs.
         let normalizer = Normalizer::new(&meta.stats);
+        let mut spec = meta.train.data;
+        if let Some(n) = self.anchors {
+            spec.surface_anchors = n;
+            spec.volume_anchors = n;
+        }
         let mean_cd = mean_of(training.iter().map(|r| r.meta.cd));
         let mean_cl = mean_of(training.iter().map(|r| r.meta.cl));
         let training_shapes: Vec<(PointIndex, Vec<[f32; 3]>)> = training
@@ -420,13 +504,17 @@ impl Job for EvalJob {
             let pred = predict(
                 &model,
                 &normalizer,
-                &meta.train.data,
+                &spec,
                 run,
                 &mut rng,
+                self.draws,
                 self.chunk,
                 device,
             )?;
             let (cd, cl) = coefficients_of(run, &pred.surface_pressure, &pred.surface_shear)?;
+            if let Some(dir) = &self.fields_out {
+                write_fields(dir, run, &pred, &truth)?;
+            }
             let rel = model_scores.add(run, &normalizer, &pred, &truth, cd, cl);
 
             let (ns, nv) = (run.surface_len(), run.volume_len());

@@ -40,41 +40,52 @@ fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
 /// neighbourhood is degenerate, e.g. all neighbours on a line).
 pub fn curl_least_squares(points: &[[f32; 3]], velocity: &[f32]) -> Vec<f32> {
     let index = PointIndex::new(points);
-    let neighbours = index.nearest_batch(points, NEIGHBOURS + 1);
-    (0..points.len())
-        .into_par_iter()
-        .flat_map_iter(|i| {
-            let (ids, _) = neighbours.row(i);
-            let p = points[i];
-            let mut ata = [[0.0f64; 3]; 3];
-            let mut atb = [[0.0f64; 3]; 3]; // per velocity component
-            for &j in ids {
-                let j = j as usize;
-                if j == i || j >= points.len() {
-                    continue;
-                }
-                let d: [f64; 3] = std::array::from_fn(|k| (points[j][k] - p[k]) as f64);
-                let w = 1.0 / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).max(1e-300);
-                for r in 0..3 {
-                    for c in 0..3 {
-                        ata[r][c] += w * d[r] * d[c];
+    let mut out = Vec::with_capacity(3 * points.len());
+    // Neighbours are searched a block at a time, so their lists never outgrow one block.
+    for (b, block) in points.chunks(CURL_BLOCK).enumerate() {
+        let first = b * CURL_BLOCK;
+        let neighbours = index.nearest_batch(block, NEIGHBOURS + 1);
+        let curl: Vec<f32> = (0..block.len())
+            .into_par_iter()
+            .flat_map_iter(|q| {
+                let i = first + q;
+                let (ids, _) = neighbours.row(q);
+                let p = points[i];
+                let mut ata = [[0.0f64; 3]; 3];
+                let mut atb = [[0.0f64; 3]; 3]; // per velocity component
+                for &j in ids {
+                    let j = j as usize;
+                    if j == i || j >= points.len() {
+                        continue;
                     }
-                    for comp in 0..3 {
-                        let du = (velocity[3 * j + comp] - velocity[3 * i + comp]) as f64;
-                        atb[comp][r] += w * d[r] * du;
+                    let d: [f64; 3] = std::array::from_fn(|k| (points[j][k] - p[k]) as f64);
+                    let w = 1.0 / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).max(1e-300);
+                    for r in 0..3 {
+                        for c in 0..3 {
+                            ata[r][c] += w * d[r] * d[c];
+                        }
+                        for comp in 0..3 {
+                            let du = (velocity[3 * j + comp] - velocity[3 * i + comp]) as f64;
+                            atb[comp][r] += w * d[r] * du;
+                        }
                     }
                 }
-            }
-            // grad[comp] = ∇u_comp
-            let grad: Option<Vec<[f64; 3]>> = (0..3).map(|c| solve3(ata, atb[c])).collect();
-            let w = match grad {
-                Some(g) => [g[2][1] - g[1][2], g[0][2] - g[2][0], g[1][0] - g[0][1]],
-                None => [0.0; 3],
-            };
-            w.map(|v| v as f32).into_iter()
-        })
-        .collect()
+                // grad[comp] = ∇u_comp
+                let grad: Option<Vec<[f64; 3]>> = (0..3).map(|c| solve3(ata, atb[c])).collect();
+                let w = match grad {
+                    Some(g) => [g[2][1] - g[1][2], g[0][2] - g[2][0], g[1][0] - g[0][1]],
+                    None => [0.0; 3],
+                };
+                w.map(|v| v as f32).into_iter()
+            })
+            .collect();
+        out.extend_from_slice(&curl);
+    }
+    out
 }
+
+/// Points whose neighbour lists are held at once by [`curl_least_squares`].
+const CURL_BLOCK: usize = 1 << 16;
 
 #[cfg(test)]
 mod tests {

@@ -257,6 +257,76 @@ pub fn read_dataset(path: &Path, name: &str) -> Result<H5Dataset> {
     }
 }
 
+/// The number of rows (first dimension) and values per row of dataset `name`, without reading it.
+pub fn dataset_shape(path: &Path, name: &str) -> Result<(usize, usize)> {
+    let (file, _) = open(path)?;
+    let dataset_path = absolute(name);
+    let ds = file
+        .dataset(dataset_path.trim_start_matches('/'))
+        .map_err(|e| MeshError::invalid(path, format!("no dataset '{dataset_path}': {e}")))?;
+    let shape = ds
+        .shape()
+        .map_err(|e| MeshError::invalid(path, format!("'{dataset_path}': {e}")))?;
+    let rows = shape.first().copied().unwrap_or(1) as usize;
+    let width = shape.iter().skip(1).product::<u64>() as usize;
+    Ok((rows, width))
+}
+
+/// Rows of a float dataset, `rows` in any order and with repeats, as `[rows.len() · width]`
+/// float32, reading only windows of the dataset around them (a few thousand rows at a time, the
+/// chunks they overlap): memory follows the request, not the dataset.
+pub fn read_rows_f32(path: &Path, name: &str, rows: &[usize]) -> Result<Vec<f32>> {
+    const WINDOW_ROWS: u64 = 4096;
+    let (file, _) = open(path)?;
+    let dataset_path = absolute(name);
+    let ds = file
+        .dataset(dataset_path.trim_start_matches('/'))
+        .map_err(|e| MeshError::invalid(path, format!("no dataset '{dataset_path}': {e}")))?;
+    let bad = |e: h5::Error| MeshError::invalid(path, format!("'{dataset_path}': {e}"));
+    let shape = ds.shape().map_err(bad)?;
+    let n = shape.first().copied().unwrap_or(1);
+    let width = shape.iter().skip(1).product::<u64>() as usize;
+    // (row, where it goes), by row: each window serves every request inside it.
+    let mut order: Vec<(u64, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(k, &r)| (r as u64, k))
+        .collect();
+    order.sort_unstable();
+    let mut out = vec![0f32; rows.len() * width];
+    let mut pending = order.iter().peekable();
+    while let Some(&&(start, _)) = pending.peek() {
+        if start >= n {
+            return Err(MeshError::invalid(
+                path,
+                format!("'{dataset_path}' has {n} rows; row {start} was asked for"),
+            ));
+        }
+        let window = ds.read_f32_rows(start, WINDOW_ROWS).map_err(bad)?;
+        let end = start + (window.len() / width.max(1)) as u64;
+        if end == start {
+            return Err(MeshError::invalid(
+                path,
+                format!("'{dataset_path}': row {start} could not be read"),
+            ));
+        }
+        while let Some(&(row, k)) = pending.next_if(|(row, _)| *row < end) {
+            let local = (row - start) as usize * width;
+            let (Some(src), Some(dst)) = (
+                window.get(local..local + width),
+                out.get_mut(k * width..(k + 1) * width),
+            ) else {
+                return Err(MeshError::invalid(
+                    path,
+                    format!("'{dataset_path}': row {row} is shorter than {width} values"),
+                ));
+            };
+            dst.copy_from_slice(src);
+        }
+    }
+    Ok(out)
+}
+
 /// Opens `path` for streaming reads after checking that it is a complete HDF5 file; also returns
 /// the file's length.
 fn open(path: &Path) -> Result<(h5::File, u64)> {

@@ -156,6 +156,9 @@ pub struct GenerateConfig {
     pub out: PathBuf,
     pub jobs: usize,
     pub seed: u64,
+    /// Number of the first run folder (`run_{first_run}`), so that a second family can be
+    /// numbered after an existing one.
+    pub first_run: usize,
     pub stilts: bool,
     pub settings: CaseSettings,
     /// Physical density (kg/m³) recorded for turning kinematic values into pascals.
@@ -184,7 +187,7 @@ pub fn generate(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(params) = family.get(i) else { break };
-                let run = i + 1;
+                let run = config.first_run + i;
                 let dir = config.out.join(format!("run_{run}"));
                 let outcome = if dir.join("run.json").is_file() {
                     RunOutcome::Skipped { run }

@@ -14,4 +14,4 @@ pub mod optim;
 pub mod trainer;
 
 pub use config::TrainConfig;
-pub use trainer::{batch_loss, TrainJob, TrainReport};
+pub use trainer::{batch_loss, Residence, TrainJob, TrainReport};

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::checkpoint::{self, CheckpointMeta, TrainingDomain};
 use super::config::{LossWeights, OptimizerKind, TrainConfig};
 use super::optim::{clip_global_norm, Lion};
-use crate::data::batch::{batch_for_run, Batch, Normalizer, Prefetcher};
+use crate::data::batch::{batch_for_run, Batch, Normalizer, Prefetcher, RunFile, RunStore};
 use crate::data::{PreparedDataset, PreparedRun, Split};
 use crate::model::device::Job;
 use crate::model::{
@@ -37,8 +37,78 @@ pub struct TrainJob {
     /// Stop after this many steps of this invocation (the schedule still spans all steps), as
     /// if interrupted: the kill-and-resume test and time-boxed sessions use it.
     pub stop_after: Option<u64>,
+    /// Where the training runs are kept; batches are the same either way.
+    pub residence: Residence,
     /// Print progress lines to stderr.
     pub progress: bool,
+}
+
+/// Where training keeps its runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Residence {
+    /// In memory when the training split's files total at most [`IN_MEMORY_FILE_BYTES`],
+    /// otherwise on disk.
+    #[default]
+    Auto,
+    Memory,
+    /// Read from disk at every step, only the rows each batch draws: memory bounded by the
+    /// batches in flight, whatever the dataset's size.
+    Disk,
+}
+
+/// The largest training split (its compressed files) `Residence::Auto` loads into memory; it
+/// unpacks to roughly twice this.
+pub const IN_MEMORY_FILE_BYTES: u64 = 2 << 30;
+
+/// The training split's runs kept as `residence` asks.
+fn open_store(dataset: &PreparedDataset, residence: Residence) -> Result<RunStore, ModelError> {
+    let names = dataset.runs(Split::Train);
+    if names.is_empty() {
+        return Err(ModelError::job("the training split has no runs"));
+    }
+    let bytes: u64 = names
+        .iter()
+        .map(|r| std::fs::metadata(dataset.run_path(r)).map_or(0, |m| m.len()))
+        .sum();
+    let in_memory = match residence {
+        Residence::Auto => bytes <= IN_MEMORY_FILE_BYTES,
+        Residence::Memory => true,
+        Residence::Disk => false,
+    };
+    if in_memory {
+        return Ok(RunStore::Memory(
+            dataset.load(Split::Train).map_err(ModelError::job)?,
+        ));
+    }
+    let files = names
+        .iter()
+        .map(|r| {
+            let path = dataset.run_path(r);
+            if path.is_file() {
+                Ok(RunFile {
+                    name: r.clone(),
+                    path,
+                })
+            } else {
+                Err(ModelError::job(format!("{}: missing", path.display())))
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RunStore::Disk(files))
+}
+
+/// Calls `f` on every training run: from memory, or read from disk one at a time.
+fn for_each_run(
+    store: &RunStore,
+    mut f: impl FnMut(usize, &PreparedRun) -> Result<(), ModelError>,
+) -> Result<(), ModelError> {
+    match store {
+        RunStore::Memory(runs) => runs.iter().enumerate().try_for_each(|(i, r)| f(i, r)),
+        RunStore::Disk(files) => files.iter().enumerate().try_for_each(|(i, file)| {
+            let run = PreparedRun::read(&file.path).map_err(ModelError::job)?;
+            f(i, &run)
+        }),
+    }
 }
 
 /// How a training invocation ended.
@@ -60,10 +130,10 @@ pub struct TrainReport {
 const VALIDATION_STREAM: u64 = 0x5641_4c49_4441_5445;
 
 /// Union of the training runs' volume and geometry bounds (metres).
-fn data_bounds(runs: &[PreparedRun]) -> ([f32; 3], [f32; 3]) {
+fn data_bounds(store: &RunStore) -> Result<([f32; 3], [f32; 3]), ModelError> {
     let mut lo = [f32::INFINITY; 3];
     let mut hi = [f32::NEG_INFINITY; 3];
-    for run in runs {
+    for_each_run(store, |_, run| {
         for values in [
             &run.volume_position,
             &run.geometry_position,
@@ -78,8 +148,9 @@ fn data_bounds(runs: &[PreparedRun]) -> ([f32; 3], [f32; 3]) {
                 }
             }
         }
-    }
-    (lo, hi)
+        Ok(())
+    })?;
+    Ok((lo, hi))
 }
 
 /// Points of the volume-anchor template kept in a checkpoint.
@@ -104,12 +175,19 @@ pub fn body_frame(run: &PreparedRun) -> ([f32; 3], f32) {
 
 /// The body sizes, the volume-anchor template and the units of the training runs, which must
 /// share pressure kind, density, speed and axes: the model's outputs are in those units.
-fn training_domain(runs: &[PreparedRun], seed: u64) -> Result<TrainingDomain, ModelError> {
-    let first = runs
-        .first()
-        .ok_or_else(|| ModelError::job("the training split has no runs"))?;
-    for run in runs {
-        let (a, b) = (&run.meta, &first.meta);
+fn training_domain(store: &RunStore, seed: u64) -> Result<TrainingDomain, ModelError> {
+    let count = store.len();
+    if count == 0 {
+        return Err(ModelError::job("the training split has no runs"));
+    }
+    let per_run = TEMPLATE_POINTS.div_ceil(count);
+    let mut template = Vec::with_capacity(per_run * count);
+    let mut lengths = [f64::INFINITY, 0.0f64];
+    // The first run's units, which every other run must share.
+    let mut first: Option<(String, crate::data::RunMeta)> = None;
+    for_each_run(store, |i, run| {
+        let (b_name, b) = first.get_or_insert_with(|| (run.name.clone(), run.meta.clone()));
+        let a = &run.meta;
         let same = a.pressure_kind == b.pressure_kind
             && a.axes == b.axes
             && (a.reference.speed_m_s - b.reference.speed_m_s).abs()
@@ -118,16 +196,11 @@ fn training_domain(runs: &[PreparedRun], seed: u64) -> Result<TrainingDomain, Mo
                 <= 1e-6 * b.reference.density_kg_m3;
         if !same {
             return Err(ModelError::job(format!(
-                "runs {} and {} differ in pressure kind, speed, density or axes; one model \
+                "runs {b_name} and {} differ in pressure kind, speed, density or axes; one model \
                  learns one set of units (prepare them alike)",
-                first.name, run.name
+                run.name
             )));
         }
-    }
-    let per_run = TEMPLATE_POINTS.div_ceil(runs.len().max(1));
-    let mut template = Vec::with_capacity(per_run * runs.len());
-    let mut lengths = [f64::INFINITY, 0.0f64];
-    for (i, run) in runs.iter().enumerate() {
         let (centre, length) = body_frame(run);
         lengths = [lengths[0].min(length as f64), lengths[1].max(length as f64)];
         let rows = crate::geometry::sampling::choose_subset(
@@ -139,15 +212,17 @@ fn training_domain(runs: &[PreparedRun], seed: u64) -> Result<TrainingDomain, Mo
             let p = &run.volume_position[3 * r..3 * r + 3];
             template.push(std::array::from_fn(|k| (p[k] - centre[k]) / length));
         }
-    }
+        Ok(())
+    })?;
+    let (_, first) = first.ok_or_else(|| ModelError::job("the training split has no runs"))?;
     Ok(TrainingDomain {
         body_length_m: lengths,
         volume_template: template,
-        pressure_kind: Some(first.meta.pressure_kind),
-        density_kg_m3: first.meta.reference.density_kg_m3,
-        speed_m_s: first.meta.reference.speed_m_s,
-        flow_axis: first.meta.axes.flow,
-        up_axis: first.meta.axes.up,
+        pressure_kind: Some(first.pressure_kind),
+        density_kg_m3: first.reference.density_kg_m3,
+        speed_m_s: first.reference.speed_m_s,
+        flow_axis: first.axes.flow,
+        up_axis: first.axes.up,
     })
 }
 
@@ -318,7 +393,7 @@ impl TrainJob {
         let started = Instant::now();
         let checkpoint_dir = self.out.join("checkpoint");
         let dataset = PreparedDataset::open(&self.data).map_err(ModelError::job)?;
-        let train_runs = Arc::new(dataset.load(Split::Train).map_err(ModelError::job)?);
+        let train_runs = Arc::new(open_store(&dataset, self.residence)?);
         let val_runs = if dataset.runs(Split::Val).is_empty() {
             Vec::new()
         } else {
@@ -351,7 +426,7 @@ impl TrainJob {
                 )));
             }
             let mut config: AbUptConfig = self.config.model.resolve().map_err(ModelError::job)?;
-            let (lo, hi) = data_bounds(&train_runs);
+            let (lo, hi) = data_bounds(&train_runs)?;
             config.coordinates = CoordinateFrame::fit(lo, hi, 0.02);
             (
                 AbUpt::<Autodiff<I>>::init(&config, schedule.seed, device)?,
@@ -418,7 +493,8 @@ impl TrainJob {
         for step in first_step..last_step {
             let batch = prefetch
                 .next_batch()
-                .ok_or_else(|| ModelError::job("the batch loader stopped early"))?;
+                .ok_or_else(|| ModelError::job("the batch loader stopped early"))?
+                .map_err(ModelError::job)?;
             debug_assert_eq!(batch.step, step);
             let lr = self.config.optimizer.lr_at(step, schedule.steps);
             let losses = batch_loss(&model, &batch, &self.config.loss, device)?;

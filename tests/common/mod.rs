@@ -28,7 +28,7 @@ pub fn close(got: f64, want: f64, rel: f64) -> bool {
 /// prepared layout with smooth analytic fields, plus splits.json and stats.json), for tests of
 /// training and evaluation that need no CFD data.
 pub fn write_synthetic_prepared(dir: &std::path::Path, runs: usize) {
-    use slipstream::data::prepare::write_splits_and_stats;
+    use slipstream::data::prepare::{write_splits_and_stats, SplitRule};
     use slipstream::mesh::hdf5::H5Writer;
     use slipstream::rng::Rng;
     std::fs::create_dir_all(dir).unwrap();
@@ -99,5 +99,5 @@ pub fn write_synthetic_prepared(dir: &std::path::Path, runs: usize) {
         h.write(&dir.join(format!("{name}.h5"))).unwrap();
         names.push(name);
     }
-    write_splits_and_stats(dir, &names, [0.6, 0.2, 0.2], 0).unwrap();
+    write_splits_and_stats(dir, &names, &SplitRule::Fractions([0.6, 0.2, 0.2]), 0).unwrap();
 }

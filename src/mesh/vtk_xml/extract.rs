@@ -1,7 +1,9 @@
 //! Pulling a few named arrays (and cell centres) out of a VTK XML file too large to load whole.
 //!
 //! Memory holds only what is asked for, plus the points when cell centres are asked for: offsets and
-//! connectivity are streamed side by side and reduced to centres on the fly, never stored.
+//! connectivity are streamed side by side and reduced to centres on the fly, never stored. With a
+//! row selection, only the selected cells' centres and values are kept, and only the points those
+//! cells use: memory follows the selection, not the file.
 
 use crate::mesh::error::{invalid, ParseResult};
 use crate::mesh::field::{Field, Values};
@@ -20,6 +22,9 @@ pub struct ExtractRequest {
     pub cell_centres: bool,
     pub point_arrays: Vec<String>,
     pub cell_arrays: Vec<String>,
+    /// Keep only these cells (strictly ascending indices over all pieces) in `cell_centres` and
+    /// `cell_arrays`; `None` keeps every cell.
+    pub cell_rows: Option<Vec<u64>>,
 }
 
 /// What was extracted, concatenated over pieces.
@@ -58,6 +63,22 @@ pub fn extract(
         index.pieces.iter().map(|p| p.total_cells(index.kind)),
         "cells",
     )?;
+    if let Some(rows) = &req.cell_rows {
+        if rows.iter().zip(rows.iter().skip(1)).any(|(a, b)| a >= b) {
+            return Err(invalid!(
+                "internal: selected cell rows are not strictly ascending"
+            ));
+        }
+        if let Some(&last) = rows.last().filter(|&&r| r >= total_cells) {
+            return Err(invalid!(
+                "selected cell {last} is past the file's {total_cells} cells"
+            ));
+        }
+    }
+    let kept_cells = req
+        .cell_rows
+        .as_ref()
+        .map_or(total_cells, |r| r.len() as u64);
     let mut out = Extracted {
         n_points: total_points,
         n_cells: total_cells,
@@ -70,7 +91,7 @@ pub fn extract(
         out.points = Some(Vec::new());
     }
     if req.cell_centres {
-        out.cell_centres = Some(Vec::with_capacity(cap(total_cells)));
+        out.cell_centres = Some(Vec::with_capacity(cap(kept_cells)));
     }
     for (location, names, dst) in [
         (Section::PointData, &req.point_arrays, &mut out.point_arrays),
@@ -86,7 +107,7 @@ pub fn extract(
             let n = if location == Section::PointData {
                 total_points
             } else {
-                total_cells
+                kept_cells
             };
             dst.push(Field {
                 name: name.clone(),
@@ -98,10 +119,101 @@ pub fn extract(
             });
         }
     }
+    let mut first_cell = 0u64;
     for piece in &index.pieces {
-        extract_piece(source, index, piece, req, &mut out)?;
+        let n_cells = piece.total_cells(index.kind);
+        let rows = req.cell_rows.as_deref().map(|rows| {
+            let lo = rows.partition_point(|&r| r < first_cell);
+            let hi = rows.partition_point(|&r| r < first_cell.saturating_add(n_cells));
+            Rows {
+                rows: rows.get(lo..hi).unwrap_or_default(),
+                base: first_cell,
+            }
+        });
+        extract_piece(source, index, piece, req, rows, &mut out)?;
+        first_cell = first_cell.saturating_add(n_cells);
     }
     Ok(out)
+}
+
+/// The selected cells of one piece: global indices, `base` being the piece's first cell.
+#[derive(Clone, Copy)]
+struct Rows<'a> {
+    rows: &'a [u64],
+    base: u64,
+}
+
+impl<'a> Rows<'a> {
+    fn cursor(self) -> Cursor<'a> {
+        Cursor {
+            rows: self.rows,
+            base: self.base,
+            next: 0,
+        }
+    }
+}
+
+/// Walks the selection alongside cells streamed in order.
+struct Cursor<'a> {
+    rows: &'a [u64],
+    base: u64,
+    next: usize,
+}
+
+impl Cursor<'_> {
+    /// Whether local cell `cell` is selected; cells must be asked about in ascending order.
+    fn take(&mut self, cell: u64) -> bool {
+        while let Some(&r) = self.rows.get(self.next) {
+            let local = r - self.base;
+            if local > cell {
+                return false;
+            }
+            self.next += 1;
+            if local == cell {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The points a piece's cells are looked up in: all of them, or only those marked as used.
+enum PointTable {
+    All(Vec<[f32; 3]>),
+    Marked {
+        used: Vec<u64>,
+        /// Marked points before each word of `used`.
+        rank: Vec<u64>,
+        points: Vec<[f32; 3]>,
+        n_points: u64,
+    },
+}
+
+impl PointTable {
+    fn n_points(&self) -> u64 {
+        match self {
+            PointTable::All(p) => p.len() as u64,
+            PointTable::Marked { n_points, .. } => *n_points,
+        }
+    }
+
+    fn get(&self, id: i64) -> Option<[f32; 3]> {
+        let i = usize::try_from(id).ok()?;
+        match self {
+            PointTable::All(p) => p.get(i).copied(),
+            PointTable::Marked {
+                used, rank, points, ..
+            } => {
+                let (w, b) = (i / 64, i % 64);
+                let word = *used.get(w)?;
+                if word >> b & 1 == 0 {
+                    return None;
+                }
+                let before = rank.get(w)? + (word & ((1u64 << b) - 1)).count_ones() as u64;
+                points.get(before as usize).copied()
+            }
+        }
+    }
 }
 
 fn extract_piece(
@@ -109,48 +221,100 @@ fn extract_piece(
     index: &FileIndex,
     piece: &PieceIndex,
     req: &ExtractRequest,
+    rows: Option<Rows<'_>>,
     out: &mut Extracted,
 ) -> ParseResult<()> {
     let n_cells = piece.total_cells(index.kind);
-    let need_points = req.points || req.cell_centres;
-    let points: Vec<[f32; 3]> = if need_points && piece.n_points > 0 {
-        let desc = piece
-            .first_in(Section::Points)
-            .ok_or_else(|| invalid!("the piece has no <Points>"))?;
-        read_points(source, index, desc, piece.n_points)?
-    } else {
-        Vec::new()
+    let sections: Vec<(Section, u64)> = match index.kind {
+        DataSetType::UnstructuredGrid => vec![(Section::Cells, n_cells)],
+        DataSetType::PolyData => piece.poly_sections().to_vec(),
     };
-    if req.cell_centres {
-        let centres = out.cell_centres.get_or_insert_with(Vec::new);
-        match index.kind {
-            DataSetType::UnstructuredGrid => {
-                if n_cells > 0 {
-                    stream_centres(
-                        source,
-                        index,
-                        piece,
-                        Section::Cells,
-                        n_cells,
-                        &points,
-                        centres,
-                    )?;
-                }
-            }
-            DataSetType::PolyData => {
-                for (section, n) in piece.poly_sections() {
-                    if n > 0 {
-                        stream_centres(source, index, piece, section, n, &points, centres)?;
+    let need_points = req.points || req.cell_centres;
+    let points_desc = || {
+        piece
+            .first_in(Section::Points)
+            .ok_or_else(|| invalid!("the piece has no <Points>"))
+    };
+    let table = match rows {
+        _ if !need_points || piece.n_points == 0 => PointTable::All(Vec::new()),
+        Some(rows) if !req.points => {
+            // First pass over the cells: mark the points the selected cells use.
+            let mut used = vec![0u64; piece.n_points.div_ceil(64) as usize];
+            let mut cursor = rows.cursor();
+            visit_cells(source, index, piece, &sections, |cell, ids| {
+                if cursor.take(cell) {
+                    for &p in ids {
+                        let Some(i) = usize::try_from(p)
+                            .ok()
+                            .filter(|&i| (i as u64) < piece.n_points)
+                        else {
+                            return Err(invalid!(
+                                "cell {cell} refers to point {p}, but the piece has {} points",
+                                piece.n_points
+                            ));
+                        };
+                        if let Some(word) = used.get_mut(i / 64) {
+                            *word |= 1 << (i % 64);
+                        }
                     }
                 }
+                Ok(())
+            })?;
+            let mut rank = Vec::with_capacity(used.len());
+            let mut count = 0u64;
+            for w in &used {
+                rank.push(count);
+                count += w.count_ones() as u64;
+            }
+            let points =
+                read_marked_points(source, index, points_desc()?, piece.n_points, &used, count)?;
+            PointTable::Marked {
+                used,
+                rank,
+                points,
+                n_points: piece.n_points,
             }
         }
+        _ => PointTable::All(read_points(source, index, points_desc()?, piece.n_points)?),
+    };
+    if req.cell_centres && n_cells > 0 {
+        let centres = out.cell_centres.get_or_insert_with(Vec::new);
+        let mut cursor = rows.map(|r| r.cursor());
+        visit_cells(source, index, piece, &sections, |cell, ids| {
+            if let Some(c) = cursor.as_mut() {
+                if !c.take(cell) {
+                    return Ok(());
+                }
+            }
+            if ids.is_empty() {
+                return Err(invalid!("cell {cell} has no points, so it has no centre"));
+            }
+            let mut sum = [0f64; 3];
+            for &p in ids {
+                let Some(q) = table.get(p) else {
+                    return Err(invalid!(
+                        "cell {cell} refers to point {p}, but the piece has {} points",
+                        table.n_points()
+                    ));
+                };
+                sum[0] += q[0] as f64;
+                sum[1] += q[1] as f64;
+                sum[2] += q[2] as f64;
+            }
+            let c = ids.len() as f64;
+            centres.push([
+                (sum[0] / c) as f32,
+                (sum[1] / c) as f32,
+                (sum[2] / c) as f32,
+            ]);
+            Ok(())
+        })?;
     }
-    match out.points.as_mut() {
+    match (out.points.as_mut(), table) {
         // One piece (the usual case): hand the vector over without copying.
-        Some(dst) if dst.is_empty() => *dst = points,
-        Some(dst) => dst.extend_from_slice(&points),
-        None => drop(points),
+        (Some(dst), PointTable::All(points)) if dst.is_empty() => *dst = points,
+        (Some(dst), PointTable::All(points)) => dst.extend_from_slice(&points),
+        _ => {}
     }
     for (location, n, dst) in [
         (Section::PointData, piece.n_points, &mut out.point_arrays),
@@ -172,29 +336,128 @@ fn extract_piece(
             let Values::F32(values) = &mut field.values else {
                 return Err(invalid!("internal: extracted arrays are float32"));
             };
-            let before = values.len() as u64;
+            let selected = if location == Section::CellData {
+                rows
+            } else {
+                None
+            };
+            let mut keep = Keep {
+                cursor: selected.map(|r| r.cursor()),
+                components: desc.components.max(1) as u64,
+                seen: 0,
+                tuple_kept: false,
+            };
             while let Some(chunk) = r.next_chunk()? {
                 match chunk {
-                    Chunk::F32(v) => values.extend_from_slice(v),
-                    Chunk::F64(v) => values.extend(v.iter().map(|&x| x as f32)),
-                    Chunk::Int(v) => values.extend(v.iter().map(|&x| x as f32)),
+                    Chunk::F32(v) => v.iter().for_each(|&x| keep.push(values, x)),
+                    Chunk::F64(v) => v.iter().for_each(|&x| keep.push(values, x as f32)),
+                    Chunk::Int(v) => v.iter().for_each(|&x| keep.push(values, x as f32)),
                 }
             }
-            super::read::check_count(desc, values.len() as u64 - before, Some(expected))?;
+            super::read::check_count(desc, keep.seen, Some(expected))?;
         }
     }
     Ok(())
 }
 
-/// Reduces `connectivity` + `offsets` of one section to cell centres, reading both side by side.
-fn stream_centres(
+/// Keeps the values of selected tuples as an array streams by.
+struct Keep<'a> {
+    cursor: Option<Cursor<'a>>,
+    components: u64,
+    /// Values streamed so far.
+    seen: u64,
+    tuple_kept: bool,
+}
+
+impl Keep<'_> {
+    fn push(&mut self, values: &mut Vec<f32>, x: f32) {
+        let k = self.seen;
+        self.seen += 1;
+        match self.cursor.as_mut() {
+            None => values.push(x),
+            Some(c) => {
+                if k.is_multiple_of(self.components) {
+                    self.tuple_kept = c.take(k / self.components);
+                }
+                if self.tuple_kept {
+                    values.push(x);
+                }
+            }
+        }
+    }
+}
+
+/// Streams the points, keeping those marked in `used`.
+fn read_marked_points(
+    source: &dyn Source,
+    index: &FileIndex,
+    desc: &super::index::ArrayDesc,
+    n_points: u64,
+    used: &[u64],
+    count: u64,
+) -> ParseResult<Vec<[f32; 3]>> {
+    if desc.components != 3 {
+        return Err(invalid!(
+            "Points have {} components, expected 3",
+            desc.components
+        ));
+    }
+    let expected = super::read::value_count(desc, n_points)?;
+    let mut r = ArrayReader::open(source, index, desc)?;
+    super::read::check_declared(&r, desc, Some(expected))?;
+    let mut out: Vec<[f32; 3]> = Vec::with_capacity(count.min(n_points) as usize);
+    let mut seen = 0u64;
+    let mut carry = [0f32; 3];
+    let mut push = |x: f32| {
+        let (p, k) = ((seen / 3) as usize, (seen % 3) as usize);
+        seen += 1;
+        if used.get(p / 64).is_some_and(|w| w >> (p % 64) & 1 == 1) {
+            if let Some(c) = carry.get_mut(k) {
+                *c = x;
+            }
+            if k == 2 {
+                out.push(carry);
+            }
+        }
+    };
+    while let Some(chunk) = r.next_chunk()? {
+        match chunk {
+            Chunk::F32(v) => v.iter().for_each(|&x| push(x)),
+            Chunk::F64(v) => v.iter().for_each(|&x| push(x as f32)),
+            Chunk::Int(v) => v.iter().for_each(|&x| push(x as f32)),
+        }
+    }
+    super::read::check_count(desc, seen, Some(expected))?;
+    Ok(out)
+}
+
+/// Streams each cell's point ids (`connectivity` and `offsets` of every section read side by
+/// side) to `visit(cell, ids)`, cells numbered across sections from 0.
+fn visit_cells(
+    source: &dyn Source,
+    index: &FileIndex,
+    piece: &PieceIndex,
+    sections: &[(Section, u64)],
+    mut visit: impl FnMut(u64, &[i64]) -> ParseResult<()>,
+) -> ParseResult<()> {
+    let mut first = 0u64;
+    for &(section, n_cells) in sections {
+        if n_cells > 0 {
+            visit_section(source, index, piece, section, n_cells, first, &mut visit)?;
+        }
+        first = first.saturating_add(n_cells);
+    }
+    Ok(())
+}
+
+fn visit_section(
     source: &dyn Source,
     index: &FileIndex,
     piece: &PieceIndex,
     section: Section,
     n_cells: u64,
-    points: &[[f32; 3]],
-    centres: &mut Vec<[f32; 3]>,
+    first: u64,
+    visit: &mut impl FnMut(u64, &[i64]) -> ParseResult<()>,
 ) -> ParseResult<()> {
     let find = |name: &str| {
         piece
@@ -206,13 +469,13 @@ fn stream_centres(
     let mut offsets = ArrayReader::open(source, index, offsets_desc)?;
     super::read::check_declared(&offsets, offsets_desc, Some(n_cells))?;
     let mut conn = ArrayReader::open(source, index, conn_desc)?;
-    let n_points = points.len() as i64;
     // Connectivity values not yet assigned to a cell.
     let mut pending: Vec<i64> = Vec::new();
     let mut pending_pos = 0usize;
     let mut consumed: i64 = 0;
     let mut cells_done = 0u64;
     let mut ends: Vec<i64> = Vec::new();
+    let mut ids: Vec<i64> = Vec::new();
     loop {
         ends.clear();
         match offsets.next_chunk()? {
@@ -223,9 +486,12 @@ fn stream_centres(
         for &end in &ends {
             // A difference that overflows can only come from an offset far below the previous one.
             let Some(count) = end.checked_sub(consumed).filter(|&c| c >= 0) else {
-                return Err(invalid!("cell offsets decrease at cell {cells_done}"));
+                return Err(invalid!(
+                    "cell offsets decrease at cell {}",
+                    first + cells_done
+                ));
             };
-            let mut sum = [0f64; 3];
+            ids.clear();
             for _ in 0..count {
                 let p = loop {
                     if let Some(&p) = pending.get(pending_pos) {
@@ -246,24 +512,9 @@ fn stream_centres(
                     }
                 };
                 pending_pos += 1;
-                let Some(q) = usize::try_from(p).ok().and_then(|i| points.get(i)) else {
-                    return Err(invalid!("cell {cells_done} refers to point {p}, but the piece has {n_points} points"));
-                };
-                sum[0] += q[0] as f64;
-                sum[1] += q[1] as f64;
-                sum[2] += q[2] as f64;
+                ids.push(p);
             }
-            if count == 0 {
-                return Err(invalid!(
-                    "cell {cells_done} has no points, so it has no centre"
-                ));
-            }
-            let c = count as f64;
-            centres.push([
-                (sum[0] / c) as f32,
-                (sum[1] / c) as f32,
-                (sum[2] / c) as f32,
-            ]);
+            visit(first + cells_done, &ids)?;
             consumed = end;
             cells_done += 1;
         }

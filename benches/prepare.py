@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Benchmark `slipstream prepare` on a large volume written by the VTK library.
+
+Writes (once, cached) a DrivAerML-shaped run whose volume_1.vtu is the hexahedral grid of
+benches/vtu_read.py (written by the VTK library in DrivAerML's encoding: inline base64, UInt64
+headers, no compression; CellData and PointData UMeanTrim, pMeanTrim). The surface and STL are
+the small synthetic fixtures. Then
+runs `slipstream prepare --layout drivaerml` on it for each --volume-points setting and prints
+one JSON line per run: wall seconds, volume cells per second, file MB/s and the peak resident
+memory of the slipstream process (from the kernel's accounting of the child, no extra tools).
+
+DrivAerML has no stored vorticity, so prepare computes it from the velocity (on every cell up
+to 4M, on a 4M-cell stencil beyond): the heaviest path.
+
+Needs: pip install vtk numpy; a release build (cargo build --release).
+Usage: python3 benches/prepare.py [--cells 10000000] [--work /tmp/slipstream-bench-prepare]
+       [--volume-points 1000000,0] [--binary target/release/slipstream]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+
+def vtk_cells(path):
+    """The cell count the file declares (read from its header, not its data)."""
+    with open(path, "rb") as f:
+        head = f.read(4096).decode("latin-1")
+    return head.split('NumberOfCells="', 1)[1].split('"', 1)[0]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cells", type=int, default=10_000_000)
+    ap.add_argument("--work", default="/tmp/slipstream-bench-prepare")
+    ap.add_argument("--volume-points", default="1000000,0", help="comma-separated; 0 keeps every cell")
+    ap.add_argument("--binary", default="target/release/slipstream")
+    ap.add_argument("--fixtures", default="../shared/fixtures/synthetic")
+    args = ap.parse_args()
+
+    run = os.path.join(args.work, "src", "run_1")
+    os.makedirs(run, exist_ok=True)
+    volume = os.path.join(run, "volume_1.vtu")
+    meta_path = os.path.join(args.work, "volume.json")
+    meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
+    if meta.get("requested_cells") != args.cells or not os.path.exists(volume):
+        started = time.time()
+        tmp = volume + ".tmp.vtu"
+        # Written by a separate process: this one stays small, so the slipstream processes it
+        # starts are measured alone (a child's peak RSS counts what it shared with its parent
+        # between fork and exec).
+        here = os.path.dirname(os.path.abspath(__file__))
+        subprocess.run(
+            [sys.executable, "-c",
+             f"import sys; sys.path.insert(0, {here!r}); from vtu_read import write_file; "
+             f"write_file({tmp!r}, {args.cells})"],
+            check=True,
+        )
+        os.replace(tmp, volume)
+        version = subprocess.run(
+            [sys.executable, "-c", "import vtk; print(vtk.vtkVersion.GetVTKVersion())"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        meta = {"requested_cells": args.cells, "cells": int(vtk_cells(volume)), "vtk": version,
+                "write_s": time.time() - started}
+        json.dump(meta, open(meta_path, "w"))
+    shutil.copy(os.path.join(args.fixtures, "surface_binary.stl"), os.path.join(run, "drivaer_1.stl"))
+    shutil.copy(os.path.join(args.fixtures, "surface_f32_binary_u64.vtp"), os.path.join(run, "boundary_1.vtp"))
+    with open(os.path.join(run, "force_mom_constref_1.csv"), "w") as f:
+        f.write("cd,cl\n0.25,0.05\n")
+    file_mb = os.path.getsize(volume) / 1e6
+
+    for kept in [int(v) for v in args.volume_points.split(",")]:
+        out = os.path.join(args.work, f"out-{kept}")
+        shutil.rmtree(out, ignore_errors=True)
+        log_path = os.path.join(args.work, f"prepare-{kept}.log")
+        started = time.time()
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [args.binary, "prepare", "--layout", "drivaerml", "--src", os.path.join(args.work, "src"),
+                 "--out", out, "--volume-points", str(kept), "--jobs", "1"],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+            # wait4 gives this child's own resource usage: its peak resident memory (kB on Linux).
+            _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.time() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"prepare failed, see {log_path}:\n{open(log_path).read()}")
+        print(json.dumps({
+            "volume_cells": meta["cells"],
+            "volume_file_mb": round(file_mb, 1),
+            "written_by": f"VTK {meta['vtk']}",
+            "volume_points_kept": kept if kept else meta["cells"],
+            "seconds": round(seconds, 2),
+            "cells_per_s": round(meta["cells"] / seconds),
+            "file_mb_per_s": round(file_mb / seconds, 1),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        }), flush=True)
+
+
+if __name__ == "__main__":
+    main()
