@@ -73,10 +73,11 @@ pub enum Command {
     Eval(EvalArgs),
     /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
     ///
-    /// Layouts: `slipstream` (what `generate` writes), `drivaerml`, `ahmedml` (windsorml,
-    /// drivaernet and shapenet-car are not supported yet). Finished runs are skipped; broken runs
-    /// are reported with the reason while the rest prepare; --jobs runs several at once, --shard
-    /// splits the run list across machines.
+    /// Layouts: `slipstream` (what `generate` writes), `drivaerml`, `ahmedml`, `windsorml`
+    /// (drivaernet and shapenet-car are not supported yet: their runs span several folders and
+    /// lack fields the others have). Volumes are streamed, so memory follows --volume-points, not
+    /// the file size. Finished runs are skipped; broken runs are reported with the reason while
+    /// the rest prepare; --jobs runs several at once, --shard splits the run list across machines.
     /// Example: slipstream prepare --layout slipstream --src data/ahmed --out data/ahmed-prepared
     Prepare(PrepareArgs),
     /// Generate CFD training data with OpenFOAM (needs OpenFOAM v1912+ installed).
@@ -174,6 +175,11 @@ pub struct TrainArgs {
     /// Stop after this many steps of this invocation (resume later with --resume).
     #[arg(long)]
     pub stop_after: Option<u64>,
+    /// Start from this checkpoint's weights and statistics (same [model] architecture) rather
+    /// than from random weights, e.g. to train a shipped checkpoint further on more data. The
+    /// schedule and optimiser start afresh.
+    #[arg(long, value_name = "CHECKPOINT", conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
     /// Where the training runs are kept: memory, disk (each step reads only the rows it draws,
     /// for datasets larger than memory), or auto (memory when the training split's files total
     /// at most 2 GiB). Batches are identical either way, so a run may resume with another.
@@ -818,6 +824,7 @@ fn train(a: &TrainArgs) -> Result<()> {
             DataResidence::Memory => Residence::Memory,
             DataResidence::Disk => Residence::Disk,
         },
+        init_from: a.init_from.clone(),
         progress: true,
     };
     let report = dispatch(device, precision, job).map_err(model_error)?;

@@ -65,6 +65,7 @@ fn job(data: &Path, out: &Path, resume: bool, stop_after: Option<u64>, config: &
         resume,
         stop_after,
         residence: Residence::Memory,
+        init_from: None,
         progress: false,
     }
 }
@@ -124,6 +125,40 @@ fn resume_matches(config: &str) {
     // The resumed log holds each step once.
     let log = std::fs::read_to_string(parts.join("log.jsonl")).unwrap();
     assert_eq!(log.lines().filter(|l| l.contains("\"train\"")).count(), 6);
+
+    // A new run may start from a checkpoint's weights: with a learning rate far below one ulp of
+    // any weight, one step leaves them exactly the source's; its statistics are carried over and
+    // the source recorded. Another architecture is refused.
+    let tuned = dir.path().join("tuned");
+    let frozen = config.replace("lr = 1e-4", "lr = 1e-30");
+    TrainJob {
+        init_from: Some(whole.clone()),
+        ..job(&data, &tuned, false, Some(1), &frozen)
+    }
+    .run::<Cpu>(&device, "cpu")
+    .unwrap();
+    assert_eq!(
+        weights(&tuned),
+        a,
+        "--init-from did not start from the source's weights"
+    );
+    let (source_meta, tuned_meta) = (
+        checkpoint::read_meta(&whole).unwrap(),
+        checkpoint::read_meta(&tuned).unwrap(),
+    );
+    assert_eq!(tuned_meta.stats, source_meta.stats);
+    assert_eq!(tuned_meta.model, source_meta.model);
+    assert_eq!(
+        tuned_meta.init_from.as_deref(),
+        Some(whole.display().to_string().as_str())
+    );
+    let wider = config.replace("dim = 24", "dim = 36");
+    let refused = TrainJob {
+        init_from: Some(whole.clone()),
+        ..job(&data, &dir.path().join("wider"), false, Some(1), &wider)
+    }
+    .run::<Cpu>(&device, "cpu");
+    assert!(refused.unwrap_err().to_string().contains("architecture"));
 
     // A new run never overwrites an existing one; resuming with another configuration is refused.
     let again = job(&data, &whole, false, None, config).run::<Cpu>(&device, "cpu");

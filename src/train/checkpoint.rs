@@ -46,6 +46,9 @@ pub struct CheckpointMeta {
     /// What prediction on a new body needs to know about the training bodies.
     #[serde(default)]
     pub domain: TrainingDomain,
+    /// The checkpoint whose weights (and statistics) this run started from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<String>,
 }
 
 /// The training bodies' size range, and where their volume anchors lay relative to them.

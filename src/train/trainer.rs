@@ -39,6 +39,9 @@ pub struct TrainJob {
     pub stop_after: Option<u64>,
     /// Where the training runs are kept; batches are the same either way.
     pub residence: Residence,
+    /// Start a new run from this checkpoint's weights and statistics (same architecture) instead
+    /// of a random initialisation: a longer schedule, or more data, without starting over.
+    pub init_from: Option<PathBuf>,
     /// Print progress lines to stderr.
     pub progress: bool,
 }
@@ -401,7 +404,12 @@ impl TrainJob {
         };
         let schedule = self.config.schedule;
 
-        let (mut model, first_step, domain, stats) = if self.resume {
+        let (mut model, first_step, domain, stats, init_from) = if self.resume {
+            if self.init_from.is_some() {
+                return Err(ModelError::job(
+                    "--init-from starts a new run; a resumed run continues from its own checkpoint",
+                ));
+            }
             let meta = checkpoint::read_meta(&self.out).map_err(ModelError::job)?;
             if meta.train != self.config {
                 return Err(ModelError::job(format!(
@@ -416,7 +424,7 @@ impl TrainJob {
             optim = checkpoint::load_optimizer::<Autodiff<I>, O>(&self.out, optim, device)
                 .map_err(ModelError::job)?;
             // The checkpoint's statistics define its outputs, whatever the folder holds now.
-            (model, meta.step, meta.domain, meta.stats)
+            (model, meta.step, meta.domain, meta.stats, meta.init_from)
         } else {
             if checkpoint_dir.exists() {
                 return Err(ModelError::job(format!(
@@ -426,14 +434,36 @@ impl TrainJob {
                 )));
             }
             let mut config: AbUptConfig = self.config.model.resolve().map_err(ModelError::job)?;
-            let (lo, hi) = data_bounds(&train_runs)?;
-            config.coordinates = CoordinateFrame::fit(lo, hi, 0.02);
-            (
-                AbUpt::<Autodiff<I>>::init(&config, schedule.seed, device)?,
-                0,
-                training_domain(&train_runs, schedule.seed)?,
-                dataset.stats.clone(),
-            )
+            let domain = training_domain(&train_runs, schedule.seed)?;
+            match &self.init_from {
+                Some(source) => {
+                    let (model, meta) = checkpoint::load_model::<Autodiff<I>>(source, device)
+                        .map_err(ModelError::job)?;
+                    // The coordinate frame comes with the weights; the rest must match.
+                    config.coordinates = meta.model.coordinates;
+                    if config != meta.model {
+                        return Err(ModelError::job(format!(
+                            "{}: its architecture differs from [model] in the configuration; \
+                             --init-from needs the same preset and overrides",
+                            source.display()
+                        )));
+                    }
+                    // Its statistics too: the weights' outputs are standardised by them.
+                    let origin = Some(source.display().to_string());
+                    (model, 0, domain, meta.stats, origin)
+                }
+                None => {
+                    let (lo, hi) = data_bounds(&train_runs)?;
+                    config.coordinates = CoordinateFrame::fit(lo, hi, 0.02);
+                    (
+                        AbUpt::<Autodiff<I>>::init(&config, schedule.seed, device)?,
+                        0,
+                        domain,
+                        dataset.stats.clone(),
+                        None,
+                    )
+                }
+            }
         };
         let normalizer = Normalizer::new(&stats);
         std::fs::create_dir_all(&self.out)
@@ -486,6 +516,7 @@ impl TrainJob {
             train_loss: None,
             val_loss: None,
             domain,
+            init_from,
         };
         let mut window = (0.0f64, [0.0f64; 5], 0u64);
         let loop_started = Instant::now();

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Writes a checkpoint's MODEL_CARD.md from its own files and an evaluation, so the card's numbers
+are exactly what `slipstream eval` printed.
+
+Usage:
+  slipstream eval --checkpoint CK --split test --out REPORT [--draws N]
+  python3 scripts/model_card.py CK REPORT --params N [--eval-command "slipstream eval ..."] > CK/MODEL_CARD.md
+(N: the parameter count `slipstream train --json` reports.)
+"""
+import argparse
+import json
+from pathlib import Path
+
+ap = argparse.ArgumentParser()
+ap.add_argument("checkpoint")
+ap.add_argument("report", help="folder holding report.json and report.md from slipstream eval --out")
+ap.add_argument("--params", type=int, required=True)
+ap.add_argument("--eval-command", default=None)
+ap.add_argument("--name", default=None)
+a = ap.parse_args()
+
+ck, report_dir = Path(a.checkpoint), Path(a.report)
+meta = json.load(open(ck / "checkpoint.json"))
+report = json.load(open(report_dir / "report.json"))
+report_md = open(report_dir / "report.md").read()
+log = [json.loads(line) for line in open(ck / "log.jsonl")]
+train = [r for r in log if r["kind"] == "train"]
+val = [r for r in log if r["kind"] == "val"]
+sps = sum(r["seconds_per_step"] for r in train) / max(len(train), 1)
+data_dir = Path(meta["data"])
+splits = json.load(open(data_dir / "splits.json")) if (data_dir / "splits.json").exists() else None
+n_train = len(splits["train"]) if splits else "?"
+m, cfg, tcfg = meta["model"], meta["train"], meta["train"]
+opt, sched, data, loss = tcfg["optimizer"], tcfg["schedule"], tcfg["data"], tcfg["loss"]
+name = a.name or ck.name
+eval_command = a.eval_command or f"slipstream eval --checkpoint {ck} --data {meta['data']} --split test"
+cd = report["coefficients"]["cd"]
+base = report["baselines"]
+sp = report["fields"]["surface_pressure"]["rel_l2"]
+
+
+def beats(f):
+    v = report["fields"][f]["rel_l2"]
+    return all(v < base[b]["fields"][f]["rel_l2"] for b in base)
+
+
+fields_lost = [f for f in report["fields"] if not beats(f)]
+cd_ok = all(cd["mean_rel_error"] < base[b]["coefficients"]["cd"]["mean_rel_error"] for b in base)
+lengths = meta["domain"]["body_length_m"]
+print(f"""# {name}: model card
+
+AB-UPT (dim {m['dim']}, {m['num_heads']} heads, trunk "{m['blocks']}", {m['num_surface_blocks']} surface and
+{m['num_volume_blocks']} volume decoder blocks; {a.params:,} parameters) trained on the train split
+({n_train} runs) of `{meta['data']}`, evaluated on its test split ({report['runs']} runs).
+
+## Use
+
+```sh
+slipstream predict geometry/ahmed_25deg.stl --checkpoint {ck}
+{eval_command}
+```
+
+The model predicts the fields of its training data at {meta['domain']['speed_m_s']:g} m/s and
+ρ = {meta['domain']['density_kg_m3']:g} kg/m³; `predict` carries them to other speeds and densities by
+similarity (fixed Cp, Cf, u/U∞); Reynolds-number effects are not modelled. Bodies of
+{lengths[0]:.3f}–{lengths[1]:.3f} m length were seen in training.
+
+## Training
+
+`train.toml` in this folder; reproduce with
+`slipstream train --config {ck}/train.toml --data {meta['data']} --out runs/{name}`.
+{data['surface_anchors']} surface and {data['volume_anchors']} volume anchors, {data['geometry_points']} CAD points
+with {data['supernodes']} supernodes; {opt['kind']} (lr {opt['lr']:g}, wd {opt['weight_decay']:g}), warm-up
+{100 * opt['warmup_fraction']:g} % then cosine decay to {100 * opt['final_lr_fraction']:g} %, global gradient norm
+clipped at {opt['clip_grad_norm']:g}; loss weights {', '.join(f'{k} {v:g}' for k, v in loss.items())};
+{meta['step']} steps at {sps:.2f} s/step ({meta['step'] * sps / 3600:.1f} h). Last logged training loss
+{train[-1]['loss']:.4f}; validation loss {val[-1]['loss'] if val else float('nan'):.4f} (sums of per-field MSEs of
+standardised channels). `log.jsonl` holds every logged step and validation, `loss.png` the curve.
+
+## Test-split accuracy, as `slipstream eval` printed it
+
+{report_md}
+
+Baselines: *mean field* predicts the training split's per-channel mean everywhere (its Cd/Cl are
+the training runs' mean coefficients); *nearest geometry* carries over the fields (nearest point)
+and coefficients of the training run whose CAD surface is closest (symmetric Chamfer distance).
+
+## Goals (issue 7) and where the checkpoint stands
+
+| goal | target | measured |
+|---|---|---|
+| surface pressure relative L2 | ≤ 8 % | {100 * sp:.2f} % |
+| Cd mean relative error | ≤ 3 % | {100 * cd['mean_rel_error']:.2f} % |
+| Cd R² | ≥ 0.9 | {cd['r2']:.3f} |
+| beats both baselines on every field | yes | {'yes' if not fields_lost else 'no: ' + ', '.join(fields_lost)} |
+| beats both baselines on Cd | yes | {'yes' if cd_ok else 'no'} |
+""")
