@@ -129,6 +129,33 @@ mod cuda {
     use burn::backend::cuda::CudaDevice;
     use burn::backend::Cuda;
 
+    /// Keeps compiled kernels (PTX) on disk between runs. burn's CUDA backend JIT-compiles every
+    /// kernel in every process (measured on an H200: ~0.8 s each through NVRTC, hundreds for the
+    /// model), so without a cache every command spends minutes compiling before it computes.
+    /// The cache goes in the project's `target/` when run inside a Cargo project, else in the
+    /// user's cache folder (`~/.cache/cubecl`). A `cubecl.toml` (or `burn.toml` with a `[cubecl]`
+    /// section) found from the working directory up is honoured; `SLIPSTREAM_KERNEL_CACHE=0`
+    /// turns the cache off.
+    fn enable_kernel_cache() {
+        use cubecl_runtime::config::cache::CacheConfig;
+        use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if std::env::var("SLIPSTREAM_KERNEL_CACHE").is_ok_and(|v| v == "0") {
+                return;
+            }
+            let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+            if config.compilation.cache.is_none() {
+                config.compilation.cache = Some(CacheConfig::Target);
+            }
+            // `set` refuses (panics) once the configuration has been read; then it stays as is.
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(|_| {}));
+            let _ = std::panic::catch_unwind(|| CubeClRuntimeConfig::set(config));
+            std::panic::set_hook(previous);
+        });
+    }
+
     /// burn panics when the driver or the device is missing; turn that into an error that says
     /// what to check.
     fn probe(index: usize) -> Result<(), ModelError> {
@@ -159,6 +186,7 @@ mod cuda {
         precision: Precision,
         job: J,
     ) -> Result<J::Output, ModelError> {
+        enable_kernel_cache();
         probe(index)?;
         let device = CudaDevice { index };
         match precision {
