@@ -282,6 +282,23 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .unwrap();
     assert!(near < mean, "nearest {near} vs mean {mean}");
     assert!(report.join("report.md").is_file() && report.join("report.json").is_file());
+    // Each run's drag splits into pressure and friction parts that add up to it.
+    let run0 = &v["per_run"][0];
+    let part = |k: &str| run0[k].as_f64().unwrap();
+    for (whole, p, f) in [
+        ("cd_pred", "cd_pressure_pred", "cd_friction_pred"),
+        (
+            "cd_from_true_fields",
+            "cd_pressure_true",
+            "cd_friction_true",
+        ),
+    ] {
+        assert!(
+            (part(p) + part(f) - part(whole)).abs() <= 1e-9 * part(whole).abs().max(1.0),
+            "{p} + {f} != {whole}"
+        );
+        assert!(part(f) != 0.0, "{f} is zero");
+    }
 
     // Averaged anchor draws give other (finite) numbers; --fields-out writes truth, prediction
     // and error per run, and the written error is prediction − truth.

@@ -98,6 +98,12 @@ pub struct RunReport {
     /// Cd integrated from the run's own surface fields (how well the prepared surface
     /// reproduces the solver's force).
     pub cd_from_true_fields: f64,
+    /// Drag split into pressure (−p n) and friction (τ) parts, from the run's own fields and
+    /// from the prediction: where a Cd error comes from.
+    pub cd_pressure_true: f64,
+    pub cd_pressure_pred: f64,
+    pub cd_friction_true: f64,
+    pub cd_friction_pred: f64,
     pub cl_true: f64,
     pub cl_pred: f64,
     pub rel_l2: BTreeMap<String, f64>,
@@ -432,11 +438,19 @@ fn write_fields(
     Ok(())
 }
 
+/// Drag and lift of surface fields on `run`, with drag split into its pressure and friction parts.
+struct RunCoefficients {
+    cd: f64,
+    cl: f64,
+    cd_pressure: f64,
+    cd_friction: f64,
+}
+
 fn coefficients_of(
     run: &PreparedRun,
     pressure: &[f32],
     shear: &[f32],
-) -> Result<(f64, f64), ModelError> {
+) -> Result<RunCoefficients, ModelError> {
     let m = &run.meta;
     let f = integrate(
         &run.loads_with(pressure, shear),
@@ -446,7 +460,13 @@ fn coefficients_of(
     )
     .map_err(|e| ModelError::job(format!("{}: {e}", run.name)))?;
     let c = coefficients(&f, &m.reference, m.axes);
-    Ok((c.cd, c.cl))
+    let q_a = m.reference.dynamic_pressure_pa() * m.reference.area_m2;
+    Ok(RunCoefficients {
+        cd: c.cd,
+        cl: c.cl,
+        cd_pressure: f.pressure_force_n[m.axes.flow] / q_a,
+        cd_friction: f.shear_force_n[m.axes.flow] / q_a,
+    })
 }
 
 impl Job for EvalJob {
@@ -497,8 +517,7 @@ impl Job for EvalJob {
             cd_true.push(truth_cd);
             cl_true.push(truth_cl);
             let truth = Fields::truth(run);
-            let (cd_fields, _) =
-                coefficients_of(run, &run.surface_pressure, &run.surface_wall_shear)?;
+            let from_truth = coefficients_of(run, &run.surface_pressure, &run.surface_wall_shear)?;
 
             let mut rng = Rng::stream(self.seed, i as u64);
             let pred = predict(
@@ -511,7 +530,8 @@ impl Job for EvalJob {
                 self.chunk,
                 device,
             )?;
-            let (cd, cl) = coefficients_of(run, &pred.surface_pressure, &pred.surface_shear)?;
+            let predicted = coefficients_of(run, &pred.surface_pressure, &pred.surface_shear)?;
+            let (cd, cl) = (predicted.cd, predicted.cl);
             if let Some(dir) = &self.fields_out {
                 write_fields(dir, run, &pred, &truth)?;
             }
@@ -565,7 +585,11 @@ impl Job for EvalJob {
                 run: run.name.clone(),
                 cd_true: truth_cd,
                 cd_pred: cd,
-                cd_from_true_fields: cd_fields,
+                cd_from_true_fields: from_truth.cd,
+                cd_pressure_true: from_truth.cd_pressure,
+                cd_pressure_pred: predicted.cd_pressure,
+                cd_friction_true: from_truth.cd_friction,
+                cd_friction_pred: predicted.cd_friction,
                 cl_true: truth_cl,
                 cl_pred: cl,
                 rel_l2: rel,
