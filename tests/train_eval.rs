@@ -184,10 +184,7 @@ fn batches_from_disk_equal_batches_from_memory() {
         dataset
             .runs(Split::Train)
             .iter()
-            .map(|r| RunFile {
-                name: r.clone(),
-                path: dataset.run_path(r),
-            })
+            .map(|r| RunFile::open(r, &dataset.run_path(r)).unwrap())
             .collect(),
     );
     let normalizer = Normalizer::new(&dataset.stats);
@@ -214,6 +211,75 @@ fn batches_from_disk_equal_batches_from_memory() {
         .unwrap_err()
         .to_string();
     assert!(err.contains(&files[0].name), "{err}");
+}
+
+/// The drag and lift weights of a batch turn standardised surface values into the anchors'
+/// force coefficients: with many anchors, the weighted sum of the true values (plus the means'
+/// share) estimates the coefficients integrated over the whole prepared surface.
+#[test]
+fn batch_coefficient_weights_estimate_the_surface_integral() {
+    use slipstream::data::{batch_for_run, BatchSpec, Normalizer, PreparedDataset, Split};
+    use slipstream::physics::{coefficients, integrate};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_synthetic_prepared(&data, 3);
+    let dataset = PreparedDataset::open(&data).unwrap();
+    let run = &dataset.load(Split::Train).unwrap()[0];
+    let normalizer = Normalizer::new(&dataset.stats);
+    let spec = BatchSpec {
+        surface_anchors: 200_000,
+        volume_anchors: 8,
+        geometry_points: 64,
+        supernodes: 8,
+    };
+    let batch = batch_for_run(
+        run,
+        &normalizer,
+        &spec,
+        &mut slipstream::rng::Rng::seed_from(3),
+        0,
+    );
+    let c = coefficients(
+        &integrate(
+            &run.loads(),
+            run.meta.pressure_kind,
+            &run.meta.reference,
+            [0.0; 3],
+        )
+        .unwrap(),
+        &run.meta.reference,
+        run.meta.axes,
+    );
+    // The means' share: the weights act on standardised values y = (x − μ)/σ, so x = σ y + μ and
+    // the force of μ is Σ a·(μ/σ).
+    let mean = normalizer.mean_surface();
+    let std = normalizer.surface_std();
+    let estimate = |w: &[f32]| -> f64 {
+        w.chunks_exact(4)
+            .zip(batch.surface_targets.chunks_exact(4))
+            .map(|(a, y)| {
+                (0..4)
+                    .map(|k| a[k] as f64 * (y[k] as f64 + mean[k] as f64 / std[k] as f64))
+                    .sum::<f64>()
+            })
+            .sum()
+    };
+    let (cd, cl) = (estimate(&batch.drag_weights), estimate(&batch.lift_weights));
+    eprintln!(
+        "anchors' Cd {cd:.5} vs surface {:.5}; Cl {cl:.5} vs {:.5}",
+        c.cd, c.cl
+    );
+    assert!(c.cd.abs() > 1e-3 && c.cl.abs() > 1e-3, "{c:?}");
+    assert!(
+        (cd - c.cd).abs() < 0.02 * c.cd.abs() + 1e-3,
+        "drag {cd} vs {}",
+        c.cd
+    );
+    assert!(
+        (cl - c.cl).abs() < 0.02 * c.cl.abs() + 1e-3,
+        "lift {cl} vs {}",
+        c.cl
+    );
 }
 
 #[test]

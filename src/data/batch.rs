@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 use super::prepare::pick;
-use super::run::{DataError, PreparedRun};
+use super::run::{read_meta, DataError, PreparedRun, RunMeta};
 use super::stats::{signed_log1p, DatasetStats};
 use crate::geometry::sampling::choose_subset;
 use crate::mesh::hdf5;
@@ -157,6 +157,11 @@ impl Normalizer {
         f
     }
 
+    /// Standard deviations of the surface channels (their physical units per standardised unit).
+    pub fn surface_std(&self) -> [f32; SURFACE_CHANNELS] {
+        self.surface_std
+    }
+
     /// The training means as physical fields (the mean-field baseline).
     pub fn mean_surface(&self) -> [f32; SURFACE_CHANNELS] {
         self.surface_mean
@@ -183,6 +188,10 @@ pub struct Batch {
     pub geometry_m: Vec<[f32; 3]>,
     /// Indices into `geometry_m`.
     pub supernodes: Vec<u32>,
+    /// `[A·4]`: the drag and lift coefficients of the anchors' surface, as weights on the
+    /// standardised surface channels (see `coefficient_weights`).
+    pub drag_weights: Vec<f32>,
+    pub lift_weights: Vec<f32>,
     pub surface_m: Vec<[f32; 3]>,
     /// `[A·4]`
     pub surface_targets: Vec<f32>,
@@ -252,6 +261,7 @@ pub fn batch_for_run(
 pub trait RunRows {
     type Error;
     fn name(&self) -> &str;
+    fn meta(&self) -> &RunMeta;
     fn geometry(&self) -> Result<Cow<'_, [f32]>, Self::Error>;
     fn surface_area(&self) -> Result<Cow<'_, [f32]>, Self::Error>;
     fn volume_len(&self) -> Result<usize, Self::Error>;
@@ -264,6 +274,10 @@ impl RunRows for PreparedRun {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn meta(&self) -> &RunMeta {
+        &self.meta
     }
 
     fn geometry(&self) -> Result<Cow<'_, [f32]>, Self::Error> {
@@ -281,6 +295,7 @@ impl RunRows for PreparedRun {
     fn rows(&self, dataset: &str, width: usize, rows: &[usize]) -> Result<Vec<f32>, Self::Error> {
         let values: &[f32] = match dataset {
             "surface/position" => &self.surface_position,
+            "surface/normal" => &self.surface_normal,
             "surface/pressure" => &self.surface_pressure,
             "surface/wall_shear" => &self.surface_wall_shear,
             "volume/position" => &self.volume_position,
@@ -299,6 +314,7 @@ impl RunRows for PreparedRun {
 pub struct RunFile {
     pub name: String,
     pub path: std::path::PathBuf,
+    pub meta: RunMeta,
 }
 
 impl RunRows for RunFile {
@@ -306,6 +322,10 @@ impl RunRows for RunFile {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn meta(&self) -> &RunMeta {
+        &self.meta
     }
 
     fn geometry(&self) -> Result<Cow<'_, [f32]>, DataError> {
@@ -336,6 +356,16 @@ impl RunRows for RunFile {
 }
 
 impl RunFile {
+    /// A run on disk, reading only its attributes now.
+    pub fn open(name: &str, path: &std::path::Path) -> Result<Self, DataError> {
+        let (_, meta) = read_meta(path)?;
+        Ok(RunFile {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+            meta,
+        })
+    }
+
     fn whole(&self, dataset: &str) -> Result<Cow<'_, [f32]>, DataError> {
         let d = hdf5::read_dataset(&self.path, dataset)
             .map_err(|e| DataError::file(&self.path, e.to_string()))?;
@@ -360,7 +390,8 @@ pub fn batch_from<R: RunRows>(
             .into_iter()
             .map(|i| i as u32)
             .collect();
-    let surface_rows = area_weighted_rows(&run.surface_area()?, spec.surface_anchors.max(1), rng);
+    let area = run.surface_area()?;
+    let surface_rows = area_weighted_rows(&area, spec.surface_anchors.max(1), rng);
     let volume_rows = choose_subset(
         run.volume_len()?,
         spec.volume_anchors.max(1),
@@ -368,9 +399,15 @@ pub fn batch_from<R: RunRows>(
     );
     let triples =
         |v: Vec<f32>| -> Vec<[f32; 3]> { v.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect() };
+    let total_area_m2: f64 = area.iter().map(|a| a.max(0.0) as f64).sum();
+    let normals = run.rows("surface/normal", 3, &surface_rows)?;
+    let (drag_weights, lift_weights) =
+        coefficient_weights(run.meta(), normalizer, &normals, total_area_m2);
     Ok(Batch {
         step,
         run: run.name().to_string(),
+        drag_weights,
+        lift_weights,
         geometry_m: rows_of(&geometry, &geometry_rows),
         supernodes,
         surface_m: triples(run.rows("surface/position", 3, &surface_rows)?),
@@ -385,6 +422,38 @@ pub fn batch_from<R: RunRows>(
             vorticity: run.rows("volume/vorticity", 3, &volume_rows)?,
         }),
     })
+}
+
+/// Weights `a` (`[A·4]`, per surface anchor and standardised channel) with which the drag and
+/// lift coefficients of the batch's anchors follow from the standardised outputs: ΔC = Σ a·Δŷ.
+///
+/// Anchors are drawn with probability proportional to area, so each stands for an equal share
+/// A/k of the surface and Σ (−p n + τ)·(A/k) over the anchors estimates the whole surface's
+/// force without bias; a prediction error that integrates to zero (noise) costs little, one that
+/// shifts the force (a biased base pressure) costs a lot.
+fn coefficient_weights(
+    meta: &RunMeta,
+    normalizer: &Normalizer,
+    normals: &[f32],
+    total_area_m2: f64,
+) -> (Vec<f32>, Vec<f32>) {
+    let k = normals.len() / 3;
+    let reference = &meta.reference;
+    let per_anchor_m2 = total_area_m2 / k.max(1) as f64;
+    let to_coefficient = meta.pressure_kind.to_pascal(reference)
+        / (reference.dynamic_pressure_pa() * reference.area_m2);
+    let std = normalizer.surface_std();
+    let weights = |axis: usize| -> Vec<f32> {
+        let c = to_coefficient * per_anchor_m2;
+        let mut w = vec![0f32; k * SURFACE_CHANNELS];
+        for (i, n) in normals.chunks_exact(3).enumerate() {
+            let row = &mut w[i * SURFACE_CHANNELS..(i + 1) * SURFACE_CHANNELS];
+            row[0] = (-c * std[0] as f64 * n[axis] as f64) as f32;
+            row[1 + axis] = (c * std[1 + axis] as f64) as f32;
+        }
+        w
+    };
+    (weights(meta.axes.flow), weights(meta.axes.up))
 }
 
 /// The training runs: read once into memory, or left on disk and read a batch at a time.

@@ -73,41 +73,53 @@ fn dataset(h5: &H5Contents, path: &Path, name: &str, width: usize) -> Result<Vec
     Ok(d.values.to_f32().into_owned())
 }
 
+/// A prepared run's name and units from its root attributes.
+fn meta_of(h5: &H5Contents, path: &Path) -> Result<(String, RunMeta), DataError> {
+    let text = |name: &str| -> Result<String, DataError> {
+        h5.attribute("/", name)
+            .and_then(|a| a.as_text())
+            .map(str::to_string)
+            .ok_or_else(|| DataError::file(path, format!("no text attribute `{name}`")))
+    };
+    let number = |name: &str| -> Result<f64, DataError> {
+        h5.attribute("/", name)
+            .and_then(|a| a.as_number())
+            .ok_or_else(|| DataError::file(path, format!("no number attribute `{name}`")))
+    };
+    let optional = |name: &str| h5.attribute("/", name).and_then(|a| a.as_number());
+    let bad = |e: crate::physics::PhysicsError| DataError::file(path, e.to_string());
+    let meta = RunMeta {
+        pressure_kind: PressureKind::parse(&text("pressure_kind")?).map_err(bad)?,
+        reference: Reference {
+            density_kg_m3: number("density_kg_m3")?,
+            speed_m_s: number("speed_m_s")?,
+            area_m2: number("ref_area_m2")?,
+            length_m: number("ref_length_m")?,
+        },
+        axes: Axes::parse(&text("flow_axis")?, &text("up_axis")?).map_err(bad)?,
+        cd: optional("cd"),
+        cl: optional("cl"),
+        cs: optional("cs"),
+    };
+    meta.reference.check().map_err(bad)?;
+    let name = text("run").unwrap_or_else(|_| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()
+    });
+    Ok((name, meta))
+}
+
+/// A prepared run's name and units, reading only its attributes.
+pub fn read_meta(path: &Path) -> Result<(String, RunMeta), DataError> {
+    let h5 = hdf5::read_root_attributes(path).map_err(|e| DataError::file(path, e.to_string()))?;
+    meta_of(&h5, path)
+}
+
 impl PreparedRun {
     pub fn read(path: &Path) -> Result<Self, DataError> {
         let h5 = hdf5::read(path).map_err(|e| DataError::file(path, e.to_string()))?;
-        let text = |name: &str| -> Result<String, DataError> {
-            h5.attribute("/", name)
-                .and_then(|a| a.as_text())
-                .map(str::to_string)
-                .ok_or_else(|| DataError::file(path, format!("no text attribute `{name}`")))
-        };
-        let number = |name: &str| -> Result<f64, DataError> {
-            h5.attribute("/", name)
-                .and_then(|a| a.as_number())
-                .ok_or_else(|| DataError::file(path, format!("no number attribute `{name}`")))
-        };
-        let optional = |name: &str| h5.attribute("/", name).and_then(|a| a.as_number());
-        let bad = |e: crate::physics::PhysicsError| DataError::file(path, e.to_string());
-        let meta = RunMeta {
-            pressure_kind: PressureKind::parse(&text("pressure_kind")?).map_err(bad)?,
-            reference: Reference {
-                density_kg_m3: number("density_kg_m3")?,
-                speed_m_s: number("speed_m_s")?,
-                area_m2: number("ref_area_m2")?,
-                length_m: number("ref_length_m")?,
-            },
-            axes: Axes::parse(&text("flow_axis")?, &text("up_axis")?).map_err(bad)?,
-            cd: optional("cd"),
-            cl: optional("cl"),
-            cs: optional("cs"),
-        };
-        meta.reference.check().map_err(bad)?;
-        let name = text("run").unwrap_or_else(|_| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default()
-        });
+        let (name, meta) = meta_of(&h5, path)?;
         let run = PreparedRun {
             name,
             meta,

@@ -327,6 +327,20 @@ pub fn read_rows_f32(path: &Path, name: &str, rows: &[usize]) -> Result<Vec<f32>
     Ok(out)
 }
 
+/// The root group's attributes only, without reading any dataset (a prepared run's units and
+/// references, for training that reads its rows lazily).
+pub fn read_root_attributes(path: &Path) -> Result<H5Contents> {
+    let (file, _) = open(path)?;
+    let attrs = file
+        .root()
+        .attrs()
+        .map_err(|e| MeshError::invalid(path, format!("cannot read the root attributes: {e}")))?;
+    let mut out = H5Contents::default();
+    push_attributes("/", attrs, &mut out);
+    out.attributes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 /// Opens `path` for streaming reads after checking that it is a complete HDF5 file; also returns
 /// the file's length.
 fn open(path: &Path) -> Result<(h5::File, u64)> {

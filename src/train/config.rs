@@ -69,6 +69,12 @@ pub struct LossWeights {
     pub volume_pressure: f32,
     pub volume_velocity: f32,
     pub volume_vorticity: f32,
+    /// Weights of the drag and lift terms (ΔC / 0.01)², ΔC the coefficient error integrated over
+    /// the batch's surface anchors (an unbiased estimate of the whole surface's). Field errors
+    /// that integrate to zero cost nothing here; a biased base or front pressure costs a lot.
+    /// Not in the AB-UPT reference; 0 (the default) leaves its objective unchanged.
+    pub drag: f32,
+    pub lift: f32,
 }
 
 impl Default for LossWeights {
@@ -79,6 +85,8 @@ impl Default for LossWeights {
             volume_pressure: 1.0,
             volume_velocity: 1.0,
             volume_vorticity: 1.0,
+            drag: 0.0,
+            lift: 0.0,
         }
     }
 }

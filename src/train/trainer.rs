@@ -88,10 +88,7 @@ fn open_store(dataset: &PreparedDataset, residence: Residence) -> Result<RunStor
         .map(|r| {
             let path = dataset.run_path(r);
             if path.is_file() {
-                Ok(RunFile {
-                    name: r.clone(),
-                    path,
-                })
+                RunFile::open(r, &path).map_err(ModelError::job)
             } else {
                 Err(ModelError::job(format!("{}: missing", path.display())))
             }
@@ -229,21 +226,24 @@ fn training_domain(store: &RunStore, seed: u64) -> Result<TrainingDomain, ModelE
     })
 }
 
-/// Per-field mean squared errors of standardised outputs against a batch's targets, and their
-/// weighted sum.
+/// Per-field mean squared errors of standardised outputs against a batch's targets, the
+/// squared drag and lift errors of its anchors in units of 0.01, and their weighted sum.
 pub struct Losses<B: Backend> {
     pub total: Tensor<B, 1>,
-    pub fields: [Tensor<B, 1>; 5],
+    pub fields: [Tensor<B, 1>; LOSS_TERMS],
 }
 
-/// Field names in the order of [`Losses::fields`].
-pub const LOSS_FIELDS: [&str; 5] = [
+/// Loss terms, in the order of [`Losses::fields`].
+pub const LOSS_FIELDS: [&str; LOSS_TERMS] = [
     "surface_pressure",
     "surface_wall_shear",
     "volume_pressure",
     "volume_velocity",
     "volume_vorticity",
+    "drag",
+    "lift",
 ];
+pub const LOSS_TERMS: usize = 7;
 
 /// Model positions of metres.
 pub fn to_model_frame(frame: &CoordinateFrame, points: &[[f32; 3]]) -> Vec<[f32; 3]> {
@@ -271,12 +271,22 @@ pub fn batch_loss<B: Backend>(
             .powi_scalar(2)
             .mean()
     };
+    // (ΔC / 0.01)² of the anchors' integrated force.
+    let coefficient = |a: &[f32]| {
+        let a = tensor_from::<B, 2>(a.to_vec(), [ns, 4], device);
+        ((s.clone() - st.clone()) * a)
+            .sum()
+            .div_scalar(0.01)
+            .powi_scalar(2)
+    };
     let fields = [
         mse(&s, &st, 0, 1),
         mse(&s, &st, 1, 3),
         mse(&v, &vt, 0, 1),
         mse(&v, &vt, 1, 3),
         mse(&v, &vt, 4, 3),
+        coefficient(&batch.drag_weights),
+        coefficient(&batch.lift_weights),
     ];
     let w = [
         weights.surface_pressure,
@@ -284,6 +294,8 @@ pub fn batch_loss<B: Backend>(
         weights.volume_pressure,
         weights.volume_velocity,
         weights.volume_vorticity,
+        weights.drag,
+        weights.lift,
     ];
     let total = fields
         .iter()
@@ -313,7 +325,7 @@ struct LogLine {
     seconds_per_step: Option<f64>,
 }
 
-fn field_map(values: &[f64; 5]) -> serde_json::Map<String, serde_json::Value> {
+fn field_map(values: &[f64; LOSS_TERMS]) -> serde_json::Map<String, serde_json::Value> {
     LOSS_FIELDS
         .iter()
         .zip(values)
@@ -518,7 +530,7 @@ impl TrainJob {
             domain,
             init_from,
         };
-        let mut window = (0.0f64, [0.0f64; 5], 0u64);
+        let mut window = (0.0f64, [0.0f64; LOSS_TERMS], 0u64);
         let loop_started = Instant::now();
         let mut interval_started = Instant::now();
         for step in first_step..last_step {
@@ -529,7 +541,7 @@ impl TrainJob {
             debug_assert_eq!(batch.step, step);
             let lr = self.config.optimizer.lr_at(step, schedule.steps);
             let losses = batch_loss(&model, &batch, &self.config.loss, device)?;
-            let fields: [f64; 5] = losses.fields.clone().map(|t| scalar(t.inner()));
+            let fields: [f64; LOSS_TERMS] = losses.fields.clone().map(|t| scalar(t.inner()));
             let loss_value = scalar(losses.total.clone().inner());
             if !loss_value.is_finite() {
                 return Err(ModelError::job(format!(
@@ -577,7 +589,7 @@ impl TrainJob {
                         format_duration(overall * (schedule.steps - done) as f64)
                     );
                 }
-                window = (0.0, [0.0; 5], 0);
+                window = (0.0, [0.0; LOSS_TERMS], 0);
                 interval_started = Instant::now();
             }
             let validate = !val_batches.is_empty()
@@ -585,7 +597,7 @@ impl TrainJob {
             if validate {
                 let valid = model.valid();
                 let mut total = 0.0;
-                let mut sums = [0.0f64; 5];
+                let mut sums = [0.0f64; LOSS_TERMS];
                 for batch in &val_batches {
                     let l = batch_loss(&valid, batch, &self.config.loss, device)?;
                     total += scalar(l.total);
