@@ -279,6 +279,10 @@ pub struct PrepareArgs {
     /// PhysicsNeMo-CFD), shapenet-param0 (ShapeNet-Car, param0 = test).
     #[arg(long, default_value = "0.8,0.1,0.1")]
     pub split: String,
+    /// Add runs prepared now that are in no split of an existing splits.json to this split
+    /// (train, val or test): grows a dataset while its validation and test runs stay fixed.
+    #[arg(long, value_name = "SPLIT")]
+    pub new_runs_to: Option<String>,
     /// Only runs numbered in this inclusive range, e.g. 1-50.
     #[arg(long)]
     pub runs: Option<String>,
@@ -1174,8 +1178,8 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
 
 fn prepare(a: &PrepareArgs) -> Result<()> {
     use slipstream::data::prepare::{
-        layout_names, prepare_dataset, write_splits_and_stats, PrepareOptions, PrepareOutcome,
-        RunSelection, SplitRule,
+        layout_names, prepare_dataset, write_splits_and_stats_adding, PrepareOptions,
+        PrepareOutcome, RunSelection, SplitRule,
     };
     if !layout_names().contains(&a.layout.as_str()) {
         return Err(BadInput(anyhow::anyhow!(
@@ -1186,6 +1190,12 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
         .into());
     }
     let split = SplitRule::parse(&a.split).map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    let new_runs_to = a
+        .new_runs_to
+        .as_deref()
+        .map(slipstream::data::Split::parse)
+        .transpose()
+        .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     let selection = RunSelection::parse(a.runs.as_deref(), a.shard.as_deref())
         .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     let opts = PrepareOptions {
@@ -1232,8 +1242,9 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
              write splits.json and stats.json (finished runs are skipped)"
         );
     } else if !ready.is_empty() {
-        let (splits, _) = write_splits_and_stats(&a.out, &ready, &split, a.seed)
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let (splits, _) =
+            write_splits_and_stats_adding(&a.out, &ready, &split, a.seed, new_runs_to)
+                .map_err(|e| anyhow::anyhow!(e))?;
         eprintln!(
             "splits.json: {} train, {} val, {} test; stats.json from the training runs",
             splits.train.len(),

@@ -451,3 +451,87 @@ fn windsorml_folder_prepares_point_data_coefficients() {
     assert_eq!(run.volume_velocity, velocity);
     assert_eq!(run.volume_pressure.len(), vol.n_cells());
 }
+
+/// A grown dataset: runs prepared later join the split `--new-runs-to` names; without it,
+/// prepare refuses to leave them in no split; the existing splits stay as they were.
+#[test]
+fn new_runs_join_the_named_split_and_old_ones_stay() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let synthetic = fixtures.join("synthetic");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("drivaerml");
+    let add_run = |i: usize| {
+        let run = src.join(format!("run_{i}"));
+        copy(
+            &synthetic.join("surface_binary.stl"),
+            &run.join(format!("drivaer_{i}.stl")),
+        );
+        copy(
+            &synthetic.join("surface_f32_binary_u64.vtp"),
+            &run.join(format!("boundary_{i}.vtp")),
+        );
+        copy(
+            &synthetic.join("volume_f32_binary_u64.vtu"),
+            &run.join(format!("volume_{i}.vtu")),
+        );
+        std::fs::write(
+            run.join(format!("force_mom_constref_{i}.csv")),
+            "cd,cl\n0.28,0.05\n",
+        )
+        .unwrap();
+    };
+    for i in 1..=3 {
+        add_run(i);
+    }
+    let out = dir.path().join("prepared");
+    let first = prepare("drivaerml", &src, &out);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("splits.json")).unwrap()).unwrap()
+    };
+    let before = read();
+    add_run(4);
+    let refused = prepare("drivaerml", &src, &out);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--new-runs-to"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let grown = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args([
+            "prepare",
+            "--layout",
+            "drivaerml",
+            "--geometry-points",
+            "2000",
+        ])
+        .args(["--new-runs-to", "train", "--src"])
+        .arg(&src)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        grown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&grown.stderr)
+    );
+    let after = read();
+    assert_eq!(after["val"], before["val"]);
+    assert_eq!(after["test"], before["test"]);
+    let train: Vec<&str> = after["train"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(train.contains(&"run_4"), "{train:?}");
+    assert_eq!(train.len(), before["train"].as_array().unwrap().len() + 1);
+}

@@ -685,12 +685,55 @@ pub fn write_splits_and_stats(
     rule: &SplitRule,
     seed: u64,
 ) -> Result<(super::stats::Splits, super::stats::DatasetStats), String> {
+    write_splits_and_stats_adding(out, runs, rule, seed, None)
+}
+
+/// [`write_splits_and_stats`], and with an existing `splits.json`, prepared runs that are in no
+/// split yet join `new_runs_to` (a grown dataset keeps its validation and test runs fixed).
+pub fn write_splits_and_stats_adding(
+    out: &Path,
+    runs: &[String],
+    rule: &SplitRule,
+    seed: u64,
+    new_runs_to: Option<super::Split>,
+) -> Result<(super::stats::Splits, super::stats::DatasetStats), String> {
     use super::stats::{compute, Splits};
     let splits_path = out.join("splits.json");
     let splits: Splits = if splits_path.is_file() {
         let text = std::fs::read_to_string(&splits_path)
             .map_err(|e| format!("{}: {e}", splits_path.display()))?;
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", splits_path.display()))?
+        let mut s: Splits =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", splits_path.display()))?;
+        let unassigned: Vec<String> = runs
+            .iter()
+            .filter(|r| !s.train.contains(r) && !s.val.contains(r) && !s.test.contains(r))
+            .cloned()
+            .collect();
+        match new_runs_to {
+            Some(split) if !unassigned.is_empty() => {
+                let target = match split {
+                    super::Split::Train => &mut s.train,
+                    super::Split::Val => &mut s.val,
+                    super::Split::Test => &mut s.test,
+                };
+                target.extend(unassigned);
+                target.sort();
+                let text = serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?;
+                mesh::write_bytes_atomically(&splits_path, text.as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            None if !unassigned.is_empty() => {
+                return Err(format!(
+                    "{}: {} prepared runs are in no split ({}…); pass --new-runs-to train (or \
+                     val, test) to add them, the existing runs keep their splits",
+                    splits_path.display(),
+                    unassigned.len(),
+                    unassigned[0]
+                ));
+            }
+            _ => {}
+        }
+        s
     } else {
         let s = match rule {
             SplitRule::Fractions(fractions) => Splits::random(runs, *fractions, seed),
