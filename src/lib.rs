@@ -4,6 +4,7 @@
 //! volumes, sampling, queries) → model → physics / export. [`inspect`] and [`bench`] serve the CLI's
 //! `info` and `bench` commands.
 
+pub mod allocator;
 pub mod bench;
 pub mod data;
 #[cfg(feature = "model")]
