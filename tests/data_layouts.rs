@@ -450,6 +450,18 @@ fn windsorml_folder_prepares_point_data_coefficients() {
     // The volume's three scalar velocity arrays become one vector, cell by cell.
     assert_eq!(run.volume_velocity, velocity);
     assert_eq!(run.volume_pressure.len(), vol.n_cells());
+
+    // A volume without one of the layout's arrays: the run is broken, the reason names the array
+    // and the file (found from the file's outline, before any data is read).
+    vol.cell_data.retain(|f| f.name != "pressureavg");
+    mesh::write_mesh(&run_dir.join("volume_0.vtu"), &vol).unwrap();
+    let again = dir.path().join("windsorml-again");
+    let result = prepare("windsorml", &src, &again);
+    let text = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        text.contains("pressureavg") && text.contains("volume_0.vtu"),
+        "{text}"
+    );
 }
 
 /// A grown dataset: runs prepared later join the split `--new-runs-to` names; without it,

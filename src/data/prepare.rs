@@ -277,6 +277,16 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
         true => Some(mesh::vtk_xml::outline(path).map_err(|e| e.to_string())?),
         false => None,
     };
+    // A name the file lacks altogether is an error now, before a large volume is read whole.
+    if let Some(o) = &outline {
+        let has = |list: &[(String, usize)], w: &String| list.iter().any(|(name, _)| name == w);
+        if let Some(w) = wanted
+            .iter()
+            .find(|w| !has(&o.cell_arrays, w) && !has(&o.point_arrays, w))
+        {
+            return Err(format!("{}: no cell or point array `{w}`", path.display()));
+        }
+    }
     let streamable = outline.as_ref().is_some_and(|o| {
         wanted
             .iter()
