@@ -403,6 +403,27 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .all(|((t, p), e)| (p - t - e).abs() <= 1e-5 * t.abs().max(1.0)));
     assert!(fields.join(format!("{test_run}_volume.vtu")).is_file());
 
+    // A dataset without force tables still scores its fields; Cd and Cl are left out, and say so.
+    let bare = dir.path().join("no-forces");
+    common::write_synthetic_prepared_with(&bare, 5, false);
+    let out = Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(&run)
+        .arg("--data")
+        .arg(&bare)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("surface_pressure") && text.contains("not scored"),
+        "{text}"
+    );
+
     // Bad inputs: a missing checkpoint and an unknown split exit with status 2 and say why.
     let missing = Command::new(bin)
         .args(["eval", "--checkpoint"])

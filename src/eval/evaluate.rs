@@ -93,7 +93,8 @@ pub struct MethodReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     pub run: String,
-    pub cd_true: f64,
+    /// The run's own Cd and Cl (its force table), where it has one.
+    pub cd_true: Option<f64>,
     pub cd_pred: f64,
     /// Cd integrated from the run's own surface fields (how well the prepared surface
     /// reproduces the solver's force).
@@ -104,7 +105,7 @@ pub struct RunReport {
     pub cd_pressure_pred: f64,
     pub cd_friction_true: f64,
     pub cd_friction_pred: f64,
-    pub cl_true: f64,
+    pub cl_true: Option<f64>,
     pub cl_pred: f64,
     pub rel_l2: BTreeMap<String, f64>,
     pub nearest_training_run: String,
@@ -242,7 +243,7 @@ impl Scores {
         rel
     }
 
-    fn finish(self, cd_true: &[f64], cl_true: &[f64]) -> MethodReport {
+    fn finish(self, cd_true: &[Option<f64>], cl_true: &[Option<f64>]) -> MethodReport {
         let mean = |v: &mut dyn Iterator<Item = f64>| {
             let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
             s / n.max(1) as f64
@@ -263,9 +264,22 @@ impl Scores {
                 )
             })
             .collect();
+        // Scored over the runs with a ground truth (and a finite prediction: a baseline has none
+        // when the training runs lack force tables); absent when there are none.
         let mut coefficients = BTreeMap::new();
-        coefficients.insert("cd".to_string(), scalar_metrics(&self.cd, cd_true));
-        coefficients.insert("cl".to_string(), scalar_metrics(&self.cl, cl_true));
+        for (name, pred, truth) in [("cd", &self.cd, cd_true), ("cl", &self.cl, cl_true)] {
+            let (p, t): (Vec<f64>, Vec<f64>) = pred
+                .iter()
+                .zip(truth)
+                .filter_map(|(p, t)| {
+                    t.filter(|t| t.is_finite() && p.is_finite())
+                        .map(|t| (*p, t))
+                })
+                .unzip();
+            if !t.is_empty() {
+                coefficients.insert(name.to_string(), scalar_metrics(&p, &t));
+            }
+        }
         MethodReport {
             fields,
             coefficients,
@@ -507,13 +521,7 @@ impl Job for EvalJob {
         let mut per_run = Vec::new();
         for (i, run) in runs.iter().enumerate() {
             let started = Instant::now();
-            let truth_cd = run.meta.cd.ok_or_else(|| {
-                ModelError::job(format!(
-                    "{}: the run has no ground-truth cd",
-                    dataset.run_path(&run.name).display()
-                ))
-            })?;
-            let truth_cl = run.meta.cl.unwrap_or(f64::NAN);
+            let (truth_cd, truth_cl) = (run.meta.cd, run.meta.cl);
             cd_true.push(truth_cd);
             cl_true.push(truth_cl);
             let truth = Fields::truth(run);
@@ -574,10 +582,11 @@ impl Job for EvalJob {
             let seconds = started.elapsed().as_secs_f64();
             if self.progress {
                 eprintln!(
-                    "{} ({}/{}): Cd {cd:.4} vs {truth_cd:.4}, surface p rel L2 {:.2}%, {seconds:.1} s",
+                    "{} ({}/{}): Cd {cd:.4} vs {}, surface p rel L2 {:.2}%, {seconds:.1} s",
                     run.name,
                     i + 1,
                     runs.len(),
+                    truth_cd.map_or("n/a (no force table)".to_string(), |t| format!("{t:.4}")),
                     100.0 * rel["surface_pressure"]
                 );
             }
@@ -620,9 +629,13 @@ impl Job for EvalJob {
     }
 }
 
+/// The mean of the values present; NaN when none is.
 fn mean_of(values: impl Iterator<Item = Option<f64>>) -> f64 {
     let v: Vec<f64> = values.flatten().collect();
-    v.iter().sum::<f64>() / v.len().max(1) as f64
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.iter().sum::<f64>() / v.len() as f64
 }
 
 fn percent(x: f64) -> String {
@@ -672,8 +685,15 @@ impl EvalReport {
                 );
             }
         }
+        if self.coefficients.is_empty() {
+            s += "\nNo run of this split has a force table: Cd and Cl are not scored.\n";
+            return s;
+        }
         s += "\n| coefficient | metric | model | mean field | nearest geometry |\n|---|---|---|---|---|\n";
         for c in ["cd", "cl"] {
+            let Some(model) = self.coefficients.get(c) else {
+                continue;
+            };
             let rows: [MetricRow; 5] = [
                 ("mean rel. error", |m| m.mean_rel_error, true),
                 ("MAE", |m| m.mae, false),
@@ -682,13 +702,17 @@ impl EvalReport {
                 ("Spearman ρ", |m| m.spearman, false),
             ];
             for (label, f, pct) in rows {
-                let show = |m: &ScalarMetrics| if pct { percent(f(m)) } else { number(f(m)) };
+                let show = |m: Option<&ScalarMetrics>| match m {
+                    Some(m) if pct => percent(f(m)),
+                    Some(m) => number(f(m)),
+                    None => "n/a".to_string(),
+                };
                 s += &format!(
                     "| {} | {label} | {} | {} | {} |\n",
                     if c == "cd" { "Cd" } else { "Cl" },
-                    show(&self.coefficients[c]),
-                    show(&mean.coefficients[c]),
-                    show(&near.coefficients[c])
+                    show(Some(model)),
+                    show(mean.coefficients.get(c)),
+                    show(near.coefficients.get(c))
                 );
             }
         }

@@ -28,6 +28,12 @@ pub fn close(got: f64, want: f64, rel: f64) -> bool {
 /// prepared layout with smooth analytic fields, plus splits.json and stats.json), for tests of
 /// training and evaluation that need no CFD data.
 pub fn write_synthetic_prepared(dir: &std::path::Path, runs: usize) {
+    write_synthetic_prepared_with(dir, runs, true)
+}
+
+/// [`write_synthetic_prepared`], with or without each run's force coefficients (a dataset without
+/// force tables).
+pub fn write_synthetic_prepared_with(dir: &std::path::Path, runs: usize, forces: bool) {
     use slipstream::data::prepare::{write_splits_and_stats, SplitRule};
     use slipstream::mesh::hdf5::H5Writer;
     use slipstream::rng::Rng;
@@ -92,10 +98,12 @@ pub fn write_synthetic_prepared(dir: &std::path::Path, runs: usize) {
             .attr_f64("/", "ref_area_m2", 0.12)
             .attr_f64("/", "ref_length_m", 1.0)
             .attr_text("/", "up_axis", "z")
-            .attr_text("/", "flow_axis", "x")
-            .attr_f64("/", "cd", 0.3 + 0.01 * k as f64)
-            .attr_f64("/", "cl", 0.1 - 0.01 * k as f64)
-            .attr_f64("/", "cs", 0.0);
+            .attr_text("/", "flow_axis", "x");
+        if forces {
+            h.attr_f64("/", "cd", 0.3 + 0.01 * k as f64)
+                .attr_f64("/", "cl", 0.1 - 0.01 * k as f64)
+                .attr_f64("/", "cs", 0.0);
+        }
         h.write(&dir.join(format!("{name}.h5"))).unwrap();
         names.push(name);
     }
