@@ -17,6 +17,8 @@ ap.add_argument("report", help="folder holding report.json and report.md from sl
 ap.add_argument("--params", type=int, required=True)
 ap.add_argument("--eval-command", default=None)
 ap.add_argument("--name", default=None)
+ap.add_argument("--history", default=None, help="a Markdown paragraph on how the checkpoint came about")
+ap.add_argument("--note", default=None, help="a Markdown paragraph printed after the evaluation")
 a = ap.parse_args()
 
 ck, report_dir = Path(a.checkpoint), Path(a.report)
@@ -53,7 +55,7 @@ AB-UPT (dim {m['dim']}, {m['num_heads']} heads, trunk "{m['blocks']}", {m['num_s
 {m['num_volume_blocks']} volume decoder blocks; {a.params:,} parameters) trained on the train split
 ({n_train} runs) of `{meta['data']}`, evaluated on its test split ({report['runs']} runs).
 
-## Use
+{(a.history + chr(10) + chr(10)) if a.history else ""}## Use
 
 ```sh
 slipstream predict geometry/ahmed_25deg.stl --checkpoint {ck}
@@ -81,7 +83,7 @@ standardised channels). `log.jsonl` holds every logged step and validation, `los
 
 {report_md}
 
-Baselines: *mean field* predicts the training split's per-channel mean everywhere (its Cd/Cl are
+{(a.note + chr(10) + chr(10)) if a.note else ""}Baselines: *mean field* predicts the training split's per-channel mean everywhere (its Cd/Cl are
 the training runs' mean coefficients); *nearest geometry* carries over the fields (nearest point)
 and coefficients of the training run whose CAD surface is closest (symmetric Chamfer distance).
 
