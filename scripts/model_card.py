@@ -70,7 +70,7 @@ similarity (fixed Cp, Cf, u/U∞); Reynolds-number effects are not modelled. Bod
 ## Training
 
 `train.toml` in this folder; reproduce with
-`slipstream train --config {ck}/train.toml --data {meta['data']} --out runs/{name}`.
+`slipstream train --config {ck}/train.toml --data {meta['data']} --out runs/{name}{' --init-from STAGE_1_RUN' if meta.get('init_from') else ''}`{' (it started from ' + meta['init_from'] + ')' if meta.get('init_from') else ''}.
 {data['surface_anchors']} surface and {data['volume_anchors']} volume anchors, {data['geometry_points']} CAD points
 with {data['supernodes']} supernodes; {opt['kind']} (lr {opt['lr']:g}, wd {opt['weight_decay']:g}), warm-up
 {100 * opt['warmup_fraction']:g} % then cosine decay to {100 * opt['final_lr_fraction']:g} %, global gradient norm
