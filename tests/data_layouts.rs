@@ -18,6 +18,22 @@ fn copy(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap();
 }
 
+/// `src/run_<i>/` in DrivAerML's layout from the fixtures: CAD, surface and a force table (no
+/// volume; each test adds its own).
+fn drivaerml_run(synthetic: &Path, src: &Path, i: usize, forces_csv: &str) -> std::path::PathBuf {
+    let run = src.join(format!("run_{i}"));
+    copy(
+        &synthetic.join("surface_binary.stl"),
+        &run.join(format!("drivaer_{i}.stl")),
+    );
+    copy(
+        &synthetic.join("surface_f32_binary_u64.vtp"),
+        &run.join(format!("boundary_{i}.vtp")),
+    );
+    std::fs::write(run.join(format!("force_mom_constref_{i}.csv")), forces_csv).unwrap();
+    run
+}
+
 fn prepare(layout: &str, src: &Path, out: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_slipstream"))
         .args([
@@ -92,20 +108,7 @@ fn drivaerml_and_ahmedml_folders_prepare_to_the_manifests_facts() {
     // volume, run_4 with a volume cut short.
     let src = dir.path().join("drivaerml");
     for i in 1..=4 {
-        let run = src.join(format!("run_{i}"));
-        copy(
-            &synthetic.join("surface_binary.stl"),
-            &run.join(format!("drivaer_{i}.stl")),
-        );
-        copy(
-            &synthetic.join("surface_f32_binary_u64.vtp"),
-            &run.join(format!("boundary_{i}.vtp")),
-        );
-        std::fs::write(
-            run.join(format!("force_mom_constref_{i}.csv")),
-            "cd,cl\n0.2871,0.0512\n",
-        )
-        .unwrap();
+        drivaerml_run(&synthetic, &src, i, "cd,cl\n0.2871,0.0512\n");
     }
     let volume = std::fs::read(synthetic.join("volume_f32_binary_u64.vtu")).unwrap();
     std::fs::write(src.join("run_1/volume_1.vtu"), &volume).unwrap();
@@ -475,24 +478,11 @@ fn new_runs_join_the_named_split_and_old_ones_stay() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("drivaerml");
     let add_run = |i: usize| {
-        let run = src.join(format!("run_{i}"));
-        copy(
-            &synthetic.join("surface_binary.stl"),
-            &run.join(format!("drivaer_{i}.stl")),
-        );
-        copy(
-            &synthetic.join("surface_f32_binary_u64.vtp"),
-            &run.join(format!("boundary_{i}.vtp")),
-        );
+        let run = drivaerml_run(&synthetic, &src, i, "cd,cl\n0.28,0.05\n");
         copy(
             &synthetic.join("volume_f32_binary_u64.vtu"),
             &run.join(format!("volume_{i}.vtu")),
         );
-        std::fs::write(
-            run.join(format!("force_mom_constref_{i}.csv")),
-            "cd,cl\n0.28,0.05\n",
-        )
-        .unwrap();
     };
     for i in 1..=3 {
         add_run(i);

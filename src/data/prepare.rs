@@ -94,7 +94,7 @@ pub(crate) fn cell_field(
     components: usize,
     file: &Path,
 ) -> Result<Vec<f32>, String> {
-    let names: Vec<&str> = spec.split(',').map(str::trim).collect();
+    let names = array_names(spec);
     if names.len() > 1 {
         if names.len() != components {
             return Err(format!(
@@ -107,9 +107,7 @@ pub(crate) fn cell_field(
             .iter()
             .map(|n| cell_field(m, n, 1, file))
             .collect::<Result<_, _>>()?;
-        return Ok((0..m.n_cells())
-            .flat_map(|c| parts.iter().map(move |p| p[c]))
-            .collect());
+        return Ok(interleave(&parts));
     }
     let name = names[0];
     let shape_error = |f: &crate::mesh::Field, what: &str, count: usize| {
@@ -147,6 +145,19 @@ pub(crate) fn cell_field(
         }
     }
     Ok(out)
+}
+
+/// The arrays a field spec names: one, or comma-separated components.
+fn array_names(spec: &str) -> Vec<&str> {
+    spec.split(',').map(str::trim).collect()
+}
+
+/// Row-major rows from equally long columns (scalar component arrays).
+fn interleave<C: AsRef<[f32]>>(columns: &[C]) -> Vec<f32> {
+    let rows = columns.first().map_or(0, |c| c.as_ref().len());
+    (0..rows)
+        .flat_map(|r| columns.iter().map(move |c| c.as_ref()[r]))
+        .collect()
 }
 
 /// Rows `rows` of a row-major array `width` values wide.
@@ -260,11 +271,8 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
             choose_subset(n, opts.volume_points, opts.seed.wrapping_add(1))
         }
     };
-    let names = |spec: &str| {
-        spec.split(',')
-            .map(|n| n.trim().to_string())
-            .collect::<Vec<_>>()
-    };
+    let names =
+        |spec: &str| -> Vec<String> { array_names(spec).into_iter().map(str::to_string).collect() };
     let mut wanted = names(sources.volume_velocity);
     wanted.extend(names(sources.volume_pressure));
     wanted.extend(sources.volume_vorticity.map(names).unwrap_or_default());
@@ -334,9 +342,9 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
     };
     let got = mesh::vtk_xml::extract(path, &request).map_err(|e| e.to_string())?;
     let field = |spec: &str, components: usize| -> Result<Vec<f32>, String> {
-        let parts: Vec<&crate::mesh::Field> = names(spec)
+        let parts: Vec<&crate::mesh::Field> = array_names(spec)
             .iter()
-            .map(|n| got.cell_arrays.iter().find(|f| &f.name == n))
+            .map(|n| got.cell_arrays.iter().find(|f| f.name == *n))
             .collect::<Option<_>>()
             .ok_or_else(|| format!("{}: no cell array `{spec}`", path.display()))?;
         let per_part = if parts.len() == 1 { components } else { 1 };
@@ -352,10 +360,7 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
             return Ok(parts[0].values.to_f32().into_owned());
         }
         let columns: Vec<_> = parts.iter().map(|f| f.values.to_f32()).collect();
-        let rows = columns[0].len();
-        Ok((0..rows)
-            .flat_map(|r| columns.iter().map(move |c| c[r]))
-            .collect())
+        Ok(interleave(&columns))
     };
     let velocity = field(sources.volume_velocity, 3)?;
     let pressure = field(sources.volume_pressure, 1)?;

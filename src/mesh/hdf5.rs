@@ -236,11 +236,7 @@ fn check_superblock(file: &h5::File, len: u64) -> std::result::Result<(), String
 
 /// Reads one dataset (`name` like `"surface/pressure"` or `"/surface/pressure"`).
 pub fn read_dataset(path: &Path, name: &str) -> Result<H5Dataset> {
-    let (file, len) = open(path)?;
-    let dataset_path = absolute(name);
-    let ds = file
-        .dataset(dataset_path.trim_start_matches('/'))
-        .map_err(|e| MeshError::invalid(path, format!("no dataset '{dataset_path}': {e}")))?;
+    let (ds, dataset_path, len) = find_dataset(path, name)?;
     match convert_dataset(&ds, &dataset_path, Limits::new(len))
         .map_err(|m| MeshError::invalid(path, m))?
     {
@@ -257,19 +253,31 @@ pub fn read_dataset(path: &Path, name: &str) -> Result<H5Dataset> {
     }
 }
 
-/// The number of rows (first dimension) and values per row of dataset `name`, without reading it.
-pub fn dataset_shape(path: &Path, name: &str) -> Result<(usize, usize)> {
-    let (file, _) = open(path)?;
+/// Dataset `name` of `path` opened for streaming reads, with its absolute path (for messages)
+/// and the file's length.
+fn find_dataset(path: &Path, name: &str) -> Result<(h5::Dataset, String, u64)> {
+    let (file, len) = open(path)?;
     let dataset_path = absolute(name);
     let ds = file
         .dataset(dataset_path.trim_start_matches('/'))
         .map_err(|e| MeshError::invalid(path, format!("no dataset '{dataset_path}': {e}")))?;
+    Ok((ds, dataset_path, len))
+}
+
+/// The rows (first dimension) and values per row of an opened dataset.
+fn rows_and_width(path: &Path, ds: &h5::Dataset, dataset_path: &str) -> Result<(u64, usize)> {
     let shape = ds
         .shape()
         .map_err(|e| MeshError::invalid(path, format!("'{dataset_path}': {e}")))?;
-    let rows = shape.first().copied().unwrap_or(1) as usize;
-    let width = shape.iter().skip(1).product::<u64>() as usize;
-    Ok((rows, width))
+    let rows = shape.first().copied().unwrap_or(1);
+    Ok((rows, shape.iter().skip(1).product::<u64>() as usize))
+}
+
+/// The number of rows (first dimension) and values per row of dataset `name`, without reading it.
+pub fn dataset_shape(path: &Path, name: &str) -> Result<(usize, usize)> {
+    let (ds, dataset_path, _) = find_dataset(path, name)?;
+    let (rows, width) = rows_and_width(path, &ds, &dataset_path)?;
+    Ok((rows as usize, width))
 }
 
 /// Rows of a float dataset, `rows` in any order and with repeats, as `[rows.len() · width]`
@@ -277,15 +285,9 @@ pub fn dataset_shape(path: &Path, name: &str) -> Result<(usize, usize)> {
 /// chunks they overlap): memory follows the request, not the dataset.
 pub fn read_rows_f32(path: &Path, name: &str, rows: &[usize]) -> Result<Vec<f32>> {
     const WINDOW_ROWS: u64 = 4096;
-    let (file, _) = open(path)?;
-    let dataset_path = absolute(name);
-    let ds = file
-        .dataset(dataset_path.trim_start_matches('/'))
-        .map_err(|e| MeshError::invalid(path, format!("no dataset '{dataset_path}': {e}")))?;
+    let (ds, dataset_path, _) = find_dataset(path, name)?;
     let bad = |e: h5::Error| MeshError::invalid(path, format!("'{dataset_path}': {e}"));
-    let shape = ds.shape().map_err(bad)?;
-    let n = shape.first().copied().unwrap_or(1);
-    let width = shape.iter().skip(1).product::<u64>() as usize;
+    let (n, width) = rows_and_width(path, &ds, &dataset_path)?;
     // (row, where it goes), by row: each window serves every request inside it.
     let mut order: Vec<(u64, usize)> = rows
         .iter()

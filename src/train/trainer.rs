@@ -129,28 +129,26 @@ pub struct TrainReport {
 /// Seed offset of the fixed validation batches.
 const VALIDATION_STREAM: u64 = 0x5641_4c49_4441_5445;
 
-/// Union of the training runs' volume and geometry bounds (metres).
-fn data_bounds(store: &RunStore) -> Result<([f32; 3], [f32; 3]), ModelError> {
-    let mut lo = [f32::INFINITY; 3];
-    let mut hi = [f32::NEG_INFINITY; 3];
-    for_each_run(store, |_, run| {
-        for values in [
-            &run.volume_position,
-            &run.geometry_position,
-            &run.surface_position,
-        ] {
-            for p in values.chunks_exact(3) {
-                for k in 0..3 {
-                    if p[k].is_finite() {
-                        lo[k] = lo[k].min(p[k]);
-                        hi[k] = hi[k].max(p[k]);
-                    }
+/// Lower and upper corners of a bounding box, metres.
+type Bounds = ([f32; 3], [f32; 3]);
+
+/// Grows `bounds` to hold a run's volume, geometry and surface points.
+fn extend_bounds(bounds: &mut Bounds, run: &PreparedRun) {
+    let (lo, hi) = bounds;
+    for values in [
+        &run.volume_position,
+        &run.geometry_position,
+        &run.surface_position,
+    ] {
+        for p in values.chunks_exact(3) {
+            for k in 0..3 {
+                if p[k].is_finite() {
+                    lo[k] = lo[k].min(p[k]);
+                    hi[k] = hi[k].max(p[k]);
                 }
             }
         }
-        Ok(())
-    })?;
-    Ok((lo, hi))
+    }
 }
 
 /// Points of the volume-anchor template kept in a checkpoint.
@@ -174,8 +172,10 @@ pub fn body_frame(run: &PreparedRun) -> ([f32; 3], f32) {
 }
 
 /// The body sizes, the volume-anchor template and the units of the training runs, which must
-/// share pressure kind, density, speed and axes: the model's outputs are in those units.
-fn training_domain(store: &RunStore, seed: u64) -> Result<TrainingDomain, ModelError> {
+/// share pressure kind, density, speed and axes: the model's outputs are in those units. Also
+/// the union of their points' bounds (metres), from the same pass over the runs (on disk, each
+/// run is read once).
+fn training_domain(store: &RunStore, seed: u64) -> Result<(TrainingDomain, Bounds), ModelError> {
     let count = store.len();
     if count == 0 {
         return Err(ModelError::job("the training split has no runs"));
@@ -185,7 +185,9 @@ fn training_domain(store: &RunStore, seed: u64) -> Result<TrainingDomain, ModelE
     let mut lengths = [f64::INFINITY, 0.0f64];
     // The first run's units, which every other run must share.
     let mut first: Option<(String, crate::data::RunMeta)> = None;
+    let mut bounds: Bounds = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
     for_each_run(store, |i, run| {
+        extend_bounds(&mut bounds, run);
         let (b_name, b) = first.get_or_insert_with(|| (run.name.clone(), run.meta.clone()));
         let a = &run.meta;
         let same = a.pressure_kind == b.pressure_kind
@@ -215,7 +217,7 @@ fn training_domain(store: &RunStore, seed: u64) -> Result<TrainingDomain, ModelE
         Ok(())
     })?;
     let (_, first) = first.ok_or_else(|| ModelError::job("the training split has no runs"))?;
-    Ok(TrainingDomain {
+    let domain = TrainingDomain {
         body_length_m: lengths,
         volume_template: template,
         pressure_kind: Some(first.pressure_kind),
@@ -223,7 +225,8 @@ fn training_domain(store: &RunStore, seed: u64) -> Result<TrainingDomain, ModelE
         speed_m_s: first.reference.speed_m_s,
         flow_axis: first.axes.flow,
         up_axis: first.axes.up,
-    })
+    };
+    Ok((domain, bounds))
 }
 
 /// Per-field mean squared errors of standardised outputs against a batch's targets, the
@@ -446,7 +449,7 @@ impl TrainJob {
                 )));
             }
             let mut config: AbUptConfig = self.config.model.resolve().map_err(ModelError::job)?;
-            let domain = training_domain(&train_runs, schedule.seed)?;
+            let (domain, (lo, hi)) = training_domain(&train_runs, schedule.seed)?;
             match &self.init_from {
                 Some(source) => {
                     let (model, meta) = checkpoint::load_model::<Autodiff<I>>(source, device)
@@ -465,7 +468,6 @@ impl TrainJob {
                     (model, 0, domain, meta.stats, origin)
                 }
                 None => {
-                    let (lo, hi) = data_bounds(&train_runs)?;
                     config.coordinates = CoordinateFrame::fit(lo, hi, 0.02);
                     (
                         AbUpt::<Autodiff<I>>::init(&config, schedule.seed, device)?,

@@ -10,7 +10,7 @@ use crate::mesh::field::{Field, Values};
 
 use super::decode::{ArrayReader, Chunk};
 use super::index::{total, DataSetType, FileIndex, PieceIndex, Section};
-use super::read::read_points;
+use super::read::{read_points, read_points_marked};
 use super::source::Source;
 
 /// What to extract.
@@ -267,7 +267,7 @@ fn extract_piece(
                 count += w.count_ones() as u64;
             }
             let points =
-                read_marked_points(source, index, points_desc()?, piece.n_points, &used, count)?;
+                read_points_marked(source, index, points_desc()?, piece.n_points, Some(&used))?;
             PointTable::Marked {
                 used,
                 rank,
@@ -385,50 +385,6 @@ impl Keep<'_> {
             }
         }
     }
-}
-
-/// Streams the points, keeping those marked in `used`.
-fn read_marked_points(
-    source: &dyn Source,
-    index: &FileIndex,
-    desc: &super::index::ArrayDesc,
-    n_points: u64,
-    used: &[u64],
-    count: u64,
-) -> ParseResult<Vec<[f32; 3]>> {
-    if desc.components != 3 {
-        return Err(invalid!(
-            "Points have {} components, expected 3",
-            desc.components
-        ));
-    }
-    let expected = super::read::value_count(desc, n_points)?;
-    let mut r = ArrayReader::open(source, index, desc)?;
-    super::read::check_declared(&r, desc, Some(expected))?;
-    let mut out: Vec<[f32; 3]> = Vec::with_capacity(count.min(n_points) as usize);
-    let mut seen = 0u64;
-    let mut carry = [0f32; 3];
-    let mut push = |x: f32| {
-        let (p, k) = ((seen / 3) as usize, (seen % 3) as usize);
-        seen += 1;
-        if used.get(p / 64).is_some_and(|w| w >> (p % 64) & 1 == 1) {
-            if let Some(c) = carry.get_mut(k) {
-                *c = x;
-            }
-            if k == 2 {
-                out.push(carry);
-            }
-        }
-    };
-    while let Some(chunk) = r.next_chunk()? {
-        match chunk {
-            Chunk::F32(v) => v.iter().for_each(|&x| push(x)),
-            Chunk::F64(v) => v.iter().for_each(|&x| push(x as f32)),
-            Chunk::Int(v) => v.iter().for_each(|&x| push(x as f32)),
-        }
-    }
-    super::read::check_count(desc, seen, Some(expected))?;
-    Ok(out)
 }
 
 /// Streams each cell's point ids (`connectivity` and `offsets` of every section read side by

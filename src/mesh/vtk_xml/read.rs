@@ -38,6 +38,18 @@ pub fn read_points(
     desc: &ArrayDesc,
     n_points: u64,
 ) -> ParseResult<Vec<[f32; 3]>> {
+    read_points_marked(source, index, desc, n_points, None)
+}
+
+/// The points, or with `marked` (a bitmap over point indices, 64 a word) only the marked ones, in
+/// order: the whole array is streamed either way, only the kept points are held.
+pub fn read_points_marked(
+    source: &dyn Source,
+    index: &FileIndex,
+    desc: &ArrayDesc,
+    n_points: u64,
+    marked: Option<&[u64]>,
+) -> ParseResult<Vec<[f32; 3]>> {
     if desc.components != 3 {
         return Err(invalid!(
             "Points have {} components, expected 3",
@@ -47,13 +59,22 @@ pub fn read_points(
     let expected = Some(value_count(desc, n_points)?);
     let mut r = ArrayReader::open(source, index, desc)?;
     check_declared(&r, desc, expected)?;
-    let mut out: Vec<[f32; 3]> = Vec::with_capacity(r.capacity_hint(expected) / 3);
-    let mut carry: Vec<f32> = Vec::with_capacity(3);
+    let hint = r.capacity_hint(expected) / 3;
+    let capacity = marked.map_or(hint, |m| {
+        hint.min(m.iter().map(|w| w.count_ones() as usize).sum())
+    });
+    let mut out: Vec<[f32; 3]> = Vec::with_capacity(capacity);
+    let mut seen = 0u64;
+    let mut carry = [0f32; 3];
     let mut push = |x: f32, out: &mut Vec<[f32; 3]>| {
-        carry.push(x);
-        if let [a, b, c] = *carry.as_slice() {
-            out.push([a, b, c]);
-            carry.clear();
+        let (p, k) = ((seen / 3) as usize, (seen % 3) as usize);
+        seen += 1;
+        if let Some(c) = carry.get_mut(k) {
+            *c = x;
+        }
+        let kept = marked.is_none_or(|m| m.get(p / 64).is_some_and(|w| w >> (p % 64) & 1 == 1));
+        if k == 2 && kept {
+            out.push(carry);
         }
     };
     while let Some(chunk) = r.next_chunk()? {
@@ -63,7 +84,8 @@ pub fn read_points(
             Chunk::Int(v) => v.iter().for_each(|&x| push(x as f32, &mut out)),
         }
     }
-    check_count(desc, out.len() as u64 * 3, expected)?;
+    // Whole points only, as counted before the bitmap existed.
+    check_count(desc, seen / 3 * 3, expected)?;
     Ok(out)
 }
 
