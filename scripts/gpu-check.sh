@@ -3,7 +3,7 @@
 # drivaerml preset at full scale, and one training step. Writes one JSON file and prints a table.
 #
 # Runs where there is a GPU but no network and no Rust: carry the release binary built with
-# `cargo build --release --features cuda` and the parity fixtures. `--cpu` runs the same steps
+# `cargo build --release --no-default-features --features cuda` and the parity fixtures. `--cpu` runs the same steps
 # on the CPU at small sizes, to check the script itself anywhere.
 #
 # Usage: scripts/gpu-check.sh [--cpu] [--bin PATH] [--fixtures DIR] [--out FILE] [--budget-s S]
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -x "$BIN" ] || { echo "gpu-check: no slipstream binary at $BIN (build with cargo build --release --features cuda)" >&2; exit 2; }
+[ -x "$BIN" ] || { echo "gpu-check: no slipstream binary at $BIN (build with cargo build --release --no-default-features --features cuda)" >&2; exit 2; }
 [ -d "$FIXTURES" ] || { echo "gpu-check: no parity fixtures at $FIXTURES" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "gpu-check: needs python3 to write the JSON" >&2; exit 2; }
 
@@ -46,8 +46,8 @@ if [ "$MODE" = gpu ]; then
     [ -d "$d" ] && LD_LIBRARY_PATH="$d:${LD_LIBRARY_PATH:-}"
   done
   export LD_LIBRARY_PATH
-  # burn's CUDA backend JIT-compiles and autotunes every kernel on first use (measured on an H200:
-  # 269 compilations, ~0.8 s each); keep the autotuning short.
+  # A build with burn's autotuning (`--features cuda-autotune`) compiles every candidate kernel on
+  # first use (measured on an H200: 269 compilations, ~0.8 s each); keep its autotuning short.
   export CUBECL_AUTOTUNE_LEVEL=${CUBECL_AUTOTUNE_LEVEL:-minimal}
   ANCHORS=16384; TRAIN_ANCHORS=16384; SIZES="1000000 10000000"; FULL_VOLUME=150000000; FULL_SURFACE=9000000
   CHUNK=${CHUNK:-65536}; PRECISIONS="f32 bf16"; STREAM_PRECISION=bf16
@@ -91,47 +91,55 @@ step() {
   return $rc
 }
 
-step parity_cpu 120 "$BIN" parity "$FIXTURES" --device cpu --json
+stream() { # stream NAME LIMIT VOLUME SURFACE
+  step "$1" "$2" "$BIN" bench stream --preset drivaerml --anchors "$ANCHORS" --volume-points "$3" \
+    --surface-points "$4" --chunk "$CHUNK" --device "$DEVICE" --precision "$STREAM_PRECISION" --json
+}
+train_step() { # train_step NAME LIMIT ANCHORS
+  step "$1" "$2" "$BIN" bench model --preset drivaerml --anchors "$3" --queries 0 --repeats 1 \
+    --device "$DEVICE" --precision f32 --json
+}
+rate() { # seconds per query point of a finished stream step, from its volume part
+  python3 -c "import json; v = json.load(open('$WORK/$1.json'))['volume']; print(v['seconds'] / max(v['points'], 1))" 2>/dev/null
+}
+
+# Phase 1: the parity checks and a one-chunk stream together. Each process JIT-compiles its kernels
+# on its own CPU core and stores them in the kernel cache, so the timed steps after it load them
+# instead of compiling. (Peak memory of these steps is the sum over the processes.)
+step parity_cpu 120 "$BIN" parity "$FIXTURES" --device cpu --json &
 for p in $PRECISIONS; do
   tol=1e-3; [ "$p" = bf16 ] && tol=2e-2
-  step "parity_${DEVICE}_$p" 180 "$BIN" parity "$FIXTURES" --device "$DEVICE" --precision "$p" --tolerance "$tol" --json
+  step "parity_${DEVICE}_$p" 240 "$BIN" parity "$FIXTURES" --device "$DEVICE" --precision "$p" --tolerance "$tol" --json &
 done
+stream stream_warmup 240 "$CHUNK" "$CHUNK" &
+wait
 
-LAST_S=""; LAST_N=""
-FIRST=1
-for n in $SIZES; do
-  if [ $FIRST = 1 ]; then FIRST=0; else
-    # The training step goes before the larger streaming runs, which may use up the budget.
-    [ -e "$WORK/train_step.rc" ] || step train_step 180 "$BIN" bench model --preset drivaerml --anchors "$TRAIN_ANCHORS" --queries 0 --repeats 1 \
-      --device "$DEVICE" --precision f32 --json
-  fi
-  step "stream_volume_$n" 300 "$BIN" bench stream --preset drivaerml --anchors "$ANCHORS" \
-    --volume-points "$n" --surface-points 0 --chunk "$CHUNK" --device "$DEVICE" --precision "$STREAM_PRECISION" --json \
-    && { LAST_N=$n; LAST_S=$(python3 -c "import json; print(json.load(open('$WORK/stream_volume_$n.json'))['volume']['seconds'])"); }
-done
-
-# Full scale only when the largest measured size says it fits in what is left of the budget.
-if [ -n "$LAST_S" ]; then
-  need=$(python3 -c "print(int(($FULL_VOLUME + $FULL_SURFACE) / $LAST_N * $LAST_S * 1.2 + 30))")
-  if [ "$need" -lt "$(left)" ]; then
-    step stream_full $(( need + 60 )) "$BIN" bench stream --preset drivaerml --anchors "$ANCHORS" \
-      --volume-points "$FULL_VOLUME" --surface-points "$FULL_SURFACE" --chunk "$CHUNK" --device "$DEVICE" \
-      --precision "$STREAM_PRECISION" --json
-  else
-    echo "skipped: estimated ${need}s from the ${LAST_N}-point run, $(left)s left" > "$WORK/stream_full.skip"
-  fi
-fi
-
-
-[ -e "$WORK/train_step.rc" ] || step train_step 180 "$BIN" bench model --preset drivaerml --anchors "$TRAIN_ANCHORS" --queries 0 --repeats 1 \
-  --device "$DEVICE" --precision f32 --json
-
+# Phase 2, one at a time: the rate at the smallest size, one training step, then the full scale
+# when the measured rate says it fits in what is left of the budget, then the sizes between.
+FIRST=${SIZES%% *}
+stream "stream_volume_$FIRST" 200 "$FIRST" 0
+train_step train_step 150 "$TRAIN_ANCHORS"
 # Training keeps every attention matrix for the backward pass (burn 0.21 has no fused attention
 # backward): if the full size does not fit, measure half the anchors so there is a number.
 if [ "$(cut -d' ' -f1 "$WORK/train_step.rc" 2>/dev/null)" != 0 ] && [ ! -e "$WORK/train_step.skip" ]; then
-  step train_step_half 150 "$BIN" bench model --preset drivaerml --anchors $(( TRAIN_ANCHORS / 2 )) --queries 0 --repeats 1 \
-    --device "$DEVICE" --precision f32 --json
+  train_step train_step_half 120 $(( TRAIN_ANCHORS / 2 ))
 fi
+PER_POINT=$(rate "stream_volume_$FIRST")
+if [ -n "$PER_POINT" ]; then
+  need=$(python3 -c "print(int(($FULL_VOLUME + $FULL_SURFACE) * $PER_POINT * 1.15 + 30))")
+  if [ "$need" -lt "$(left)" ]; then
+    stream stream_full $(( need + 60 )) "$FULL_VOLUME" "$FULL_SURFACE"
+  else
+    echo "skipped: estimated ${need}s from the ${FIRST}-point run, $(left)s left" > "$WORK/stream_full.skip"
+  fi
+fi
+for n in ${SIZES#* }; do
+  [ "$n" = "$FIRST" ] && continue
+  if [ -n "$PER_POINT" ] && [ "$(python3 -c "print(int($n * $PER_POINT * 1.2 + 20))")" -ge "$(left)" ]; then
+    echo "skipped: out of time budget" > "$WORK/stream_volume_$n.skip"; continue
+  fi
+  stream "stream_volume_$n" 300 "$n" 0
+done
 
 python3 - "$WORK" "$OUT_JSON" "$MODE" "$START" <<'PY'
 import json, os, sys, time, glob

@@ -99,10 +99,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
     /// cpu, cuda or cuda:N (default: $SLIPSTREAM_DEVICE, else cpu). CUDA needs a build with
-    /// `--features cuda` and an NVIDIA driver.
+    /// `--no-default-features --features cuda` and an NVIDIA driver.
     #[arg(long)]
     pub device: Option<String>,
-    /// f32, or bf16 on a GPU.
+    /// f32, or bf16: matrix products with bf16 inputs, the rest in f32 (for a GPU; on the CPU it
+    /// runs slower, to show what bf16 does to accuracy).
     #[arg(long, default_value = "f32")]
     pub precision: String,
 }

@@ -236,9 +236,9 @@ fn model_commands_reject_bad_folders_devices_and_precisions() {
     let out = slipstream(&["bench", "model", "--preset", "tiny", "--device", "tpu"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cpu, cuda or cuda:N"));
-    let out = slipstream(&["bench", "model", "--preset", "tiny", "--precision", "bf16"]);
+    let out = slipstream(&["bench", "model", "--preset", "tiny", "--precision", "f8"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("GPU only"));
+    assert!(text(&out.stderr).contains("use f32 or bf16"));
     let out = slipstream(&["bench", "model", "--preset", "huge"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown preset"));

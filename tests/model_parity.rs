@@ -3,6 +3,7 @@
 mod common;
 
 use slipstream::model::parity::{find_cases, run_case, TOLERANCE};
+use slipstream::model::precision::Bf16Products;
 use slipstream::model::Cpu;
 
 fn parity_case(case: &str) {
@@ -39,4 +40,25 @@ fn tiny_matches_the_reference() {
 #[test]
 fn full_matches_the_reference_and_has_8_751_179_parameters() {
     parity_case("full");
+}
+
+/// `--precision bf16` rounds the inputs of every matrix product to bf16 (as the GPU runs it),
+/// here on the CPU: the tiny case stays within the bf16 tolerance of the f32 reference, and the
+/// rounding really happens (its error is far above the f32 run's ~1e-6).
+#[test]
+fn tiny_with_bf16_products_stays_within_2e_2() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let dir = fixtures.join("abupt_parity");
+    let _bf16 = Bf16Products::enable(true);
+    let report = run_case::<Cpu>(&dir, "tiny", 2e-2, &Default::default()).unwrap();
+    let worst = report
+        .outputs
+        .iter()
+        .map(|o| o.max_rel_error)
+        .fold(0.0f64, f64::max);
+    eprintln!("tiny, bf16 products: worst max rel {worst:.3e}");
+    assert!(worst <= 2e-2, "bf16 products off by {worst:.3e}");
+    assert!(worst > 1e-4, "bf16 rounding was not applied ({worst:.3e})");
 }

@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{activation, backend::Backend, Tensor};
 
 use super::cpu_kernels;
 use super::embedding::{rotate, rotate_tangent, RopeAngles};
 use super::params::ParamSource;
+use super::precision;
 use super::tangent::{self, Dual};
 use super::ModelError;
 use super::{tensor_from, tensor_values};
@@ -89,7 +88,7 @@ impl<B: Backend> Attention<B> {
     pub fn keys_values(&self, context: Tensor<B, 2>, rope: &RopeAngles<B>) -> KeysValues<B> {
         let [_, dim] = context.dims();
         let device = context.device();
-        let kv = self.kv.forward(context);
+        let kv = precision::linear(&self.kv, context);
         if let Some((cos, sin)) = rope.host() {
             let kv = tensor_values(kv);
             let mut keys = Vec::with_capacity(kv.len() / 2);
@@ -154,17 +153,10 @@ impl<B: Backend> Attention<B> {
                 .proj
                 .forward(tensor_from::<B, 2>(out, [n, dim], device));
         }
-        let q = rotate(self.split_heads(self.q.forward(x)), rope);
+        let q = rotate(self.split_heads(precision::linear(&self.q, x)), rope);
         let (keys, values) = self.kv_tensors(context);
-        let out = attention(
-            q,
-            keys,
-            values,
-            None,
-            None,
-            AttentionModuleOptions::default(),
-        );
-        self.proj.forward(Self::merge_heads(out).reshape([n, dim]))
+        let out = precision::attention(q, keys, values);
+        precision::linear(&self.proj, Self::merge_heads(out).reshape([n, dim]))
     }
 
     /// [`forward`](Self::forward) with tangents. With `P = softmax(s)`, `s = q·kᵀ/√d` and
@@ -185,16 +177,14 @@ impl<B: Backend> Attention<B> {
         let k_len = keys.dims()[2];
         let scale = 1.0 / (hd as f64).sqrt();
         let keys_t = keys.swap_dims(2, 3);
-        let probs = activation::softmax(q_value.matmul(keys_t.clone()) * scale, 3);
-        let out = probs.clone().matmul(values.clone());
+        let probs = activation::softmax(precision::matmul(q_value, keys_t.clone()) * scale, 3);
+        let out = precision::matmul(probs.clone(), values.clone());
         // Tangents as extra rows: [3, h, n, hd] → [1, h, 3n, hd].
         let dq = dq.swap_dims(0, 1).reshape([1, h, 3 * n, hd]);
-        let ds = dq.matmul(keys_t).reshape([h, 3, n, k_len]) * scale;
+        let ds = precision::matmul(dq, keys_t).reshape([h, 3, n, k_len]) * scale;
         let weighted = probs.reshape([h, 1, n, k_len]) * ds;
         let row_sum = weighted.clone().sum_dim(3);
-        let d_out = weighted
-            .reshape([1, h, 3 * n, k_len])
-            .matmul(values)
+        let d_out = precision::matmul(weighted.reshape([1, h, 3 * n, k_len]), values)
             .reshape([h, 3, n, hd])
             - row_sum * out.clone().reshape([h, 1, n, hd]);
         let merged = Dual {

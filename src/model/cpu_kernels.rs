@@ -14,9 +14,10 @@ use rayon::prelude::*;
 
 use super::{tensor_from, tensor_values, Cpu};
 
-/// True when `B` is the plain CPU backend (no autodiff), where these kernels apply.
+/// True when `B` is the plain CPU backend (no autodiff) computing in f32, where these kernels
+/// apply.
 pub fn applies<B: Backend>() -> bool {
-    TypeId::of::<B>() == TypeId::of::<Cpu>()
+    TypeId::of::<B>() == TypeId::of::<Cpu>() && !super::precision::bf16_products()
 }
 
 /// `e^x` on [-87, 88], relative error below 3e-7: Cody–Waite range reduction to

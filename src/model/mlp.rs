@@ -6,6 +6,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use super::cpu_kernels;
 use super::params::ParamSource;
+use super::precision;
 use super::tangent::{self, Dual};
 use super::ModelError;
 
@@ -32,7 +33,10 @@ impl<B: Backend> Mlp<B> {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        self.fc2.forward(cpu_kernels::gelu(self.fc1.forward(x)))
+        precision::linear(
+            &self.fc2,
+            cpu_kernels::gelu(precision::linear(&self.fc1, x)),
+        )
     }
 
     pub fn forward_dual(&self, x: Dual<B>) -> Dual<B> {

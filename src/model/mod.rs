@@ -19,6 +19,7 @@ mod embedding;
 mod mlp;
 mod params;
 pub mod parity;
+pub mod precision;
 mod supernode;
 mod tangent;
 pub mod weights;

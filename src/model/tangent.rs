@@ -10,6 +10,8 @@
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{activation, backend::Backend, Tensor};
 
+use super::precision;
+
 /// Token values `[N, dim]` and their derivatives along x, y, z `[3, N, dim]`.
 #[derive(Debug, Clone)]
 pub struct Dual<B: Backend> {
@@ -34,12 +36,8 @@ pub fn linear<B: Backend>(layer: &Linear<B>, x: Dual<B>) -> Dual<B> {
     let weight = layer.weight.val();
     let out = weight.dims()[1];
     Dual {
-        value: layer.forward(x.value),
-        tangent: x
-            .tangent
-            .reshape([t * n, d])
-            .matmul(weight)
-            .reshape([t, n, out]),
+        value: precision::linear(layer, x.value),
+        tangent: precision::matmul(x.tangent.reshape([t * n, d]), weight).reshape([t, n, out]),
     }
 }
 
