@@ -191,6 +191,8 @@ pub fn generate(
                 let dir = config.out.join(format!("run_{run}"));
                 let outcome = if dir.join("run.json").is_file() {
                     RunOutcome::Skipped { run }
+                } else if let Err(reason) = enough_space(&config.out, free_bytes(&config.out)) {
+                    RunOutcome::Failed { run, reason }
                 } else {
                     match run_one(&foam, &dir, run, params, config) {
                         Ok(r) => RunOutcome::Done {
@@ -219,6 +221,51 @@ pub fn generate(
         | RunOutcome::Failed { run, .. } => *run,
     });
     Ok(outcomes)
+}
+
+/// Space a run needs while it solves (its case holds the mesh, the fields of two time steps and
+/// the VTK conversion; a finished 150k-cell run keeps about 100 MB, a run in flight several times
+/// that). A full disk mid-run loses that run and whatever else writes there, so a run is not
+/// started below this.
+pub const MIN_FREE_BYTES: u64 = 2 << 30;
+
+/// Free bytes on the file system holding `path`, where the platform says.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+        let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `c_path` is a valid NUL-terminated string and `stat` a writable statvfs.
+        let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: statvfs returned 0, so it filled `stat`.
+        let stat = unsafe { stat.assume_init() };
+        // The field types are u64 on 64-bit glibc and narrower on 32-bit targets.
+        #[allow(clippy::unnecessary_cast)]
+        Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Refuses a run when `free` bytes (unknown: allowed) are below [`MIN_FREE_BYTES`].
+pub fn enough_space(out: &Path, free: Option<u64>) -> Result<(), String> {
+    match free {
+        Some(free) if free < MIN_FREE_BYTES => Err(format!(
+            "not started: {:.1} GB free on the disk holding {}, and a run needs {:.0} GB while it \
+             solves; free some space and run the same command again (finished runs are kept)",
+            free as f64 / 1e9,
+            out.display(),
+            MIN_FREE_BYTES as f64 / 1e9
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> String + '_ {
@@ -357,4 +404,25 @@ fn keep_fields(mut m: Mesh, names: &[(&str, &str)]) -> Result<Mesh, String> {
     m.point_data.clear();
     m.field_data.clear();
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_not_started_on_a_nearly_full_disk() {
+        let out = Path::new("/data/runs");
+        let err = enough_space(out, Some(500 << 20)).unwrap_err();
+        assert!(
+            err.contains("0.5 GB free") && err.contains("/data/runs"),
+            "{err}"
+        );
+        assert!(enough_space(out, Some(MIN_FREE_BYTES)).is_ok());
+        assert!(enough_space(out, None).is_ok());
+        if cfg!(all(target_os = "linux", target_env = "gnu")) {
+            let free = free_bytes(&std::env::temp_dir()).expect("statvfs of the temp folder");
+            assert!(free > 0);
+        }
+    }
 }
