@@ -148,6 +148,10 @@ pub struct PredictArgs {
     /// Seed of the samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Average the predictions of N independent anchor draws: steadier fields and Cd (one
+    /// draw's Cd varies by a few per cent), N times the encode and decode time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub draws: u64,
     /// Skip surface_cp.png.
     #[arg(long)]
     pub no_picture: bool,
@@ -882,6 +886,7 @@ fn predict(a: &PredictArgs) -> Result<()> {
         volume_mesh: a.volume_mesh.clone(),
         chunk: a.chunk.max(1),
         seed: a.seed,
+        draws: a.draws as usize,
         picture: !a.no_picture,
     };
     let r = dispatch(device, precision, job).map_err(model_error)?;

@@ -565,6 +565,28 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
         (fx - fx_reported).abs() <= 1e-3 * fx_reported.abs().max(1e-3),
         "{fx} vs {fx_reported}"
     );
+    // --draws 2 averages a second anchor draw into the same query points.
+    let out = Command::new(bin)
+        .arg("predict")
+        .arg(&stl)
+        .arg("--checkpoint")
+        .arg(&run)
+        .arg("--out")
+        .arg(dir.path().join("two-draws"))
+        .args(["--surface-points", "3000", "--volume-points", "0"])
+        .args(["--draws", "2", "--no-picture", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let two: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(two["draws"], 2);
+    assert_eq!(v["draws"], 1);
+    let (cd1, cd2) = (v["cd"].as_f64().unwrap(), two["cd"].as_f64().unwrap());
+    assert!(cd2.is_finite() && cd2 != cd1, "{cd1} vs {cd2}");
     let volume = mesh::read_mesh(&out_dir.join("volume.vtu")).unwrap();
     assert_eq!(volume.n_points(), 2000);
     assert!(volume

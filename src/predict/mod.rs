@@ -55,6 +55,9 @@ pub struct PredictJob {
     pub volume_mesh: Option<PathBuf>,
     pub chunk: usize,
     pub seed: u64,
+    /// Independent anchor draws whose predictions are averaged (as `eval --draws`): each costs
+    /// an encode and a decode, and Cd from one draw varies by a few per cent between draws.
+    pub draws: usize,
     pub picture: bool,
 }
 
@@ -100,8 +103,19 @@ pub struct PredictReport {
     pub surface_points: usize,
     pub volume_points: usize,
     pub triangles: usize,
+    /// Anchor draws averaged (`encode` and `decode` timings are their sums).
+    pub draws: usize,
     pub warnings: Vec<String>,
     pub checkpoint: String,
+}
+
+/// Adds one draw's outputs into the running sum (the first draw starts it).
+fn accumulate(sum: &mut Vec<f32>, draw: &[f32]) {
+    if sum.is_empty() {
+        sum.extend_from_slice(draw);
+    } else {
+        sum.iter_mut().zip(draw).for_each(|(a, b)| *a += b);
+    }
 }
 
 fn bad(path: &Path, message: impl std::fmt::Display) -> ModelError {
@@ -203,14 +217,6 @@ impl Job for PredictJob {
         // Sample as in training.
         let t = Instant::now();
         let spec = meta.train.data;
-        let geometry = sample_surface(&soup, spec.geometry_points, self.seed).position;
-        let supernodes: Vec<u32> =
-            choose_subset(geometry.len(), spec.supernodes, self.seed.wrapping_add(1))
-                .into_iter()
-                .map(|i| i as u32)
-                .collect();
-        let surface_anchors =
-            sample_surface(&soup, spec.surface_anchors, self.seed.wrapping_add(2)).position;
         let query = SurfaceQuery::new(&soup);
         let centre: [f64; 3] = std::array::from_fn(|k| 0.5 * (body.min[k] + body.max[k]));
         let mapped: Vec<[f32; 3]> = domain
@@ -230,14 +236,24 @@ impl Job for PredictJob {
                 "the checkpoint has no volume-anchor template",
             ));
         }
-        let volume_anchors: Vec<[f32; 3]> = choose_subset(
-            outside.len(),
-            spec.volume_anchors,
-            self.seed.wrapping_add(3),
-        )
-        .into_iter()
-        .map(|i| outside[i])
-        .collect();
+        // One draw of the geometry points, supernodes and anchors; draw 0 uses the seed as given.
+        let anchors = |draw: u64| {
+            let seed = self.seed.wrapping_add(1000 * draw);
+            let geometry = sample_surface(&soup, spec.geometry_points, seed).position;
+            let supernodes: Vec<u32> =
+                choose_subset(geometry.len(), spec.supernodes, seed.wrapping_add(1))
+                    .into_iter()
+                    .map(|i| i as u32)
+                    .collect();
+            let surface_anchors =
+                sample_surface(&soup, spec.surface_anchors, seed.wrapping_add(2)).position;
+            let volume_anchors: Vec<[f32; 3]> =
+                choose_subset(outside.len(), spec.volume_anchors, seed.wrapping_add(3))
+                    .into_iter()
+                    .map(|i| outside[i])
+                    .collect();
+            (geometry, supernodes, surface_anchors, volume_anchors)
+        };
         // Surface queries: area-weighted samples plus every triangle's centroid, so that every
         // triangle gets a value and large triangles are averaged over their samples.
         let samples = sample_surface(&soup, self.surface_points, self.seed.wrapping_add(4));
@@ -276,34 +292,40 @@ impl Job for PredictJob {
         // Encode and decode.
         let frame = model.config().coordinates;
         let to_model = |v: &[[f32; 3]]| v.iter().map(|p| frame.to_model(*p)).collect::<Vec<_>>();
-        let t = Instant::now();
-        let encoded = model.encode(
-            &to_model(&geometry),
-            &supernodes,
-            positions_tensor::<B>(&to_model(&surface_anchors), device),
-            positions_tensor::<B>(&to_model(&volume_anchors), device),
-        )?;
-        timings.encode = t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        let s = model.decode_chunked(
-            &encoded,
-            Branch::Surface,
-            &to_model(&surface_queries),
-            self.chunk,
-            |_| {},
-        )?;
-        let v = if volume_queries.is_empty() {
-            Vec::new()
-        } else {
-            model.decode_chunked(
+        let surface_model = to_model(&surface_queries);
+        let volume_model = to_model(&volume_queries);
+        let draws = self.draws.max(1);
+        let (mut s, mut v) = (Vec::new(), Vec::new());
+        for draw in 0..draws {
+            let t = Instant::now();
+            let (geometry, supernodes, surface_anchors, volume_anchors) = anchors(draw as u64);
+            let encoded = model.encode(
+                &to_model(&geometry),
+                &supernodes,
+                positions_tensor::<B>(&to_model(&surface_anchors), device),
+                positions_tensor::<B>(&to_model(&volume_anchors), device),
+            )?;
+            timings.encode += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let s_draw = model.decode_chunked(
                 &encoded,
-                Branch::Volume,
-                &to_model(&volume_queries),
+                Branch::Surface,
+                &surface_model,
                 self.chunk,
                 |_| {},
-            )?
-        };
-        timings.decode = t.elapsed().as_secs_f64();
+            )?;
+            let v_draw = if volume_model.is_empty() {
+                Vec::new()
+            } else {
+                model.decode_chunked(&encoded, Branch::Volume, &volume_model, self.chunk, |_| {})?
+            };
+            timings.decode += t.elapsed().as_secs_f64();
+            accumulate(&mut s, &s_draw);
+            accumulate(&mut v, &v_draw);
+        }
+        // The outputs are standardised values and de-standardising is affine: average them here.
+        let scale = 1.0 / draws as f32;
+        s.iter_mut().chain(v.iter_mut()).for_each(|x| *x *= scale);
 
         // Physical units at the requested speed and density.
         let t = Instant::now();
@@ -538,6 +560,7 @@ impl Job for PredictJob {
             surface_points: surface_queries.len(),
             volume_points: volume_queries.len(),
             triangles: n_tri,
+            draws,
             warnings,
             checkpoint: self.checkpoint.display().to_string(),
         };
