@@ -25,7 +25,10 @@ ck, report_dir = Path(a.checkpoint), Path(a.report)
 meta = json.load(open(ck / "checkpoint.json"))
 report = json.load(open(report_dir / "report.json"))
 report_md = open(report_dir / "report.md").read()
+# The log may run past the checkpoint (a run's checkpoint chosen at an earlier step): the card
+# describes the checkpoint, so only its history counts.
 log = [json.loads(line) for line in open(ck / "log.jsonl")]
+log = [r for r in log if r.get("step", 0) <= meta["step"]]
 train = [r for r in log if r["kind"] == "train"]
 val = [r for r in log if r["kind"] == "val"]
 sps = sum(r["seconds_per_step"] for r in train) / max(len(train), 1)
@@ -70,7 +73,7 @@ similarity (fixed Cp, Cf, u/U∞); Reynolds-number effects are not modelled. Bod
 ## Training
 
 `train.toml` in this folder; reproduce with
-`slipstream train --config {ck}/train.toml --data {meta['data']} --out runs/{name}{' --init-from STAGE_1_RUN' if meta.get('init_from') else ''}`{' (it started from ' + meta['init_from'] + ')' if meta.get('init_from') else ''}.
+`slipstream train --config {ck}/train.toml --data {meta['data']} --out runs/{name}{' --init-from PREVIOUS_STAGE_RUN' if meta.get('init_from') else ''}`{' (it started from ' + meta['init_from'] + ')' if meta.get('init_from') else ''}.
 {data['surface_anchors']} surface and {data['volume_anchors']} volume anchors, {data['geometry_points']} CAD points
 with {data['supernodes']} supernodes; {opt['kind']} (lr {opt['lr']:g}, wd {opt['weight_decay']:g}), warm-up
 {100 * opt['warmup_fraction']:g} % then cosine decay to {100 * opt['final_lr_fraction']:g} %, global gradient norm
