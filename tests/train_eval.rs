@@ -497,7 +497,7 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
         .unwrap();
     let stl = Path::new(env!("CARGO_MANIFEST_DIR")).join("geometry/ahmed_25deg.stl");
     let bin = env!("CARGO_BIN_EXE_slipstream");
-    let predict = |geometry: &Path, out: &Path| {
+    let predict_with = |geometry: &Path, out: &Path, extra: &[&str]| {
         Command::new(bin)
             .arg("predict")
             .arg(geometry)
@@ -505,16 +505,13 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
             .arg(&run)
             .arg("--out")
             .arg(out)
-            .args([
-                "--surface-points",
-                "3000",
-                "--volume-points",
-                "2000",
-                "--json",
-            ])
+            .args(["--surface-points", "3000", "--json"])
+            .args(extra)
             .output()
             .unwrap()
     };
+    let predict =
+        |geometry: &Path, out: &Path| predict_with(geometry, out, &["--volume-points", "2000"]);
     let out_dir = dir.path().join("prediction");
     let out = predict(&stl, &out_dir);
     assert!(
@@ -566,17 +563,11 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
         "{fx} vs {fx_reported}"
     );
     // --draws 2 averages a second anchor draw into the same query points.
-    let out = Command::new(bin)
-        .arg("predict")
-        .arg(&stl)
-        .arg("--checkpoint")
-        .arg(&run)
-        .arg("--out")
-        .arg(dir.path().join("two-draws"))
-        .args(["--surface-points", "3000", "--volume-points", "0"])
-        .args(["--draws", "2", "--no-picture", "--json"])
-        .output()
-        .unwrap();
+    let out = predict_with(
+        &stl,
+        &dir.path().join("two-draws"),
+        &["--volume-points", "0", "--draws", "2", "--no-picture"],
+    );
     assert!(
         out.status.success(),
         "{}",
