@@ -6,6 +6,7 @@ pub mod csv_table;
 pub mod dataset;
 pub mod info;
 pub mod layouts;
+pub mod point_match;
 pub mod prepare;
 pub mod published_splits;
 pub mod run;
