@@ -3,8 +3,9 @@
 # drivaerml preset at full scale, and one training step. Writes one JSON file and prints a table.
 #
 # Runs where there is a GPU but no network and no Rust: carry the release binary built with
-# `cargo build --release --no-default-features --features cuda` and the parity fixtures. `--cpu` runs the same steps
-# on the CPU at small sizes, to check the script itself anywhere.
+# `cargo build --release --no-default-features --features cuda` and the parity fixtures (either may
+# be gzipped: `--bin slipstream.gz`, `*.safetensors.gz` in the fixtures folder). `--cpu` runs the
+# same steps on the CPU at small sizes, to check the script itself anywhere.
 #
 # Usage: scripts/gpu-check.sh [--cpu] [--bin PATH] [--fixtures DIR] [--out FILE] [--budget-s S]
 #                             [--logs FILE.tgz]
@@ -30,13 +31,28 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ -x "$BIN" ] || { echo "gpu-check: no slipstream binary at $BIN (build with cargo build --release --no-default-features --features cuda)" >&2; exit 2; }
+[ -f "$BIN" ] || { echo "gpu-check: no slipstream binary at $BIN (build with cargo build --release --no-default-features --features cuda)" >&2; exit 2; }
 [ -d "$FIXTURES" ] || { echo "gpu-check: no parity fixtures at $FIXTURES" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "gpu-check: needs python3 to write the JSON" >&2; exit 2; }
 
 START=$(date +%s)
 WORK=$(mktemp -d)
 trap '[ -n "$LOGS" ] && tar czf "$LOGS" -C "$WORK" . 2>/dev/null; rm -rf "$WORK"' EXIT
+
+# What travels to a GPU machine is often size-limited: the binary and the fixtures' weights may
+# come gzipped (strip the binary first: ~14 MB gzipped); they are unpacked into the work folder.
+mkdir -p "$WORK/unpacked"
+if [[ "$BIN" == *.gz ]]; then
+  gunzip -c "$BIN" > "$WORK/unpacked/slipstream" && chmod +x "$WORK/unpacked/slipstream" \
+    || { echo "gpu-check: cannot unpack $BIN" >&2; exit 2; }
+  BIN=$WORK/unpacked/slipstream
+fi
+[ -x "$BIN" ] || { echo "gpu-check: $BIN is not executable" >&2; exit 2; }
+if compgen -G "$FIXTURES/*.gz" >/dev/null; then
+  cp -r "$FIXTURES" "$WORK/unpacked/fixtures" && gunzip "$WORK/unpacked/fixtures/"*.gz \
+    || { echo "gpu-check: cannot unpack the fixtures in $FIXTURES" >&2; exit 2; }
+  FIXTURES=$WORK/unpacked/fixtures
+fi
 
 if [ "$MODE" = gpu ]; then
   DEVICE=cuda
