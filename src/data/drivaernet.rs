@@ -1,0 +1,193 @@
+//! Finding a DrivAerNet++ design's files. The dataset ships one archive per modality and car
+//! category, and unpackings nest them differently (`PressureVTK/<category>/<id>.vtk`, or
+//! `pressure/<category>/PressureVTK/<category>/<id>.vtk`; volumes in `CFD/<category>_part1` or
+//! `_part2`), so files are found by the modality folder they sit under and named by their design
+//! id, at any depth (docs/datasets.md).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The files of one design; the surface pressure file defines the design.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesignFiles {
+    /// The design id, e.g. `F_D_WM_WW_0001`.
+    pub id: String,
+    pub pressure: PathBuf,
+    pub wall_shear: Option<PathBuf>,
+    pub volume: Option<PathBuf>,
+    pub stl: Option<PathBuf>,
+}
+
+impl DesignFiles {
+    /// What the design lacks for a full prepared run, for the broken-run report.
+    pub fn missing(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.wall_shear.is_none() {
+            missing.push("wall-shear VTK (WallShearStressVTK_Updated/)");
+        }
+        if self.volume.is_none() {
+            missing.push("volume VTK (CFD/<category>_part1|2/)");
+        }
+        if self.stl.is_none() {
+            missing.push("STL (3DMeshesSTL/)");
+        }
+        missing
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Modality {
+    Pressure,
+    WallShear,
+    Volume,
+    Stl,
+}
+
+/// The modality of a file, from the nearest ancestor folder that names one.
+fn modality(path: &Path, root: &Path) -> Option<Modality> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    let relative = path.strip_prefix(root).ok()?;
+    relative.parent()?.components().rev().find_map(|c| {
+        match (c.as_os_str().to_str()?, ext.as_str()) {
+            ("PressureVTK", "vtk") => Some(Modality::Pressure),
+            ("WallShearStressVTK_Updated" | "WallShearStressVTK", "vtk") => {
+                Some(Modality::WallShear)
+            }
+            ("CFD", "vtk") => Some(Modality::Volume),
+            ("3DMeshesSTL", "stl") => Some(Modality::Stl),
+            _ => None,
+        }
+    })
+}
+
+/// Deepest folder level searched below the root (the deepest known unpacking uses 5).
+const MAX_DEPTH: usize = 8;
+
+fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        if path.is_dir() {
+            if depth < MAX_DEPTH {
+                walk(&path, depth + 1, files)?;
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Every design below `root` that has a surface pressure file, sorted by id, with whichever of
+/// its other files exist. A design id found twice in one modality is an error naming both files.
+pub fn discover(root: &Path) -> Result<Vec<DesignFiles>, String> {
+    let mut files = Vec::new();
+    walk(root, 0, &mut files)?;
+    files.sort();
+    let mut found: BTreeMap<(Modality, String), PathBuf> = BTreeMap::new();
+    for path in files {
+        let (Some(m), Some(id)) = (
+            modality(&path, root),
+            path.file_stem().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        if let Some(first) = found.insert((m, id.to_string()), path.clone()) {
+            return Err(format!(
+                "design {id} appears twice: {} and {}; keep one copy",
+                first.display(),
+                path.display()
+            ));
+        }
+    }
+    let ids: Vec<String> = found
+        .keys()
+        .filter(|(m, _)| *m == Modality::Pressure)
+        .map(|(_, id)| id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Err(format!(
+            "{}: no PressureVTK/…/<design>.vtk below it; is this a DrivAerNet++ folder?",
+            root.display()
+        ));
+    }
+    let mut take = |m: Modality, id: &str| found.remove(&(m, id.to_string()));
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| {
+            Some(DesignFiles {
+                pressure: take(Modality::Pressure, &id)?,
+                wall_shear: take(Modality::WallShear, &id),
+                volume: take(Modality::Volume, &id),
+                stl: take(Modality::Stl, &id),
+                id,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(root: &Path, relative: &str) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"").unwrap();
+    }
+
+    #[test]
+    fn designs_are_found_by_modality_folder_at_any_depth() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // The flat unpacking for one category, the nested one for another.
+        touch(root, "PressureVTK/N_S_WWS_WM/N_S_WWS_WM_001.vtk");
+        touch(
+            root,
+            "WallShearStressVTK_Updated/N_S_WWS_WM/N_S_WWS_WM_001.vtk",
+        );
+        touch(root, "CFD/N_S_WWS_WM_part2/N_S_WWS_WM_001.vtk");
+        touch(root, "3DMeshesSTL/N_S_WWS_WM/N_S_WWS_WM_001.stl");
+        touch(
+            root,
+            "pressure/F_D_WM_WW_1/PressureVTK/F_D_WM_WW_1/F_D_WM_WW_0001.vtk",
+        );
+        touch(
+            root,
+            "wss/F_D_WM_WW_1/WallShearStressVTK_Updated/F_D_WM_WW_1/F_D_WM_WW_0001.vtk",
+        );
+        touch(root, "CFD/F_D_WM_WW_1_part1/F_D_WM_WW_0001.vtk");
+        // Files of no modality, and a wall-shear file without a pressure file, are ignored.
+        touch(root, "PressureVTK/README.txt");
+        touch(
+            root,
+            "WallShearStressVTK_Updated/E_S_WW_WM/E_S_WW_WM_002.vtk",
+        );
+        let designs = discover(root).unwrap();
+        let ids: Vec<&str> = designs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["F_D_WM_WW_0001", "N_S_WWS_WM_001"]);
+        let full = &designs[1];
+        assert!(full.missing().is_empty(), "{:?}", full.missing());
+        assert!(full
+            .volume
+            .as_ref()
+            .unwrap()
+            .ends_with("CFD/N_S_WWS_WM_part2/N_S_WWS_WM_001.vtk"));
+        let partial = &designs[0];
+        assert!(partial.wall_shear.is_some() && partial.volume.is_some());
+        assert_eq!(partial.missing(), ["STL (3DMeshesSTL/)"]);
+    }
+
+    #[test]
+    fn a_design_twice_and_a_folder_without_designs_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(discover(root).unwrap_err().contains("no PressureVTK"));
+        touch(root, "PressureVTK/A/X_001.vtk");
+        touch(root, "CFD/A_part1/X_001.vtk");
+        touch(root, "CFD/A_part2/X_001.vtk");
+        let err = discover(root).unwrap_err();
+        assert!(err.contains("X_001 appears twice"), "{err}");
+        assert!(err.contains("A_part1") && err.contains("A_part2"), "{err}");
+    }
+}
