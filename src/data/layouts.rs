@@ -199,6 +199,7 @@ pub fn prepare_run(
     let n = name.trim_start_matches("run_");
     let sources = RunSources {
         surface: whole_file(&file(dir, layout.surface_file, n))?,
+        surface_extra: None,
         volume: whole_file(&file(dir, layout.volume_file, n))?,
         geometry: file(dir, layout.geometry_file, n),
         surface_pressure: layout.surface_pressure,

@@ -170,6 +170,10 @@ pub fn pick<T: Copy>(v: &[T], width: usize, rows: &[usize]) -> Vec<T> {
 /// Where one run's files are and what its fields are called: what every layout reduces to.
 pub(crate) struct RunSources<'a> {
     pub surface: PathBuf,
+    /// A second file of the same surface points in another order whose point arrays the surface
+    /// lacks (DrivAerNet++ keeps the wall shear apart from the pressure): carried onto the
+    /// surface's points before the arrays are read.
+    pub surface_extra: Option<PathBuf>,
     pub volume: PathBuf,
     pub geometry: PathBuf,
     pub surface_pressure: &'a str,
@@ -191,7 +195,11 @@ pub(crate) fn read_run(
     sources: &RunSources,
     opts: &PrepareOptions,
 ) -> Result<PreparedArrays, String> {
-    let boundary = mesh::read_mesh(&sources.surface).map_err(|e| e.to_string())?;
+    let mut boundary = mesh::read_mesh(&sources.surface).map_err(|e| e.to_string())?;
+    if let Some(extra) = &sources.surface_extra {
+        carry_point_arrays(&mut boundary, extra)
+            .map_err(|e| format!("{} and {}: {e}", sources.surface.display(), extra.display()))?;
+    }
     let pressure = cell_field(&boundary, sources.surface_pressure, 1, &sources.surface)?;
     let stored_shear = cell_field(&boundary, sources.surface_wall_shear, 3, &sources.surface)?;
     let mut props = surface_properties(&boundary);
@@ -242,6 +250,24 @@ pub(crate) fn read_run(
         surface_total_area_m2: props.total_area_m2,
         ..Default::default()
     })
+}
+
+/// Adds the point arrays of the file at `extra` that `surface` lacks, carried onto `surface`'s
+/// points by matching coordinates (`point_match`); different meshes are an error.
+fn carry_point_arrays(surface: &mut Mesh, extra: &Path) -> Result<(), String> {
+    let other = mesh::read_mesh(extra).map_err(|e| e.to_string())?;
+    let matched = super::point_match::match_points(&surface.points, &other.points)?;
+    for field in other.point_data {
+        if surface.field(Location::Point, &field.name).is_some() {
+            continue;
+        }
+        let values: Vec<f32> = field.values.iter_f64().map(|v| v as f32).collect();
+        let carried = super::point_match::carry(&values, field.components, &matched);
+        surface
+            .point_data
+            .push(mesh::Field::new_f32(field.name, field.components, carried));
+    }
+    Ok(())
 }
 
 /// Volume cells whose centres and velocity are held for the least-squares vorticity when a
@@ -417,6 +443,7 @@ pub fn prepare_slipstream_run(
     // OpenFOAM writes patch faces with normals into the body and wallShearStress as −τ.
     let sources = RunSources {
         surface: dir.join(format!("boundary_{n}.vtp")),
+        surface_extra: None,
         volume: dir.join(format!("volume_{n}.vtu")),
         geometry: dir.join(format!("ahmed_{n}.stl")),
         surface_pressure: "p",
@@ -775,4 +802,62 @@ pub fn write_splits_and_stats_adding(
     mesh::write_bytes_atomically(&out.join("stats.json"), text.as_bytes())
         .map_err(|e| e.to_string())?;
     Ok((splits, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_files_point_arrays_follow_their_points() {
+        let points: Vec<[f32; 3]> = (0..50)
+            .map(|i| [i as f32 * 0.1, (i % 7) as f32, (i % 3) as f32 * 0.5])
+            .collect();
+        let mut surface = Mesh::point_cloud(points.clone());
+        surface
+            .point_data
+            .push(mesh::Field::new_f32("p", 1, vec![1.0; 50]));
+        // The same points in another order, with the wall shear and a `p` of their own.
+        let order: Vec<usize> = (0..50).map(|i| (13 * i + 5) % 50).collect();
+        let mut other = Mesh::point_cloud(order.iter().map(|&i| points[i]).collect());
+        let shear = order
+            .iter()
+            .flat_map(|&i| [i as f32, -(i as f32), 2.0 * i as f32])
+            .collect();
+        other
+            .point_data
+            .push(mesh::Field::new_f32("wallShearStress", 3, shear));
+        other
+            .point_data
+            .push(mesh::Field::new_f32("p", 1, vec![9.0; 50]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wss.vtp");
+        mesh::write_mesh(&path, &other).unwrap();
+        carry_point_arrays(&mut surface, &path).unwrap();
+        let tau: Vec<f64> = surface
+            .field(Location::Point, "wallShearStress")
+            .unwrap()
+            .values
+            .iter_f64()
+            .collect();
+        for i in 0..50 {
+            let want = [i as f64, -(i as f64), 2.0 * i as f64];
+            assert_eq!(&tau[3 * i..3 * i + 3], &want, "point {i}");
+        }
+        let p = surface.field(Location::Point, "p").unwrap();
+        assert!(
+            p.values.iter_f64().all(|v| v == 1.0),
+            "the surface's own p is kept"
+        );
+
+        // A second file on another mesh is refused, saying so.
+        other.points[0][0] += 1.0;
+        mesh::write_mesh(&path, &other).unwrap();
+        let mut again = Mesh::point_cloud(points);
+        let err = carry_point_arrays(&mut again, &path).unwrap_err();
+        assert!(
+            err.contains("1 of 50 points") && err.contains("different meshes"),
+            "{err}"
+        );
+    }
 }
