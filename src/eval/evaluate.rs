@@ -23,7 +23,7 @@ use crate::data::{PreparedDataset, PreparedRun, Split};
 use crate::geometry::neighbours::PointIndex;
 use crate::geometry::sampling::choose_subset;
 use crate::model::device::Job;
-use crate::model::{positions_tensor, AbUpt, Branch, ModelError};
+use crate::model::{positions_tensor, AbUpt, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, integrate};
 use crate::rng::Rng;
 use crate::train::checkpoint;
@@ -357,9 +357,8 @@ fn predict<B: Backend>(
     };
     let (surface_points, volume_points) =
         (points(&run.surface_position), points(&run.volume_position));
-    let draws = draws.max(1);
-    let (mut s, mut v) = (Vec::<f32>::new(), Vec::<f32>::new());
-    for _ in 0..draws {
+    let (mut s, mut v) = (DrawMean::default(), DrawMean::default());
+    for _ in 0..draws.max(1) {
         let anchors = batch_for_run(run, normalizer, spec, rng, 0);
         let encoded = model.encode(
             &to_model_frame(&frame, &anchors.geometry_m),
@@ -369,26 +368,16 @@ fn predict<B: Backend>(
         )?;
         let ds = model.decode_chunked(&encoded, Branch::Surface, &surface_points, chunk, |_| {})?;
         let dv = model.decode_chunked(&encoded, Branch::Volume, &volume_points, chunk, |_| {})?;
-        accumulate(&mut s, &ds);
-        accumulate(&mut v, &dv);
+        s.add(&ds);
+        v.add(&dv);
     }
-    let scale = 1.0 / draws as f32;
-    s.iter_mut().for_each(|x| *x *= scale);
-    v.iter_mut().for_each(|x| *x *= scale);
+    let (s, v) = (s.mean(), v.mean());
     let (surface_pressure, surface_shear) = normalizer.surface_fields(&s);
     Ok(Fields {
         surface_pressure,
         surface_shear,
         volume: normalizer.volume_fields(&v),
     })
-}
-
-fn accumulate(sum: &mut Vec<f32>, values: &[f32]) {
-    if sum.is_empty() {
-        sum.extend_from_slice(values);
-    } else {
-        sum.iter_mut().zip(values).for_each(|(s, x)| *s += x);
-    }
 }
 
 /// `DIR/<run>_surface.vtp` and `DIR/<run>_volume.vtu`: point clouds at the prepared cell

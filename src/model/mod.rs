@@ -77,6 +77,34 @@ pub fn tensor_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f3
         .unwrap_or_default()
 }
 
+/// The mean of several predictions of the same points, one per anchor draw (`eval --draws`,
+/// `predict --draws`). The model's outputs are standardised values and de-standardising is
+/// affine, so their mean is the mean of the fields.
+#[derive(Debug, Default)]
+pub struct DrawMean {
+    sum: Vec<f32>,
+    draws: usize,
+}
+
+impl DrawMean {
+    /// Adds one draw's outputs.
+    pub fn add(&mut self, values: &[f32]) {
+        if self.draws == 0 {
+            self.sum.extend_from_slice(values);
+        } else {
+            self.sum.iter_mut().zip(values).for_each(|(s, x)| *s += x);
+        }
+        self.draws += 1;
+    }
+
+    /// The mean over the draws added.
+    pub fn mean(mut self) -> Vec<f32> {
+        let scale = 1.0 / self.draws.max(1) as f32;
+        self.sum.iter_mut().for_each(|x| *x *= scale);
+        self.sum
+    }
+}
+
 /// `[N, 3]` positions as a tensor.
 pub fn positions_tensor<B: Backend>(points: &[[f32; 3]], device: &B::Device) -> Tensor<B, 2> {
     tensor_from(

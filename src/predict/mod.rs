@@ -25,7 +25,7 @@ use crate::geometry::volume_sampling::{sample_volume, VolumeSamplingConfig};
 use crate::geometry::{bounding_box, frontal_area};
 use crate::mesh::{self, Field, Mesh};
 use crate::model::device::Job;
-use crate::model::{positions_tensor, Branch, ModelError};
+use crate::model::{positions_tensor, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, Axes, Forces, Reference};
 use crate::train::checkpoint;
 
@@ -107,15 +107,6 @@ pub struct PredictReport {
     pub draws: usize,
     pub warnings: Vec<String>,
     pub checkpoint: String,
-}
-
-/// Adds one draw's outputs into the running sum (the first draw starts it).
-fn accumulate(sum: &mut Vec<f32>, draw: &[f32]) {
-    if sum.is_empty() {
-        sum.extend_from_slice(draw);
-    } else {
-        sum.iter_mut().zip(draw).for_each(|(a, b)| *a += b);
-    }
 }
 
 fn bad(path: &Path, message: impl std::fmt::Display) -> ModelError {
@@ -295,7 +286,7 @@ impl Job for PredictJob {
         let surface_model = to_model(&surface_queries);
         let volume_model = to_model(&volume_queries);
         let draws = self.draws.max(1);
-        let (mut s, mut v) = (Vec::new(), Vec::new());
+        let (mut s, mut v) = (DrawMean::default(), DrawMean::default());
         for draw in 0..draws {
             let t = Instant::now();
             let (geometry, supernodes, surface_anchors, volume_anchors) = anchors(draw as u64);
@@ -320,12 +311,10 @@ impl Job for PredictJob {
                 model.decode_chunked(&encoded, Branch::Volume, &volume_model, self.chunk, |_| {})?
             };
             timings.decode += t.elapsed().as_secs_f64();
-            accumulate(&mut s, &s_draw);
-            accumulate(&mut v, &v_draw);
+            s.add(&s_draw);
+            v.add(&v_draw);
         }
-        // The outputs are standardised values and de-standardising is affine: average them here.
-        let scale = 1.0 / draws as f32;
-        s.iter_mut().chain(v.iter_mut()).for_each(|x| *x *= scale);
+        let (s, v) = (s.mean(), v.mean());
 
         // Physical units at the requested speed and density.
         let t = Instant::now();
