@@ -169,11 +169,15 @@ impl CsvTable {
 
     /// The values of a column, by name (case-insensitive).
     pub fn column(&self, name: &str) -> Option<Vec<f64>> {
-        let k = self
-            .columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))?;
+        let k = self.column_index(name)?;
         self.rows.iter().map(|r| r.get(k).copied()).collect()
+    }
+
+    /// Where the column `name` (case-insensitive) is.
+    fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// The single value of a one-row table's column.
@@ -221,11 +225,7 @@ impl KeyedTable {
     /// The value of `column` (case-insensitive) in the row of `key`.
     pub fn value(&self, key: &str, column: &str) -> Option<f64> {
         let row = *self.rows_by_key.get(key)?;
-        let k = self
-            .table
-            .columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(column))?;
+        let k = self.table.column_index(column)?;
         self.table.rows.get(row)?.get(k).copied()
     }
 

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::geometry::PointIndex;
+use crate::geometry::{bounding_box, PointIndex};
 
 /// Relative to the reference points' bounding-box diagonal: how far two copies of one point may
 /// lie apart (rounding when a writer converted coordinates) and still be the same point.
@@ -42,16 +42,7 @@ pub fn match_points(reference: &[[f32; 3]], other: &[[f32; 3]]) -> Result<Vec<u3
     if rest.is_empty() {
         return Ok(matched);
     }
-    let (lo, hi) = reference.iter().fold(
-        ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]),
-        |(lo, hi), p| {
-            (
-                std::array::from_fn(|k| lo[k].min(p[k] as f64)),
-                std::array::from_fn(|k| hi[k].max(p[k] as f64)),
-            )
-        },
-    );
-    let diagonal = (0..3).map(|k| (hi[k] - lo[k]).powi(2)).sum::<f64>().sqrt();
+    let diagonal = bounding_box(reference).map_or(0.0, |b| b.diagonal());
     let tolerance = MATCH_TOLERANCE * diagonal;
     let index = PointIndex::new(other);
     let mut unmatched = 0usize;

@@ -261,8 +261,7 @@ fn carry_point_arrays(surface: &mut Mesh, extra: &Path) -> Result<(), String> {
         if surface.field(Location::Point, &field.name).is_some() {
             continue;
         }
-        let values: Vec<f32> = field.values.iter_f64().map(|v| v as f32).collect();
-        let carried = super::point_match::carry(&values, field.components, &matched);
+        let carried = super::point_match::carry(&field.values.to_f32(), field.components, &matched);
         surface
             .point_data
             .push(mesh::Field::new_f32(field.name, field.components, carried));

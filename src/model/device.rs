@@ -137,7 +137,6 @@ mod cuda {
     use super::{Job, ModelError, Precision};
     use burn::backend::cuda::CudaDevice;
     use burn::backend::Cuda;
-    use burn::tensor::{FloatDType, IntDType};
 
     /// Keeps compiled kernels (PTX) on disk between runs. burn's CUDA backend JIT-compiles every
     /// kernel in every process (measured on an H200: ~0.8 s each through NVRTC, hundreds for the
@@ -168,21 +167,16 @@ mod cuda {
 
     /// burn panics when the driver or the device is missing; turn that into an error that says
     /// what to check.
-    fn probe(index: usize, dtype: FloatDType) -> Result<(), ModelError> {
+    fn probe(index: usize) -> Result<(), ModelError> {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
         let result = std::panic::catch_unwind(|| {
             let device = CudaDevice { index };
-            let set = burn::tensor::set_default_dtypes::<Cuda>(&device, dtype, IntDType::I32);
             let t = burn::tensor::Tensor::<Cuda, 1>::from_floats([1.0f32, 2.0], &device);
             let _ = t.sum().into_scalar();
-            set
         });
         std::panic::set_hook(previous);
-        if let Ok(Err(e)) = &result {
-            return Err(ModelError::Config(format!("CUDA device {index}: {e}")));
-        }
-        result.map(|_| ()).map_err(|panic| {
+        result.map_err(|panic| {
             let why = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -204,9 +198,10 @@ mod cuda {
         enable_kernel_cache();
         let device = CudaDevice { index };
         // burn 0.21 takes a tensor's float type from the device's settings, fixed by the first
-        // tensor made on it, not from the backend's type parameter. Tensors stay f32; bf16 is
-        // applied to the matrix products only (`precision`), which `dispatch` has switched on.
-        probe(index, FloatDType::F32)?;
+        // tensor made on it (the probe's, f32), not from the backend's type parameter. Tensors
+        // stay f32; bf16 is applied to the matrix products only (`precision`), which `dispatch`
+        // has switched on.
+        probe(index)?;
         let name = match precision {
             Precision::F32 => "cuda-f32",
             Precision::Bf16 => "cuda-bf16",
