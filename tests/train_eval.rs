@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{backend::Backend, Tensor};
@@ -48,6 +48,15 @@ impl<B: Backend> ModuleVisitor<B> for Collect {
                 .unwrap(),
         );
     }
+}
+
+/// A command's exit status is success; its stderr says why not.
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn weights(run: &Path) -> Vec<f32> {
@@ -300,11 +309,7 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .arg("--json")
         .output()
         .unwrap();
-    assert!(
-        train.status.success(),
-        "{}",
-        String::from_utf8_lossy(&train.stderr)
-    );
+    assert_succeeded(&train);
     let report = dir.path().join("report");
     let out = Command::new(bin)
         .args(["eval", "--checkpoint"])
@@ -313,11 +318,7 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .arg(&report)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["runs"], 1);
     for field in [
@@ -376,11 +377,7 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .arg(&fields)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let averaged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = |v: &serde_json::Value| v["fields"]["surface_pressure"]["rel_l2"].as_f64().unwrap();
     assert!(r(&averaged).is_finite() && r(&averaged) != r(&v));
@@ -413,11 +410,7 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .arg(&bare)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("surface_pressure") && text.contains("not scored"),
@@ -452,11 +445,7 @@ fn dataset_info_summarises_runs_and_names_broken_ones() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["runs"], 5);
     assert_eq!(
@@ -514,11 +503,7 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
         |geometry: &Path, out: &Path| predict_with(geometry, out, &["--volume-points", "2000"]);
     let out_dir = dir.path().join("prediction");
     let out = predict(&stl, &out_dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for key in ["cd", "cl", "cs"] {
         assert!(v[key].as_f64().unwrap().is_finite(), "{key}");
@@ -568,11 +553,7 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
         &dir.path().join("two-draws"),
         &["--volume-points", "0", "--draws", "2", "--no-picture"],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     let two: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(two["draws"], 2);
     assert_eq!(v["draws"], 1);
