@@ -74,10 +74,12 @@ pub enum Command {
     /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
     ///
     /// Layouts: `slipstream` (what `generate` writes), `drivaerml`, `ahmedml`, `windsorml`
-    /// (drivaernet and shapenet-car are not supported yet: their runs span several folders and
-    /// lack fields the others have). Volumes are streamed, so memory follows --volume-points, not
-    /// the file size. Finished runs are skipped; broken runs are reported with the reason while
-    /// the rest prepare; --jobs runs several at once, --shard splits the run list across machines.
+    /// (run_<i>/ folders) and `drivaernet` (DrivAerNet++ as unzipped: designs found by id below
+    /// --src, its two CSV tables anywhere below it; shapenet-car is not supported yet). VTK XML
+    /// volumes are streamed, so memory follows --volume-points, not the file size (legacy .vtk
+    /// volumes are read whole). Finished runs are skipped; broken runs are reported with the
+    /// reason while the rest prepare; --jobs runs several at once, --shard splits the run list
+    /// across machines.
     /// Example: slipstream prepare --layout slipstream --src data/ahmed --out data/ahmed-prepared
     Prepare(PrepareArgs),
     /// Generate CFD training data with OpenFOAM (needs OpenFOAM v1912+ installed).
@@ -279,16 +281,18 @@ pub struct PrepareArgs {
     /// Seed of the random choices (subsets, CAD samples, the split).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Train, validation and test fractions for splits.json (written once, then kept), or a
+    /// Train, validation and test fractions for splits.json (written once, then kept), a
     /// published split: abupt (DrivAerML 400/34/50 as AB-UPT), physicsnemo (DrivAerML 436/48 as
-    /// PhysicsNeMo-CFD), shapenet-param0 (ShapeNet-Car, param0 = test).
+    /// PhysicsNeMo-CFD), shapenet-param0 (ShapeNet-Car, param0 = test), or a folder of lists of
+    /// run names, {train,val,test}_design_ids.txt or {train,val,test}.txt (DrivAerNet++'s
+    /// train_val_test_splits/; runs no list names are left out of every split).
     #[arg(long, default_value = "0.8,0.1,0.1")]
     pub split: String,
     /// Add runs prepared now that are in no split of an existing splits.json to this split
     /// (train, val or test): grows a dataset while its validation and test runs stay fixed.
     #[arg(long, value_name = "SPLIT")]
     pub new_runs_to: Option<String>,
-    /// Only runs numbered in this inclusive range, e.g. 1-50.
+    /// Only runs numbered in this inclusive range, e.g. 1-50 (run_<i> layouts).
     #[arg(long)]
     pub runs: Option<String>,
     /// Only shard i of n (0-based), e.g. 3/16 for one task of a 16-task cluster job array.
@@ -1257,6 +1261,17 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
             splits.val.len(),
             splits.test.len()
         );
+        let unsplit = ready
+            .iter()
+            .filter(|r| {
+                ![&splits.train, &splits.val, &splits.test]
+                    .iter()
+                    .any(|s| s.contains(r))
+            })
+            .count();
+        if unsplit > 0 {
+            eprintln!("{unsplit} prepared runs are in no split list and take part in none");
+        }
     }
     let broken = outcomes
         .iter()

@@ -537,3 +537,315 @@ fn new_runs_join_the_named_split_and_old_ones_stay() {
     assert!(train.contains(&"run_4"), "{train:?}");
     assert_eq!(train.len(), before["train"].as_array().unwrap().len() + 1);
 }
+
+/// A legacy ASCII VTK polydata file of `mesh`'s points and faces with the given point arrays,
+/// as DrivAerNet++ ships its surfaces (slipstream itself writes no legacy VTK).
+fn write_legacy_polydata(path: &Path, points: &[[f32; 3]], faces: &[Vec<u32>], arrays: &[Field]) {
+    use std::fmt::Write;
+    let mut t = String::from("# vtk DataFile Version 4.2\ntest surface\nASCII\nDATASET POLYDATA\n");
+    writeln!(t, "POINTS {} float", points.len()).unwrap();
+    for p in points {
+        writeln!(t, "{} {} {}", p[0], p[1], p[2]).unwrap();
+    }
+    let size: usize = faces.iter().map(|f| f.len() + 1).sum();
+    writeln!(t, "POLYGONS {} {size}", faces.len()).unwrap();
+    for f in faces {
+        let ids: Vec<String> = f.iter().map(|i| i.to_string()).collect();
+        writeln!(t, "{} {}", f.len(), ids.join(" ")).unwrap();
+    }
+    writeln!(
+        t,
+        "POINT_DATA {}\nFIELD FieldData {}",
+        points.len(),
+        arrays.len()
+    )
+    .unwrap();
+    for a in arrays {
+        writeln!(t, "{} {} {} float", a.name, a.components, points.len()).unwrap();
+        let values: Vec<String> = a.values.iter_f64().map(|v| format!("{v:e}")).collect();
+        writeln!(t, "{}", values.join(" ")).unwrap();
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, t).unwrap();
+}
+
+/// DrivAerNet++ as unzipped: designs spread over PressureVTK/, WallShearStressVTK_Updated/ (the
+/// same points in another order), CFD/<category>_part<k>/ and 3DMeshesSTL/, one category nested
+/// a level deeper, and the two dataset-wide CSVs. Built from the VTK-written legacy fixtures.
+#[test]
+fn drivaernet_designs_prepare_from_their_three_folders() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let synthetic = fixtures.join("synthetic");
+    let m = common::load_manifest(&synthetic);
+    let facts = &m["files"]["surface_f32_legacy_v42_binary.vtk"];
+    let fixture = mesh::read_mesh(&synthetic.join("surface_f32_legacy_v42_binary.vtk")).unwrap();
+    let point = |name: &str| {
+        fixture
+            .field(slipstream::mesh::Location::Point, name)
+            .unwrap()
+            .clone()
+    };
+    let (p, tau) = (point("p"), point("wallShearStress"));
+    let faces: Vec<Vec<u32>> = (0..fixture.n_cells())
+        .map(|c| fixture.cells.cell(c).to_vec())
+        .collect();
+    // The wall-shear file: the same points reversed, faces renumbered to match.
+    let n = fixture.points.len() as u32;
+    let reversed: Vec<[f32; 3]> = fixture.points.iter().rev().copied().collect();
+    let reversed_faces: Vec<Vec<u32>> = faces
+        .iter()
+        .map(|f| f.iter().map(|&i| n - 1 - i).collect())
+        .collect();
+    let tau_values: Vec<f64> = tau.values.iter_f64().collect();
+    let reversed_tau: Vec<f32> = (0..n as usize)
+        .rev()
+        .flat_map(|i| (0..3).map(move |k| (i, k)))
+        .map(|(i, k)| tau_values[3 * i + k] as f32)
+        .collect();
+    let volume_text = std::fs::read_to_string(synthetic.join("volume_f32_legacy_v42_ascii.vtk"))
+        .unwrap()
+        .replace("UMeanTrim ", "U ")
+        .replace("pMeanTrim ", "p ");
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("drivaernet");
+    let design = |category: &str, id: &str, nested: bool, wss_points: &[[f32; 3]]| {
+        let base = if nested {
+            src.join("pressure").join(category)
+        } else {
+            src.clone()
+        };
+        write_legacy_polydata(
+            &base.join(format!("PressureVTK/{category}/{id}.vtk")),
+            &fixture.points,
+            &faces,
+            std::slice::from_ref(&p),
+        );
+        write_legacy_polydata(
+            &src.join(format!("WallShearStressVTK_Updated/{category}/{id}.vtk")),
+            wss_points,
+            &reversed_faces,
+            &[Field::new_f32("wallShearStress", 3, reversed_tau.clone())],
+        );
+    };
+    let volume = |category: &str, id: &str| {
+        let path = src.join(format!("CFD/{category}_part1/{id}.vtk"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &volume_text).unwrap();
+    };
+    // Prepared: one with an STL and a tabled area, one nested without either.
+    design("N_S_WWS_WM", "N_S_WWS_WM_001", false, &reversed);
+    volume("N_S_WWS_WM", "N_S_WWS_WM_001");
+    copy(
+        &synthetic.join("surface_binary.stl"),
+        &src.join("3DMeshesSTL/N_S_WWS_WM/N_S_WWS_WM_001.stl"),
+    );
+    design("F_D_WM_WW_1", "F_D_WM_WW_0002", true, &reversed);
+    volume("F_D_WM_WW_1", "F_D_WM_WW_0002");
+    // Broken: no volume; not in the drag table; a wall-shear file on another mesh.
+    design("N_S_WWS_WM", "N_S_WWS_WM_003", false, &reversed);
+    design("N_S_WWS_WM", "N_S_WWS_WM_004", false, &reversed);
+    volume("N_S_WWS_WM", "N_S_WWS_WM_004");
+    let mut moved = reversed.clone();
+    moved[7][2] += 0.01;
+    design("N_S_WWS_WM", "N_S_WWS_WM_005", false, &moved);
+    volume("N_S_WWS_WM", "N_S_WWS_WM_005");
+
+    // `--runs` is for numbered runs; without the drag table nothing prepares.
+    let out = dir.path().join("prepared");
+    let numbered = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args([
+            "prepare",
+            "--layout",
+            "drivaernet",
+            "--runs",
+            "1-3",
+            "--src",
+        ])
+        .arg(&src)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(numbered.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&numbered.stderr).contains("--shard"));
+    let no_table = prepare("drivaernet", &src, &out);
+    assert_eq!(no_table.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&no_table.stderr);
+    assert!(
+        text.contains("DrivAerNetPlusPlus_Cd_8k_Updated.csv"),
+        "{text}"
+    );
+
+    std::fs::write(
+        src.join("DrivAerNetPlusPlus_Cd_8k_Updated.csv"),
+        "Design,Average Cd\nN_S_WWS_WM_001,0.2734\nF_D_WM_WW_0002,0.2551\nN_S_WWS_WM_003,0.3\nN_S_WWS_WM_005,0.3\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(src.join("tables")).unwrap();
+    std::fs::write(
+        src.join("tables/DrivAerNetPlusPlus_CarDesign_Areas.csv"),
+        "Car Design,Frontal Area (m²)\nN_S_WWS_WM_001,2.1732\n",
+    )
+    .unwrap();
+    let lists = dir.path().join("train_val_test_splits");
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::write(
+        lists.join("train_design_ids.txt"),
+        "N_S_WWS_WM_001\nN_S_WWS_WM_005\n",
+    )
+    .unwrap();
+    std::fs::write(lists.join("val_design_ids.txt"), "").unwrap();
+    std::fs::write(lists.join("test_design_ids.txt"), "F_D_WM_WW_0002\n").unwrap();
+    let result = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args([
+            "prepare",
+            "--layout",
+            "drivaernet",
+            "--geometry-points",
+            "2000",
+        ])
+        .args(["--jobs", "2", "--json", "--split"])
+        .arg(&lists)
+        .arg("--src")
+        .arg(&src)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let outcome = |run: &str| -> (String, String) {
+        let o = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["run"] == run)
+            .unwrap_or_else(|| panic!("{run} missing from {report}"));
+        (
+            o["status"].as_str().unwrap().to_string(),
+            o["reason"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(outcome("N_S_WWS_WM_001").0, "prepared", "{stderr}");
+    assert_eq!(outcome("F_D_WM_WW_0002").0, "prepared", "{stderr}");
+    let (status, reason) = outcome("N_S_WWS_WM_003");
+    assert!(status == "broken" && reason.contains("volume"), "{reason}");
+    let (status, reason) = outcome("N_S_WWS_WM_004");
+    assert!(
+        status == "broken" && reason.contains("Average Cd") && reason.contains("_Cd_8k"),
+        "{reason}"
+    );
+    let (status, reason) = outcome("N_S_WWS_WM_005");
+    assert!(
+        status == "broken" && reason.contains("different meshes"),
+        "{reason}"
+    );
+    // The lists place the prepared designs; the broken one they name is absent.
+    let splits: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("splits.json")).unwrap()).unwrap();
+    assert_eq!(splits["train"], serde_json::json!(["N_S_WWS_WM_001"]));
+    assert_eq!(splits["test"], serde_json::json!(["F_D_WM_WW_0002"]));
+
+    let run = PreparedRun::read(&out.join("N_S_WWS_WM_001.h5")).unwrap();
+    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    assert!(common::close(
+        area,
+        facts["surface_area"].as_f64().unwrap(),
+        1e-5
+    ));
+    let volume_m3: f64 = (0..run.surface_len())
+        .map(|c| {
+            (0..3)
+                .map(|k| {
+                    run.surface_position[3 * c + k] as f64 * run.surface_normal[3 * c + k] as f64
+                })
+                .sum::<f64>()
+                * run.surface_area[c] as f64
+                / 3.0
+        })
+        .sum();
+    assert!(
+        common::close(volume_m3, facts["enclosed_volume"].as_f64().unwrap(), 1e-4),
+        "outward normals: {volume_m3}"
+    );
+    // Pressure: each face's mean of its points. Wall shear: carried from the reversed file by
+    // matching points, then negated (OpenFOAM stores −τ); a lost permutation would not match.
+    let p_values: Vec<f64> = p.values.iter_f64().collect();
+    let mut max_err = 0.0f64;
+    for (c, f) in faces.iter().enumerate() {
+        let mean = |v: &dyn Fn(usize) -> f64| {
+            f.iter().map(|&i| v(i as usize)).sum::<f64>() / f.len() as f64
+        };
+        max_err =
+            max_err.max((run.surface_pressure[c] as f64 - mean(&|i| p_values[i])).abs() / 400.0);
+        for k in 0..3 {
+            let want = -mean(&|i| tau_values[3 * i + k]);
+            max_err = max_err.max((run.surface_wall_shear[3 * c + k] as f64 - want).abs() / 2.0);
+        }
+    }
+    assert!(
+        max_err < 1e-6,
+        "cell values off by {max_err} of their scale"
+    );
+    let shear_x: f64 = run
+        .surface_wall_shear
+        .chunks_exact(3)
+        .map(|t| t[0] as f64)
+        .sum();
+    assert!(shear_x < 0.0 && facts["arrays"][1]["component_sum"][0].as_f64().unwrap() > 0.0);
+    // DrivAerNet++'s conditions and the tables' values.
+    assert_eq!(run.meta.pressure_kind.name(), "kinematic");
+    assert_eq!(
+        (
+            run.meta.reference.density_kg_m3,
+            run.meta.reference.speed_m_s,
+            run.meta.reference.area_m2
+        ),
+        (1.2, 30.0, 2.1732)
+    );
+    assert_eq!((run.meta.cd, run.meta.cl), (Some(0.2734), None));
+    let bbox = &facts["bounding_box"];
+    let length = bbox["max"][0].as_f64().unwrap() - bbox["min"][0].as_f64().unwrap();
+    assert!(common::close(run.meta.reference.length_m, length, 1e-6));
+    // Cd with ρ = 1.2, U∞ = 30, A = 2.1732 by hand: ρ Σ(−p n_x + τ_x) A / (½ ρ U² A_ref).
+    let fx: f64 = (0..run.surface_len())
+        .map(|c| {
+            (-(run.surface_pressure[c] as f64) * run.surface_normal[3 * c] as f64
+                + run.surface_wall_shear[3 * c] as f64)
+                * run.surface_area[c] as f64
+        })
+        .sum();
+    let by_hand = 1.2 * fx / (0.5 * 1.2 * 30.0 * 30.0 * 2.1732);
+    let forces = slipstream::physics::integrate(
+        &run.loads_with(&run.surface_pressure, &run.surface_wall_shear),
+        run.meta.pressure_kind,
+        &run.meta.reference,
+        [0.0; 3],
+    )
+    .unwrap();
+    let c = slipstream::physics::coefficients(&forces, &run.meta.reference, run.meta.axes);
+    assert!(common::close(c.cd, by_hand, 1e-9), "{} vs {by_hand}", c.cd);
+    // The volume's cell arrays as VTK wrote them; vorticity computed from the velocity.
+    let vol = mesh::read_mesh(&synthetic.join("volume_f32_legacy_v42_ascii.vtk")).unwrap();
+    let u = vol
+        .field(slipstream::mesh::Location::Cell, "UMeanTrim")
+        .unwrap();
+    assert_eq!(run.volume_velocity, u.values.to_f32().into_owned());
+    assert_eq!(run.volume_vorticity.len(), run.volume_velocity.len());
+    assert!(run.volume_vorticity.iter().any(|w| *w != 0.0));
+
+    // Not in the area table: the frontal area projected from the surface, between the
+    // inscribed ellipse and the box of its width and height.
+    let nested = PreparedRun::read(&out.join("F_D_WM_WW_0002.h5")).unwrap();
+    let extent = |k: usize| bbox["max"][k].as_f64().unwrap() - bbox["min"][k].as_f64().unwrap();
+    let box_area = extent(1) * extent(2);
+    let a = nested.meta.reference.area_m2;
+    eprintln!("projected frontal area {a:.4} m² in a {box_area:.4} m² box");
+    assert!(a > 0.78 * box_area && a < box_area, "{a} vs box {box_area}");
+    assert_eq!(nested.meta.cd, Some(0.2551));
+    assert_eq!(nested.volume_velocity, run.volume_velocity);
+}

@@ -7,6 +7,23 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::csv_table::KeyedTable;
+use super::prepare::{read_run, PrepareOptions, PreparedArrays, RunSources};
+use crate::geometry::frontal_area::frontal_area;
+use crate::geometry::triangles::TriangleSoup;
+use crate::mesh;
+use crate::physics::PressureKind;
+
+/// Air density of the simulations (the author, DrivAerNet issue #2), kg/m³.
+pub const DENSITY_KG_M3: f64 = 1.2;
+/// Free-stream speed, m/s: implied by the authors' tutorial and issue #2, never stated outright
+/// (docs/datasets.md). Only the velocity's scale in the prepared run depends on it.
+pub const SPEED_M_S: f64 = 30.0;
+/// The drag table: `Design`, `Average Cd` (each design's Cd on its own frontal area).
+const DRAG_TABLE: &str = "DrivAerNetPlusPlus_Cd_8k_Updated.csv";
+/// The frontal areas: `Car Design`, `Frontal Area (m²)`; about 114 designs are missing.
+const AREA_TABLE: &str = "DrivAerNetPlusPlus_CarDesign_Areas.csv";
+
 /// The files of one design; the surface pressure file defines the design.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesignFiles {
@@ -124,6 +141,145 @@ pub fn discover(root: &Path) -> Result<Vec<DesignFiles>, String> {
             })
         })
         .collect())
+}
+
+/// The dataset-wide tables: drag for every design, frontal areas for most.
+pub struct Tables {
+    drag: KeyedTable,
+    drag_path: PathBuf,
+    areas: Option<KeyedTable>,
+}
+
+impl Tables {
+    /// Finds and reads the tables below `root` (at any depth, by their published names). Without
+    /// the drag table no design has its ground truth: an error that says which file to add.
+    pub fn find(root: &Path) -> Result<Self, String> {
+        let mut files = Vec::new();
+        walk(root, 0, &mut files)?;
+        let named = |name: &str| -> Result<Option<PathBuf>, String> {
+            let found: Vec<&PathBuf> = files
+                .iter()
+                .filter(|p| p.file_name().is_some_and(|n| n == name))
+                .collect();
+            match found.as_slice() {
+                [] => Ok(None),
+                [one] => Ok(Some((*one).clone())),
+                [a, b, ..] => Err(format!(
+                    "{name} appears twice: {} and {}; keep one copy",
+                    a.display(),
+                    b.display()
+                )),
+            }
+        };
+        let drag_path = named(DRAG_TABLE)?.ok_or_else(|| {
+            format!(
+                "{}: no {DRAG_TABLE} below it; it holds every design's drag coefficient (the \
+                 dataset's `Average Cd`), download it with the dataset and put it in this folder",
+                root.display()
+            )
+        })?;
+        let drag = KeyedTable::read(&drag_path, "Design").map_err(|e| e.to_string())?;
+        let areas = named(AREA_TABLE)?
+            .map(|p| KeyedTable::read(&p, "Car Design").map_err(|e| e.to_string()))
+            .transpose()?;
+        Ok(Tables {
+            drag,
+            drag_path,
+            areas,
+        })
+    }
+}
+
+/// Prepares one design into `out`: pressure and wall shear from the two surface files (matched
+/// point by point), velocity and pressure from the volume, vorticity from the velocity, Cd from
+/// the drag table, the frontal area from the area table or, for the designs it lacks, from the
+/// surface's projection along the flow. The reference length is the body's length along the flow
+/// (the dataset publishes none). Without an STL the geometry is sampled on the pressure surface,
+/// the same car as CFD meshed it.
+pub fn prepare_design(
+    design: &DesignFiles,
+    tables: &Tables,
+    out: &Path,
+    opts: &PrepareOptions,
+) -> Result<(usize, usize), String> {
+    let lacking = |what: &str| format!("design {} has no {what}", design.id);
+    let wall_shear = design
+        .wall_shear
+        .clone()
+        .ok_or_else(|| lacking("wall-shear VTK (WallShearStressVTK_Updated/)"))?;
+    let volume = design
+        .volume
+        .clone()
+        .ok_or_else(|| lacking("volume VTK (CFD/<category>_part1|2/)"))?;
+    let cd = tables.drag.value(&design.id, "Average Cd").ok_or_else(|| {
+        format!(
+            "{}: no `Average Cd` for design {}",
+            tables.drag_path.display(),
+            design.id
+        )
+    })?;
+    let sources = RunSources {
+        surface: design.pressure.clone(),
+        surface_extra: Some(wall_shear),
+        volume,
+        geometry: design
+            .stl
+            .clone()
+            .unwrap_or_else(|| design.pressure.clone()),
+        surface_pressure: "p",
+        surface_wall_shear: "wallShearStress",
+        shear_negated: true,
+        normals_into_body: false,
+        volume_velocity: "U",
+        volume_pressure: "p",
+        volume_vorticity: None,
+    };
+    let arrays = read_run(&sources, opts)?;
+    let (area_m2, length_m) = body_references(design, tables)?;
+    let arrays = PreparedArrays {
+        layout: "drivaernet".into(),
+        run: design.id.clone(),
+        pressure_kind: PressureKind::Kinematic.name().into(),
+        density_kg_m3: DENSITY_KG_M3,
+        speed_m_s: SPEED_M_S,
+        ref_area_m2: area_m2,
+        ref_length_m: length_m,
+        up_axis: "z".into(),
+        flow_axis: "x".into(),
+        coefficients: [Some(cd), None, None],
+        ..arrays
+    };
+    arrays.write(out)?;
+    Ok((arrays.surface_area.len(), arrays.volume_pressure.len()))
+}
+
+/// The frontal area (from the table, else projected) and the body's length along x, in metres.
+fn body_references(design: &DesignFiles, tables: &Tables) -> Result<(f64, f64), String> {
+    let surface = mesh::read_mesh(&design.pressure).map_err(|e| e.to_string())?;
+    let bounds = crate::geometry::bounding_box(&surface.points)
+        .ok_or_else(|| format!("{}: the surface has no points", design.pressure.display()))?;
+    let length_m = bounds.extent()[0];
+    let tabled = tables
+        .areas
+        .as_ref()
+        .and_then(|t| t.value(&design.id, "Frontal Area (m²)"));
+    let area_m2 = match tabled {
+        Some(a) => a,
+        None => {
+            // Pixels of 1/2000 of the body's diagonal: error bound well under 1 % for a car.
+            let soup = TriangleSoup::from_mesh(&surface);
+            frontal_area(&soup, [1.0, 0.0, 0.0], bounds.diagonal() / 2000.0)
+                .map_err(|e| format!("{}: {e}", design.pressure.display()))?
+                .area_m2
+        }
+    };
+    if !(area_m2.is_finite() && area_m2 > 0.0 && length_m > 0.0) {
+        return Err(format!(
+            "{}: frontal area {area_m2} m² and length {length_m} m: not a body",
+            design.pressure.display()
+        ));
+    }
+    Ok((area_m2, length_m))
 }
 
 #[cfg(test)]

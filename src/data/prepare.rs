@@ -1,6 +1,6 @@
 //! `slipstream prepare`: turns a dataset's runs into prepared runs, one HDF5 file per run in the
-//! stable layout of DESIGN.md ("Prepared run"). So far the `slipstream` layout (what
-//! `slipstream generate` writes); the public datasets' adapters follow (issue 5).
+//! stable layout of DESIGN.md ("Prepared run"): the `slipstream` layout (what `slipstream
+//! generate` writes), the declared layouts of `layouts`, and DrivAerNet++ (`drivaernet`).
 //!
 //! Conventions of a prepared run, whatever the source: positions in metres; `surface/normal`
 //! points out of the body into the fluid; `surface/wall_shear` is the shear traction the fluid
@@ -591,13 +591,13 @@ impl RunSelection {
         Ok(RunSelection { numbers, shard })
     }
 
-    fn apply(&self, runs: Vec<(String, PathBuf)>) -> Vec<(String, PathBuf)> {
+    fn apply<T>(&self, runs: Vec<(String, T)>) -> Vec<(String, T)> {
         let number = |name: &str| {
             name.trim_start_matches("run_")
                 .parse::<u64>()
                 .unwrap_or(u64::MAX)
         };
-        let selected: Vec<(String, PathBuf)> = runs
+        let selected: Vec<(String, T)> = runs
             .into_iter()
             .filter(|(name, _)| {
                 self.numbers
@@ -620,6 +620,7 @@ impl RunSelection {
 pub fn layout_names() -> Vec<&'static str> {
     let mut names = vec!["slipstream"];
     names.extend(super::layouts::LAYOUTS.iter().map(|l| l.name));
+    names.push("drivaernet");
     names
 }
 
@@ -635,15 +636,42 @@ pub fn prepare_dataset(
     jobs: usize,
     progress: impl Fn(&PrepareOutcome) + Sync,
 ) -> Result<Vec<PrepareOutcome>, String> {
+    use super::drivaernet::{self, DesignFiles, Tables};
     use rayon::prelude::*;
+    /// Where a run comes from: a `run_<i>` folder, or a DrivAerNet++ design's files.
+    enum Source<'t> {
+        Folder(PathBuf),
+        Design(Box<DesignFiles>, &'t Tables),
+    }
     let described = super::layouts::layout(layout);
-    if layout != "slipstream" && described.is_none() {
+    if !layout_names().contains(&layout) {
         return Err(format!(
             "unknown layout `{layout}`; supported: {}",
             layout_names().join(", ")
         ));
     }
-    let runs = selection.apply(slipstream_runs(src)?);
+    let tables: Tables;
+    let runs: Vec<(String, Source)> = if layout == "drivaernet" {
+        if selection.numbers.is_some() {
+            return Err(
+                "--runs selects numbered runs; drivaernet runs are named by design id: use \
+                 --shard i/n, or a folder holding only the designs wanted"
+                    .into(),
+            );
+        }
+        let designs = drivaernet::discover(src)?;
+        tables = Tables::find(src)?;
+        designs
+            .into_iter()
+            .map(|d| (d.id.clone(), Source::Design(Box::new(d), &tables)))
+            .collect()
+    } else {
+        slipstream_runs(src)?
+            .into_iter()
+            .map(|(name, dir)| (name, Source::Folder(dir)))
+            .collect()
+    };
+    let runs = selection.apply(runs);
     if runs.is_empty() {
         return Err(format!("{}: no run matches the selection", src.display()));
     }
@@ -654,15 +682,22 @@ pub fn prepare_dataset(
         .map_err(|e| e.to_string())?;
     let outcomes = pool.install(|| {
         runs.par_iter()
-            .map(|(name, dir)| {
+            .map(|(name, source)| {
                 let name = name.clone();
                 let target = out.join(format!("{name}.h5"));
                 let outcome = if target.is_file() {
                     PrepareOutcome::Skipped { run: name }
                 } else {
-                    let result = match described {
-                        Some(l) => super::layouts::prepare_run(l, dir, &name, &target, opts),
-                        None => prepare_slipstream_run(dir, &name, &target, opts),
+                    let result = match (source, described) {
+                        (Source::Design(d, t), _) => {
+                            drivaernet::prepare_design(d, t, &target, opts)
+                        }
+                        (Source::Folder(dir), Some(l)) => {
+                            super::layouts::prepare_run(l, dir, &name, &target, opts)
+                        }
+                        (Source::Folder(dir), None) => {
+                            prepare_slipstream_run(dir, &name, &target, opts)
+                        }
                     };
                     match result {
                         Ok((surface, volume)) => PrepareOutcome::Prepared {
@@ -688,13 +723,18 @@ pub enum SplitRule {
     Fractions([f64; 3]),
     /// A published split by name (see [`super::published_splits`]).
     Published(String),
+    /// Lists of run names in a folder ([`super::published_splits::from_lists`]).
+    Lists(PathBuf),
 }
 
 impl SplitRule {
-    /// `0.8,0.1,0.1` or a published split's name.
+    /// `0.8,0.1,0.1`, a published split's name, or a folder of split lists.
     pub fn parse(text: &str) -> Result<Self, String> {
         if super::published_splits::NAMES.contains(&text) {
             return Ok(SplitRule::Published(text.to_string()));
+        }
+        if Path::new(text).is_dir() {
+            return Ok(SplitRule::Lists(PathBuf::from(text)));
         }
         let f: Vec<f64> = text
             .split(',')
@@ -713,12 +753,13 @@ impl SplitRule {
 fn split_usage(text: &str) -> String {
     format!(
         "--split `{text}`: give three non-negative fractions (train,val,test), e.g. 0.8,0.1,0.1, \
-         or a published split: {}",
+         a published split ({}), or a folder with train/val/test lists of run names",
         super::published_splits::NAMES.join(", ")
     )
 }
 
-/// Writes `out/splits.json` (once: an existing file is kept, so the split stays fixed) and
+/// Writes `out/splits.json` (once: an existing file is kept, so the split stays fixed; split
+/// lists are applied anew each time) and
 /// `out/stats.json` (statistics of the training split's prepared runs). Returns both.
 pub fn write_splits_and_stats(
     out: &Path,
@@ -740,49 +781,50 @@ pub fn write_splits_and_stats_adding(
 ) -> Result<(super::stats::Splits, super::stats::DatasetStats), String> {
     use super::stats::{compute, Splits};
     let splits_path = out.join("splits.json");
-    let splits: Splits = if splits_path.is_file() {
-        let text = std::fs::read_to_string(&splits_path)
-            .map_err(|e| format!("{}: {e}", splits_path.display()))?;
-        let mut s: Splits =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", splits_path.display()))?;
-        let unassigned: Vec<String> = runs
-            .iter()
-            .filter(|r| !s.train.contains(r) && !s.val.contains(r) && !s.test.contains(r))
-            .cloned()
-            .collect();
-        match new_runs_to {
-            Some(split) if !unassigned.is_empty() => {
-                let target = match split {
-                    super::Split::Train => &mut s.train,
-                    super::Split::Val => &mut s.val,
-                    super::Split::Test => &mut s.test,
-                };
-                target.extend(unassigned);
-                target.sort();
-                let text = serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?;
-                mesh::write_bytes_atomically(&splits_path, text.as_bytes())
-                    .map_err(|e| e.to_string())?;
-            }
-            None if !unassigned.is_empty() => {
-                return Err(format!(
-                    "{}: {} prepared runs are in no split ({}…); pass --new-runs-to train (or \
-                     val, test) to add them, the existing runs keep their splits",
-                    splits_path.display(),
-                    unassigned.len(),
-                    unassigned[0]
-                ));
-            }
-            _ => {}
-        }
-        s
-    } else {
-        let s = match rule {
-            SplitRule::Fractions(fractions) => Splits::random(runs, *fractions, seed),
-            SplitRule::Published(name) => super::published_splits::published(name, runs)?,
-        };
+    let fresh = |s: Splits| -> Result<Splits, String> {
         let text = serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?;
         mesh::write_bytes_atomically(&splits_path, text.as_bytes()).map_err(|e| e.to_string())?;
-        s
+        Ok(s)
+    };
+    let splits: Splits = match rule {
+        // The lists fix every run's split, so runs prepared later take their listed place.
+        SplitRule::Lists(dir) => fresh(super::published_splits::from_lists(dir, runs)?)?,
+        _ if splits_path.is_file() => {
+            let text = std::fs::read_to_string(&splits_path)
+                .map_err(|e| format!("{}: {e}", splits_path.display()))?;
+            let mut s: Splits = serde_json::from_str(&text)
+                .map_err(|e| format!("{}: {e}", splits_path.display()))?;
+            let unassigned: Vec<String> = runs
+                .iter()
+                .filter(|r| !s.train.contains(r) && !s.val.contains(r) && !s.test.contains(r))
+                .cloned()
+                .collect();
+            match new_runs_to {
+                Some(split) if !unassigned.is_empty() => {
+                    let target = match split {
+                        super::Split::Train => &mut s.train,
+                        super::Split::Val => &mut s.val,
+                        super::Split::Test => &mut s.test,
+                    };
+                    target.extend(unassigned);
+                    target.sort();
+                    s = fresh(s)?;
+                }
+                None if !unassigned.is_empty() => {
+                    return Err(format!(
+                        "{}: {} prepared runs are in no split ({}…); pass --new-runs-to train (or \
+                         val, test) to add them, the existing runs keep their splits",
+                        splits_path.display(),
+                        unassigned.len(),
+                        unassigned[0]
+                    ));
+                }
+                _ => {}
+            }
+            s
+        }
+        SplitRule::Fractions(fractions) => fresh(Splits::random(runs, *fractions, seed))?,
+        SplitRule::Published(name) => fresh(super::published_splits::published(name, runs)?)?,
     };
     let train: Vec<String> = splits
         .train

@@ -9,6 +9,12 @@
 //!   "validation" list is the test set), physicsnemo-cfd `workflows/benchmarking/drivaer_ml_files`.
 //! - `shapenet-param0`: ShapeNet-Car as Transolver and GINO use it: the `param0` folder is the
 //!   test set (100 cars), `param1`–`param8` train.
+//!
+//! Splits too long to carry here (DrivAerNet++'s 8,121 design ids) are read from the publisher's
+//! list files instead ([`from_lists`]).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use super::stats::Splits;
 
@@ -86,6 +92,70 @@ pub fn published(name: &str, runs: &[String]) -> Result<Splits, String> {
     Ok(s)
 }
 
+/// A split given as lists of run names in `dir`, one name a line: `train_design_ids.txt`,
+/// `val_design_ids.txt`, `test_design_ids.txt` (DrivAerNet++'s published split, from its
+/// `train_val_test_splits` folder) or `train.txt`, `val.txt`, `test.txt`. The validation list
+/// may be absent. Runs no list names are in no split; names the lists hold that were not
+/// prepared are simply absent. A name in two lists is an error.
+pub fn from_lists(dir: &Path, runs: &[String]) -> Result<Splits, String> {
+    let read = |split: &str| -> Result<Option<(PathBuf, Vec<String>)>, String> {
+        let candidates = [
+            dir.join(format!("{split}_design_ids.txt")),
+            dir.join(format!("{split}.txt")),
+        ];
+        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
+            return Ok(None);
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let names = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok(Some((path, names)))
+    };
+    let mut owner: HashMap<String, (usize, PathBuf)> = HashMap::new();
+    for (k, split) in ["train", "val", "test"].iter().enumerate() {
+        let Some((path, names)) = read(split)? else {
+            if *split == "val" {
+                continue;
+            }
+            return Err(format!(
+                "{}: no {split}_design_ids.txt or {split}.txt (one run name a line)",
+                dir.display()
+            ));
+        };
+        for name in names {
+            if let Some((_, first)) = owner.insert(name.clone(), (k, path.clone())) {
+                return Err(format!(
+                    "run {name} is listed in both {} and {}",
+                    first.display(),
+                    path.display()
+                ));
+            }
+        }
+    }
+    let mut s = Splits {
+        train: Vec::new(),
+        val: Vec::new(),
+        test: Vec::new(),
+    };
+    for run in runs {
+        match owner.get(run).map(|(k, _)| *k) {
+            Some(0) => s.train.push(run.clone()),
+            Some(1) => s.val.push(run.clone()),
+            Some(_) => s.test.push(run.clone()),
+            None => {}
+        }
+    }
+    s.train.sort();
+    s.val.sort();
+    s.test.sort();
+    Ok(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +189,35 @@ mod tests {
         let s = published("shapenet-param0", &runs).unwrap();
         assert_eq!(s.test, vec!["param0_a1".to_string()]);
         assert_eq!(s.train.len(), 2);
+    }
+
+    #[test]
+    fn list_files_assign_the_runs_they_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("train_design_ids.txt"), "A_001\nA_002\n\nA_009\n").unwrap();
+        std::fs::write(d.join("val_design_ids.txt"), "A_003\n").unwrap();
+        std::fs::write(d.join("test_design_ids.txt"), " A_004 \r\n").unwrap();
+        let runs: Vec<String> = ["A_004", "A_001", "A_003", "A_002", "A_005"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let s = from_lists(d, &runs).unwrap();
+        assert_eq!(s.train, ["A_001", "A_002"], "A_009 was not prepared");
+        assert_eq!(
+            (s.val.as_slice(), s.test.as_slice()),
+            (&["A_003".to_string()][..], &["A_004".to_string()][..])
+        );
+        // A_005 is in no list: in no split.
+        std::fs::write(d.join("test_design_ids.txt"), "A_004\nA_002\n").unwrap();
+        let e = from_lists(d, &runs).unwrap_err();
+        assert!(
+            e.contains("A_002") && e.contains("test_design_ids.txt"),
+            "{e}"
+        );
+        std::fs::remove_file(d.join("test_design_ids.txt")).unwrap();
+        let e = from_lists(d, &runs).unwrap_err();
+        assert!(e.contains("test_design_ids.txt or test.txt"), "{e}");
     }
 
     #[test]
