@@ -74,8 +74,9 @@ pub enum Command {
     /// Turn a dataset's runs into prepared HDF5 runs (one file per run; DESIGN.md "Prepared run").
     ///
     /// Layouts: `slipstream` (what `generate` writes), `drivaerml`, `ahmedml`, `windsorml`
-    /// (run_<i>/ folders) and `drivaernet` (DrivAerNet++ as unzipped: designs found by id below
-    /// --src, its two CSV tables anywhere below it; shapenet-car is not supported yet). VTK XML
+    /// (run_<i>/ folders), `drivaernet` (DrivAerNet++ as unzipped: designs found by id below
+    /// --src, its two CSV tables anywhere below it) and `shapenet-car` (training_data/param<k>/
+    /// <hash>/; no wall shear or volume pressure: recorded as absent and masked). VTK XML
     /// volumes are streamed, so memory follows --volume-points, not the file size (legacy .vtk
     /// volumes are read whole). Finished runs are skipped; broken runs are reported with the
     /// reason while the rest prepare; --jobs runs several at once, --shard splits the run list

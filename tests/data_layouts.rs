@@ -538,6 +538,50 @@ fn new_runs_join_the_named_split_and_old_ones_stay() {
     assert_eq!(train.len(), before["train"].as_array().unwrap().len() + 1);
 }
 
+/// A legacy ASCII VTK unstructured grid of one cell type with the given point arrays, as
+/// ShapeNet-Car ships its surfaces (quads) and volumes (hexahedra).
+fn write_legacy_grid(
+    path: &Path,
+    points: &[[f32; 3]],
+    cells: &[Vec<u32>],
+    vtk_type: u8,
+    arrays: &[Field],
+) {
+    use std::fmt::Write;
+    let mut t =
+        String::from("# vtk DataFile Version 4.2\ntest grid\nASCII\nDATASET UNSTRUCTURED_GRID\n");
+    writeln!(t, "POINTS {} float", points.len()).unwrap();
+    for p in points {
+        writeln!(t, "{} {} {}", p[0], p[1], p[2]).unwrap();
+    }
+    let size: usize = cells.iter().map(|c| c.len() + 1).sum();
+    writeln!(t, "CELLS {} {size}", cells.len()).unwrap();
+    for c in cells {
+        let ids: Vec<String> = c.iter().map(|i| i.to_string()).collect();
+        writeln!(t, "{} {}", c.len(), ids.join(" ")).unwrap();
+    }
+    writeln!(t, "CELL_TYPES {}", cells.len()).unwrap();
+    for _ in cells {
+        writeln!(t, "{vtk_type}").unwrap();
+    }
+    writeln!(t, "POINT_DATA {}", points.len()).unwrap();
+    for a in arrays {
+        let kind = if a.components == 1 {
+            "SCALARS"
+        } else {
+            "VECTORS"
+        };
+        match a.components {
+            1 => writeln!(t, "{kind} {} float 1\nLOOKUP_TABLE default", a.name).unwrap(),
+            _ => writeln!(t, "{kind} {} float", a.name).unwrap(),
+        }
+        let values: Vec<String> = a.values.iter_f64().map(|v| format!("{v:e}")).collect();
+        writeln!(t, "{}", values.join(" ")).unwrap();
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, t).unwrap();
+}
+
 /// A legacy ASCII VTK polydata file of `mesh`'s points and faces with the given point arrays,
 /// as DrivAerNet++ ships its surfaces (slipstream itself writes no legacy VTK).
 fn write_legacy_polydata(path: &Path, points: &[[f32; 3]], faces: &[Vec<u32>], arrays: &[Field]) {
@@ -848,4 +892,209 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
     assert!(a > 0.78 * box_area && a < box_area, "{a} vs box {box_area}");
     assert_eq!(nested.meta.cd, Some(0.2551));
     assert_eq!(nested.volume_velocity, run.volume_velocity);
+}
+
+/// ShapeNet-Car's training_data/param<k>/<hash>/ folders built from the VTK-written fixtures:
+/// the surface as an unstructured grid with the pressure as point scalars and points no face
+/// uses (as the real files have), the volume's hexahedra with the velocity as point vectors.
+/// Wall shear and volume pressure are recorded as absent, flow is +z and y up, the geometry
+/// comes from the surface, and a car without its surface file is broken while the rest prepare.
+#[test]
+fn shapenet_car_folders_prepare_with_their_absent_fields() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let synthetic = fixtures.join("synthetic");
+    let m = common::load_manifest(&synthetic);
+    let facts = &m["files"]["surface_f32_legacy_v42_binary.vtk"];
+    let fixture = mesh::read_mesh(&synthetic.join("surface_f32_legacy_v42_binary.vtk")).unwrap();
+    let faces: Vec<Vec<u32>> = (0..fixture.n_cells())
+        .map(|c| fixture.cells.cell(c).to_vec())
+        .collect();
+    let p: Vec<f64> = fixture
+        .field(slipstream::mesh::Location::Point, "p")
+        .unwrap()
+        .values
+        .iter_f64()
+        .collect();
+    // 96 points no face uses, far outside the body and with absurd pressures: neither the
+    // areas, the references nor the pressure may notice them.
+    let mut points = fixture.points.clone();
+    let mut pressure: Vec<f32> = p.iter().map(|v| *v as f32).collect();
+    for k in 0..96 {
+        points.push([50.0 + k as f32, 40.0, -30.0]);
+        pressure.push(1e6);
+    }
+    let vol = mesh::read_mesh(&synthetic.join("volume_f32_legacy_v42_ascii.vtk")).unwrap();
+    let hexes: Vec<Vec<u32>> = (0..vol.n_cells())
+        .filter(|&c| vol.cells.types[c] == slipstream::mesh::CellType::HEXAHEDRON)
+        .map(|c| vol.cells.cell(c).to_vec())
+        .collect();
+    let u: Vec<f64> = vol
+        .field(slipstream::mesh::Location::Point, "UMeanTrim")
+        .unwrap()
+        .values
+        .iter_f64()
+        .collect();
+
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("shapenet");
+    for car in ["param0/0a1b", "param1/2c3d", "param1/4e5f"] {
+        let car_dir = src.join("training_data").join(car);
+        write_legacy_grid(
+            &car_dir.join("hexvelo_smpl.vtk"),
+            &vol.points,
+            &hexes,
+            12,
+            &[Field::new_f32(
+                "velocity",
+                3,
+                u.iter().map(|v| *v as f32).collect(),
+            )],
+        );
+        if car != "param1/4e5f" {
+            write_legacy_grid(
+                &car_dir.join("quadpress_smpl.vtk"),
+                &points,
+                &faces,
+                5,
+                &[Field::new_f32("pressure", 1, pressure.clone())],
+            );
+        }
+    }
+    let out = dir.path().join("prepared");
+    let result = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args([
+            "prepare",
+            "--layout",
+            "shapenet-car",
+            "--geometry-points",
+            "2000",
+        ])
+        .args(["--json", "--split", "shapenet-param0", "--src"])
+        .arg(&src)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let outcome = |run: &str| {
+        report
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["run"] == run)
+            .unwrap_or_else(|| panic!("{run} missing from {report}"))
+            .clone()
+    };
+    assert_eq!(outcome("param0_0a1b")["status"], "prepared", "{stderr}");
+    assert_eq!(outcome("param1_2c3d")["status"], "prepared", "{stderr}");
+    let broken = outcome("param1_4e5f");
+    assert_eq!(broken["status"], "broken");
+    assert!(broken["reason"]
+        .as_str()
+        .unwrap()
+        .contains("quadpress_smpl.vtk"));
+    let splits: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("splits.json")).unwrap()).unwrap();
+    assert_eq!(splits["test"], serde_json::json!(["param0_0a1b"]));
+    assert_eq!(splits["train"], serde_json::json!(["param1_2c3d"]));
+
+    let run = PreparedRun::read(&out.join("param0_0a1b.h5")).unwrap();
+    assert_eq!(run.meta.absent, ["surface/wall_shear", "volume/pressure"]);
+    assert_eq!((run.meta.cd, run.meta.cl), (None, None));
+    assert_eq!((run.meta.axes.flow, run.meta.axes.up), (2, 1));
+    assert_eq!(
+        (
+            run.meta.reference.speed_m_s,
+            run.meta.reference.density_kg_m3
+        ),
+        (20.0, 1.2)
+    );
+    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    assert!(common::close(
+        area,
+        facts["surface_area"].as_f64().unwrap(),
+        1e-5
+    ));
+    let enclosed: f64 = (0..run.surface_len())
+        .map(|c| {
+            (0..3)
+                .map(|k| {
+                    run.surface_position[3 * c + k] as f64 * run.surface_normal[3 * c + k] as f64
+                })
+                .sum::<f64>()
+                * run.surface_area[c] as f64
+                / 3.0
+        })
+        .sum();
+    assert!(common::close(
+        enclosed,
+        facts["enclosed_volume"].as_f64().unwrap(),
+        1e-4
+    ));
+    let mut max_err = 0.0f64;
+    for (c, f) in faces.iter().enumerate() {
+        let mean = f.iter().map(|&i| p[i as usize]).sum::<f64>() / f.len() as f64;
+        max_err = max_err.max((run.surface_pressure[c] as f64 - mean).abs() / 400.0);
+    }
+    assert!(
+        max_err < 1e-6,
+        "face pressures off by {max_err} of their scale"
+    );
+    // References from the faces only: length along z, frontal area seen along z (the body's
+    // plan view here) between its inscribed ellipse and its bounding rectangle.
+    let bbox = &facts["bounding_box"];
+    let extent = |k: usize| bbox["max"][k].as_f64().unwrap() - bbox["min"][k].as_f64().unwrap();
+    assert!(common::close(run.meta.reference.length_m, extent(2), 1e-6));
+    let a = run.meta.reference.area_m2;
+    assert!(
+        a > 0.78 * extent(0) * extent(1) && a < extent(0) * extent(1),
+        "{a}"
+    );
+    // The geometry is sampled on the faces: inside the body's box, none at the stray points.
+    let inside = |q: &[f32]| {
+        (0..3).all(|k| {
+            let (lo, hi) = (
+                bbox["min"][k].as_f64().unwrap(),
+                bbox["max"][k].as_f64().unwrap(),
+            );
+            (q[k] as f64) >= lo - 1e-4 && (q[k] as f64) <= hi + 1e-4
+        })
+    };
+    assert!(run.geometry_position.chunks_exact(3).all(inside));
+    // Velocity: each hexahedron's mean of its corners; vorticity computed from it.
+    assert_eq!(run.volume_len(), hexes.len());
+    let mut max_err = 0.0f64;
+    for (c, h) in hexes.iter().enumerate() {
+        for k in 0..3 {
+            let mean = h.iter().map(|&i| u[3 * i as usize + k]).sum::<f64>() / 8.0;
+            max_err = max_err.max((run.volume_velocity[3 * c + k] as f64 - mean).abs() / 40.0);
+        }
+    }
+    assert!(
+        max_err < 1e-6,
+        "hexahedron velocities off by {max_err} of their scale"
+    );
+    assert!(run.volume_vorticity.iter().any(|w| *w != 0.0));
+    // Pressure drag by hand with ρ = 1.2, U∞ = 20 and the projected area, along +z.
+    let fz: f64 = (0..run.surface_len())
+        .map(|c| {
+            -(run.surface_pressure[c] as f64)
+                * run.surface_normal[3 * c + 2] as f64
+                * run.surface_area[c] as f64
+        })
+        .sum();
+    let by_hand = 1.2 * fz / (0.5 * 1.2 * 20.0 * 20.0 * a);
+    let forces = slipstream::physics::integrate(
+        &run.loads(),
+        run.meta.pressure_kind,
+        &run.meta.reference,
+        [0.0; 3],
+    )
+    .unwrap();
+    let c = slipstream::physics::coefficients(&forces, &run.meta.reference, run.meta.axes);
+    assert!(common::close(c.cd, by_hand, 1e-9), "{} vs {by_hand}", c.cd);
 }

@@ -598,3 +598,147 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
         assert!(!target.join("surface.vtp").exists() && !target.join("summary.json").exists());
     }
 }
+
+/// A dataset without wall shear or volume pressure (as ShapeNet-Car): the absent fields are
+/// held as zeros but masked: they weigh nothing in the batch's drag, add nothing to the loss,
+/// get neutral statistics, and are not scored; the fields that exist train and score as usual.
+#[test]
+fn absent_fields_are_masked_in_training_and_evaluation() {
+    use slipstream::data::{batch_for_run, BatchSpec, Normalizer, PreparedDataset, Split};
+    use slipstream::mesh;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let absent = ["surface/wall_shear", "volume/pressure"];
+    common::write_synthetic_prepared_lacking(&data, 5, true, &absent);
+    let dataset = PreparedDataset::open(&data).unwrap();
+    assert_eq!(dataset.stats.surface_wall_shear.count, 0);
+    assert_eq!(dataset.stats.surface_wall_shear.std, vec![1.0; 3]);
+    assert!(dataset.stats.surface_pressure.count > 0);
+    let run = &dataset.load(Split::Train).unwrap()[0];
+    assert_eq!(run.meta.absent, absent);
+    assert!(run.surface_wall_shear.iter().all(|v| *v == 0.0));
+    assert_eq!(run.volume_pressure.len(), run.volume_len());
+    let normalizer = Normalizer::new(&dataset.stats);
+    let spec = BatchSpec {
+        surface_anchors: 64,
+        volume_anchors: 64,
+        geometry_points: 128,
+        supernodes: 16,
+    };
+    let batch = batch_for_run(
+        run,
+        &normalizer,
+        &spec,
+        &mut slipstream::rng::Rng::seed_from(1),
+        0,
+    );
+    assert_eq!(batch.present, [true, false, false, true, true]);
+    for w in [&batch.drag_weights, &batch.lift_weights] {
+        assert!(w.chunks_exact(4).all(|a| a[1..].iter().all(|v| *v == 0.0)));
+        assert!(w.chunks_exact(4).any(|a| a[0] != 0.0));
+    }
+
+    std::fs::write(dir.path().join("train.toml"), CONFIG).unwrap();
+    let run_dir = dir.path().join("run");
+    let bin = env!("CARGO_BIN_EXE_slipstream");
+    let train = Command::new(bin)
+        .args(["train", "--config"])
+        .arg(dir.path().join("train.toml"))
+        .arg("--data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&run_dir)
+        .output()
+        .unwrap();
+    assert_succeeded(&train);
+    let log = std::fs::read_to_string(run_dir.join("log.jsonl")).unwrap();
+    let train_lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v["kind"] == "train")
+        .collect();
+    assert!(!train_lines.is_empty(), "{log}");
+    for line in &train_lines {
+        let f = &line["fields"];
+        assert_eq!(f["surface_wall_shear"], 0.0, "{line}");
+        assert_eq!(f["volume_pressure"], 0.0, "{line}");
+        assert!(f["surface_pressure"].as_f64().unwrap() > 0.0, "{line}");
+        assert!(f["volume_velocity"].as_f64().unwrap() > 0.0, "{line}");
+    }
+
+    let out = Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(&run_dir)
+        .args(["--split", "test", "--json"])
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for field in [
+        "surface_wall_shear",
+        "surface_wall_shear_x",
+        "volume_pressure",
+    ] {
+        assert!(v["fields"].get(field).is_none(), "{field} was scored: {v}");
+        assert!(v["baselines"]["mean_field"]["fields"].get(field).is_none());
+    }
+    for field in ["surface_pressure", "volume_velocity", "volume_vorticity"] {
+        assert!(
+            v["fields"][field]["rel_l2"].as_f64().unwrap().is_finite(),
+            "{field}"
+        );
+    }
+    let info = Command::new(bin)
+        .args(["dataset", "info"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_succeeded(&info);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.contains("absent: surface/wall_shear in 5 runs")
+            && text.contains("absent: volume/pressure in 5 runs"),
+        "{text}"
+    );
+
+    // predict leaves out what the checkpoint never learnt, says so, and its forces are
+    // pressure forces only.
+    let stl = Path::new(env!("CARGO_MANIFEST_DIR")).join("geometry/ahmed_25deg.stl");
+    let prediction = dir.path().join("prediction");
+    let out = Command::new(bin)
+        .arg("predict")
+        .arg(&stl)
+        .arg("--checkpoint")
+        .arg(&run_dir)
+        .arg("--out")
+        .arg(&prediction)
+        .args([
+            "--surface-points",
+            "2000",
+            "--volume-points",
+            "500",
+            "--json",
+            "--no-picture",
+        ])
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["shear_force_n"], serde_json::json!([0.0, 0.0, 0.0]));
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("without wall shear") && warnings.contains("without volume pressure"),
+        "{warnings}"
+    );
+    let surface = mesh::read_mesh(&prediction.join("surface.vtp")).unwrap();
+    assert!(surface.field(mesh::Location::Cell, "pressure_pa").is_some());
+    assert!(surface
+        .field(mesh::Location::Cell, "wall_shear_pa")
+        .is_none());
+    assert!(surface.field(mesh::Location::Cell, "cf").is_none());
+    let volume = mesh::read_mesh(&prediction.join("volume.vtu")).unwrap();
+    assert!(volume
+        .field(mesh::Location::Point, "velocity_m_s")
+        .is_some());
+    assert!(volume.field(mesh::Location::Point, "pressure_pa").is_none());
+}

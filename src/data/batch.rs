@@ -198,6 +198,9 @@ pub struct Batch {
     pub volume_m: Vec<[f32; 3]>,
     /// `[A·7]`
     pub volume_targets: Vec<f32>,
+    /// Which target fields the run has, in the order of the loss's field terms (surface
+    /// pressure, wall shear, volume pressure, velocity, vorticity); absent ones are masked.
+    pub present: [bool; 5],
 }
 
 fn rows_of(values: &[f32], rows: &[usize]) -> Vec<[f32; 3]> {
@@ -337,12 +340,15 @@ impl RunRows for RunFile {
     }
 
     fn volume_len(&self) -> Result<usize, DataError> {
-        hdf5::dataset_shape(&self.path, "volume/pressure")
+        hdf5::dataset_shape(&self.path, "volume/position")
             .map(|(rows, _)| rows)
             .map_err(|e| DataError::file(&self.path, e.to_string()))
     }
 
     fn rows(&self, dataset: &str, width: usize, rows: &[usize]) -> Result<Vec<f32>, DataError> {
+        if !self.meta.has(dataset) {
+            return Ok(vec![0.0; rows.len() * width]); // masked, as PreparedRun holds it
+        }
         let values = hdf5::read_rows_f32(&self.path, dataset, rows)
             .map_err(|e| DataError::file(&self.path, e.to_string()))?;
         if values.len() != rows.len() * width {
@@ -401,9 +407,11 @@ pub fn batch_from<R: RunRows>(
         |v: Vec<f32>| -> Vec<[f32; 3]> { v.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect() };
     let total_area_m2: f64 = area.iter().map(|a| a.max(0.0) as f64).sum();
     let normals = run.rows("surface/normal", 3, &surface_rows)?;
+    let present = crate::data::run::MASKABLE_FIELDS.map(|f| run.meta().has(f));
     let (drag_weights, lift_weights) =
         coefficient_weights(run.meta(), normalizer, &normals, total_area_m2);
     Ok(Batch {
+        present,
         step,
         run: run.name().to_string(),
         drag_weights,
@@ -442,14 +450,20 @@ fn coefficient_weights(
     let per_anchor_m2 = total_area_m2 / k.max(1) as f64;
     let to_coefficient = meta.pressure_kind.to_pascal(reference)
         / (reference.dynamic_pressure_pa() * reference.area_m2);
+    // A field the run lacks adds nothing: its zeros would pull the coefficient towards them.
     let std = normalizer.surface_std();
+    let (pressure, shear) = (meta.has("surface/pressure"), meta.has("surface/wall_shear"));
     let weights = |axis: usize| -> Vec<f32> {
         let c = to_coefficient * per_anchor_m2;
         let mut w = vec![0f32; k * SURFACE_CHANNELS];
         for (i, n) in normals.chunks_exact(3).enumerate() {
             let row = &mut w[i * SURFACE_CHANNELS..(i + 1) * SURFACE_CHANNELS];
-            row[0] = (-c * std[0] as f64 * n[axis] as f64) as f32;
-            row[1 + axis] = (c * std[1 + axis] as f64) as f32;
+            if pressure {
+                row[0] = (-c * std[0] as f64 * n[axis] as f64) as f32;
+            }
+            if shear {
+                row[1 + axis] = (c * std[1 + axis] as f64) as f32;
+            }
         }
         w
     };

@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 
 use super::csv_table::KeyedTable;
 use super::prepare::{read_run, PrepareOptions, PreparedArrays, RunSources};
-use crate::geometry::frontal_area::frontal_area;
-use crate::geometry::triangles::TriangleSoup;
 use crate::mesh;
 use crate::physics::PressureKind;
 
@@ -227,11 +225,11 @@ pub fn prepare_design(
             .clone()
             .unwrap_or_else(|| design.pressure.clone()),
         surface_pressure: "p",
-        surface_wall_shear: "wallShearStress",
+        surface_wall_shear: Some("wallShearStress"),
         shear_negated: true,
         normals_into_body: false,
         volume_velocity: "U",
-        volume_pressure: "p",
+        volume_pressure: Some("p"),
         volume_vorticity: None,
     };
     let arrays = read_run(&sources, opts)?;
@@ -250,36 +248,18 @@ pub fn prepare_design(
         ..arrays
     };
     arrays.write(out)?;
-    Ok((arrays.surface_area.len(), arrays.volume_pressure.len()))
+    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
 }
 
 /// The frontal area (from the table, else projected) and the body's length along x, in metres.
 fn body_references(design: &DesignFiles, tables: &Tables) -> Result<(f64, f64), String> {
     let surface = mesh::read_mesh(&design.pressure).map_err(|e| e.to_string())?;
-    let bounds = crate::geometry::bounding_box(&surface.points)
-        .ok_or_else(|| format!("{}: the surface has no points", design.pressure.display()))?;
-    let length_m = bounds.extent()[0];
+    let (projected_m2, length_m) = super::prepare::projected_body(&surface, 0, &design.pressure)?;
     let tabled = tables
         .areas
         .as_ref()
         .and_then(|t| t.value(&design.id, "Frontal Area (m²)"));
-    let area_m2 = match tabled {
-        Some(a) => a,
-        None => {
-            // Pixels of 1/2000 of the body's diagonal: error bound well under 1 % for a car.
-            let soup = TriangleSoup::from_mesh(&surface);
-            frontal_area(&soup, [1.0, 0.0, 0.0], bounds.diagonal() / 2000.0)
-                .map_err(|e| format!("{}: {e}", design.pressure.display()))?
-                .area_m2
-        }
-    };
-    if !(area_m2.is_finite() && area_m2 > 0.0 && length_m > 0.0) {
-        return Err(format!(
-            "{}: frontal area {area_m2} m² and length {length_m} m: not a body",
-            design.pressure.display()
-        ));
-    }
-    Ok((area_m2, length_m))
+    Ok((tabled.unwrap_or(projected_m2), length_m))
 }
 
 #[cfg(test)]

@@ -59,6 +59,9 @@ pub struct DatasetInfo {
     pub cd: Option<Summary>,
     pub cl: Option<Summary>,
     pub fields: Vec<String>,
+    /// Target fields some runs lack, with how many runs lack each (masked in training and
+    /// evaluation).
+    pub absent_fields: std::collections::BTreeMap<String, usize>,
     pub broken: Vec<BrokenRun>,
 }
 
@@ -124,6 +127,13 @@ pub fn dataset_info(dir: &Path) -> Result<DatasetInfo, DataError> {
         .iter()
         .map(|s| s.to_string())
         .collect(),
+        absent_fields: runs.iter().flat_map(|r| &r.meta.absent).fold(
+            std::collections::BTreeMap::new(),
+            |mut counts, field| {
+                *counts.entry(field.clone()).or_insert(0) += 1;
+                counts
+            },
+        ),
         broken,
     })
 }
@@ -157,6 +167,12 @@ impl std::fmt::Display for DatasetInfo {
             }
         }
         writeln!(f, "fields: {}", self.fields.join("; "))?;
+        for (field, runs) in &self.absent_fields {
+            writeln!(
+                f,
+                "absent: {field} in {runs} runs (masked out of training and metrics)"
+            )?;
+        }
         if self.broken.is_empty() {
             writeln!(f, "broken runs: none")
         } else {

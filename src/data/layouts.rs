@@ -203,11 +203,11 @@ pub fn prepare_run(
         volume: whole_file(&file(dir, layout.volume_file, n))?,
         geometry: file(dir, layout.geometry_file, n),
         surface_pressure: layout.surface_pressure,
-        surface_wall_shear: layout.surface_wall_shear,
+        surface_wall_shear: Some(layout.surface_wall_shear),
         shear_negated: layout.shear_negated,
         normals_into_body: false,
         volume_velocity: layout.volume_velocity,
-        volume_pressure: layout.volume_pressure,
+        volume_pressure: Some(layout.volume_pressure),
         volume_vorticity: layout.volume_vorticity,
     };
     let arrays = read_run(&sources, opts)?;
@@ -236,5 +236,5 @@ pub fn prepare_run(
         ..arrays
     };
     arrays.write(out)?;
-    Ok((arrays.surface_area.len(), arrays.volume_pressure.len()))
+    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
 }

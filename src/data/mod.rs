@@ -11,6 +11,7 @@ pub mod point_match;
 pub mod prepare;
 pub mod published_splits;
 pub mod run;
+pub mod shapenet;
 pub mod stats;
 
 pub use batch::{

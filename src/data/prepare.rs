@@ -177,14 +177,16 @@ pub(crate) struct RunSources<'a> {
     pub volume: PathBuf,
     pub geometry: PathBuf,
     pub surface_pressure: &'a str,
-    pub surface_wall_shear: &'a str,
+    /// `None`: the dataset has no wall shear (zeros, listed as absent by the caller).
+    pub surface_wall_shear: Option<&'a str>,
     /// The stored wall shear is −τ (OpenFOAM's `wallShearStress`).
     pub shear_negated: bool,
     /// The surface's normals are OpenFOAM patch normals (into the body): negate them rather than
     /// orient them by the enclosed volume.
     pub normals_into_body: bool,
     pub volume_velocity: &'a str,
-    pub volume_pressure: &'a str,
+    /// `None`: the dataset has no volume pressure (zeros, listed as absent by the caller).
+    pub volume_pressure: Option<&'a str>,
     /// `None`: computed from the velocity (least squares over neighbouring cells).
     pub volume_vorticity: Option<&'a str>,
 }
@@ -201,7 +203,10 @@ pub(crate) fn read_run(
             .map_err(|e| format!("{} and {}: {e}", sources.surface.display(), extra.display()))?;
     }
     let pressure = cell_field(&boundary, sources.surface_pressure, 1, &sources.surface)?;
-    let stored_shear = cell_field(&boundary, sources.surface_wall_shear, 3, &sources.surface)?;
+    let stored_shear = match sources.surface_wall_shear {
+        Some(spec) => cell_field(&boundary, spec, 3, &sources.surface)?,
+        None => vec![0.0; 3 * boundary.n_cells()],
+    };
     let mut props = surface_properties(&boundary);
     let normal_sign = if sources.normals_into_body {
         -1.0
@@ -252,6 +257,34 @@ pub(crate) fn read_run(
     })
 }
 
+/// A body's frontal area seen along axis `flow` (projected with pixels of 1/2000 of its
+/// bounding-box diagonal: an error bound well under 1 % for a car) and its length along that
+/// axis, in m² and m: the references of datasets that publish none.
+pub(crate) fn projected_body(
+    surface: &Mesh,
+    flow: usize,
+    file: &Path,
+) -> Result<(f64, f64), String> {
+    // The faces' corners, not every point: ShapeNet-Car's surfaces hold points no face uses.
+    let soup = TriangleSoup::from_mesh(surface);
+    let corners: Vec<[f32; 3]> = soup.triangles.iter().flatten().copied().collect();
+    let bounds = crate::geometry::bounding_box(&corners)
+        .ok_or_else(|| format!("{}: the surface has no faces", file.display()))?;
+    let mut direction = [0.0; 3];
+    direction[flow] = 1.0;
+    let area_m2 = crate::geometry::frontal_area(&soup, direction, bounds.diagonal() / 2000.0)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .area_m2;
+    let length_m = bounds.extent()[flow];
+    if !(area_m2.is_finite() && area_m2 > 0.0 && length_m > 0.0) {
+        return Err(format!(
+            "{}: frontal area {area_m2} m² and length {length_m} m: not a body",
+            file.display()
+        ));
+    }
+    Ok((area_m2, length_m))
+}
+
 /// Adds the point arrays of the file at `extra` that `surface` lacks, carried onto `surface`'s
 /// points by matching coordinates (`point_match`); different meshes are an error.
 fn carry_point_arrays(surface: &mut Mesh, extra: &Path) -> Result<(), String> {
@@ -299,7 +332,7 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
     let names =
         |spec: &str| -> Vec<String> { array_names(spec).into_iter().map(str::to_string).collect() };
     let mut wanted = names(sources.volume_velocity);
-    wanted.extend(names(sources.volume_pressure));
+    wanted.extend(sources.volume_pressure.map(names).unwrap_or_default());
     wanted.extend(sources.volume_vorticity.map(names).unwrap_or_default());
     let xml = matches!(
         mesh::Format::from_path(path),
@@ -328,7 +361,10 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
     if !streamable {
         let volume = mesh::read_mesh(path).map_err(|e| e.to_string())?;
         let velocity = cell_field(&volume, sources.volume_velocity, 3, path)?;
-        let pressure = cell_field(&volume, sources.volume_pressure, 1, path)?;
+        let pressure = match sources.volume_pressure {
+            Some(spec) => cell_field(&volume, spec, 1, path)?,
+            None => vec![0.0; volume.n_cells()],
+        };
         let centres = cell_centres(&volume);
         let vorticity = match sources.volume_vorticity {
             Some(field) => cell_field(&volume, field, 3, path)?,
@@ -388,7 +424,10 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
         Ok(interleave(&columns))
     };
     let velocity = field(sources.volume_velocity, 3)?;
-    let pressure = field(sources.volume_pressure, 1)?;
+    let pressure = match sources.volume_pressure {
+        Some(spec) => field(spec, 1)?,
+        None => vec![0.0; velocity.len() / 3],
+    };
     let centres = got.cell_centres.unwrap_or_default();
     let vorticity = match sources.volume_vorticity {
         Some(spec) => field(spec, 3)?,
@@ -446,11 +485,11 @@ pub fn prepare_slipstream_run(
         volume: dir.join(format!("volume_{n}.vtu")),
         geometry: dir.join(format!("ahmed_{n}.stl")),
         surface_pressure: "p",
-        surface_wall_shear: "wallShearStress",
+        surface_wall_shear: Some("wallShearStress"),
         shear_negated: true,
         normals_into_body: true,
         volume_velocity: "U",
-        volume_pressure: "p",
+        volume_pressure: Some("p"),
         volume_vorticity: Some("vorticity"),
     };
     let arrays = PreparedArrays {
@@ -471,7 +510,7 @@ pub fn prepare_slipstream_run(
         ..read_run(&sources, opts)?
     };
     arrays.write(out)?;
-    Ok((arrays.surface_area.len(), arrays.volume_pressure.len()))
+    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
 }
 
 /// Everything a prepared run stores (DESIGN.md "Prepared run"), row-major float32.
@@ -500,38 +539,55 @@ pub struct PreparedArrays {
     pub coefficients: [Option<f64>; 3],
     /// The whole surface's area (a subset's areas no longer add up to it).
     pub surface_total_area_m2: f64,
+    /// Target fields the dataset lacks (`run::MASKABLE_FIELDS` names): not written, and listed
+    /// in the `absent_fields` attribute so that training and evaluation mask them.
+    pub absent: Vec<&'static str>,
 }
 
 impl PreparedArrays {
     /// Writes the run (temporary file, then rename).
     pub fn write(&self, out: &Path) -> Result<(), String> {
-        let (ns, nv) = (self.surface_area.len(), self.volume_pressure.len());
+        let (ns, nv) = (self.surface_area.len(), self.volume_position.len() / 3);
         let mut h5 = H5Writer::new();
         h5.compress(true)
             .dataset_f32("surface/position", &[ns, 3], &self.surface_position)
             .dataset_f32("surface/normal", &[ns, 3], &self.surface_normal)
             .dataset_f32("surface/area", &[ns], &self.surface_area)
-            .dataset_f32("surface/pressure", &[ns], &self.surface_pressure)
-            .dataset_f32("surface/wall_shear", &[ns, 3], &self.surface_wall_shear)
-            .dataset_f32("volume/position", &[nv, 3], &self.volume_position)
-            .dataset_f32("volume/velocity", &[nv, 3], &self.volume_velocity)
-            .dataset_f32("volume/pressure", &[nv], &self.volume_pressure)
-            .dataset_f32("volume/vorticity", &[nv, 3], &self.volume_vorticity)
-            .dataset_f32(
-                "geometry/position",
-                &[self.geometry_position.len() / 3, 3],
-                &self.geometry_position,
-            )
-            .attr_text("/", "layout", &self.layout)
-            .attr_text("/", "run", &self.run)
-            .attr_text("/", "pressure_kind", &self.pressure_kind)
-            .attr_f64("/", "density_kg_m3", self.density_kg_m3)
-            .attr_f64("/", "speed_m_s", self.speed_m_s)
-            .attr_f64("/", "ref_area_m2", self.ref_area_m2)
-            .attr_f64("/", "ref_length_m", self.ref_length_m)
-            .attr_text("/", "up_axis", &self.up_axis)
-            .attr_text("/", "flow_axis", &self.flow_axis)
-            .attr_f64("/", "surface_total_area_m2", self.surface_total_area_m2);
+            .dataset_f32("volume/position", &[nv, 3], &self.volume_position);
+        let targets: [(&str, usize, usize, &[f32]); 5] = [
+            ("surface/pressure", ns, 1, &self.surface_pressure),
+            ("surface/wall_shear", ns, 3, &self.surface_wall_shear),
+            ("volume/pressure", nv, 1, &self.volume_pressure),
+            ("volume/velocity", nv, 3, &self.volume_velocity),
+            ("volume/vorticity", nv, 3, &self.volume_vorticity),
+        ];
+        for (name, rows, width, values) in targets {
+            if self.absent.contains(&name) {
+                continue;
+            }
+            match width {
+                1 => h5.dataset_f32(name, &[rows], values),
+                _ => h5.dataset_f32(name, &[rows, width], values),
+            };
+        }
+        if !self.absent.is_empty() {
+            h5.attr_text("/", "absent_fields", &self.absent.join(","));
+        }
+        h5.dataset_f32(
+            "geometry/position",
+            &[self.geometry_position.len() / 3, 3],
+            &self.geometry_position,
+        )
+        .attr_text("/", "layout", &self.layout)
+        .attr_text("/", "run", &self.run)
+        .attr_text("/", "pressure_kind", &self.pressure_kind)
+        .attr_f64("/", "density_kg_m3", self.density_kg_m3)
+        .attr_f64("/", "speed_m_s", self.speed_m_s)
+        .attr_f64("/", "ref_area_m2", self.ref_area_m2)
+        .attr_f64("/", "ref_length_m", self.ref_length_m)
+        .attr_text("/", "up_axis", &self.up_axis)
+        .attr_text("/", "flow_axis", &self.flow_axis)
+        .attr_f64("/", "surface_total_area_m2", self.surface_total_area_m2);
         for (name, value) in ["cd", "cl", "cs"].iter().zip(self.coefficients) {
             if let Some(v) = value {
                 h5.attr_f64("/", name, v);
@@ -620,7 +676,7 @@ impl RunSelection {
 pub fn layout_names() -> Vec<&'static str> {
     let mut names = vec!["slipstream"];
     names.extend(super::layouts::LAYOUTS.iter().map(|l| l.name));
-    names.push("drivaernet");
+    names.extend(["drivaernet", "shapenet-car"]);
     names
 }
 
@@ -642,6 +698,7 @@ pub fn prepare_dataset(
     enum Source<'t> {
         Folder(PathBuf),
         Design(Box<DesignFiles>, &'t Tables),
+        Car(PathBuf),
     }
     let described = super::layouts::layout(layout);
     if !layout_names().contains(&layout) {
@@ -650,15 +707,20 @@ pub fn prepare_dataset(
             layout_names().join(", ")
         ));
     }
+    let named = matches!(layout, "drivaernet" | "shapenet-car");
+    if named && selection.numbers.is_some() {
+        return Err(format!(
+            "--runs selects numbered runs; {layout} runs are named, not numbered: use --shard \
+             i/n, or a folder holding only the runs wanted"
+        ));
+    }
     let tables: Tables;
-    let runs: Vec<(String, Source)> = if layout == "drivaernet" {
-        if selection.numbers.is_some() {
-            return Err(
-                "--runs selects numbered runs; drivaernet runs are named by design id: use \
-                 --shard i/n, or a folder holding only the designs wanted"
-                    .into(),
-            );
-        }
+    let runs: Vec<(String, Source)> = if layout == "shapenet-car" {
+        super::shapenet::discover(src)?
+            .into_iter()
+            .map(|(name, dir)| (name, Source::Car(dir)))
+            .collect()
+    } else if layout == "drivaernet" {
         let designs = drivaernet::discover(src)?;
         tables = Tables::find(src)?;
         designs
@@ -691,6 +753,9 @@ pub fn prepare_dataset(
                     let result = match (source, described) {
                         (Source::Design(d, t), _) => {
                             drivaernet::prepare_design(d, t, &target, opts)
+                        }
+                        (Source::Car(dir), _) => {
+                            super::shapenet::prepare_car(dir, &name, &target, opts)
                         }
                         (Source::Folder(dir), Some(l)) => {
                             super::layouts::prepare_run(l, dir, &name, &target, opts)

@@ -34,6 +34,46 @@ pub struct RunMeta {
     pub cd: Option<f64>,
     pub cl: Option<f64>,
     pub cs: Option<f64>,
+    /// Target fields the dataset does not have (root attribute `absent_fields`, e.g.
+    /// ShapeNet-Car's `surface/wall_shear,volume/pressure`): masked out of the loss, the
+    /// statistics and the metrics, never trained towards zero.
+    pub absent: Vec<String>,
+}
+
+/// The target fields a dataset may lack, as prepared datasets name them.
+pub const MASKABLE_FIELDS: [&str; 5] = [
+    "surface/pressure",
+    "surface/wall_shear",
+    "volume/pressure",
+    "volume/velocity",
+    "volume/vorticity",
+];
+
+impl RunMeta {
+    /// Whether the run has target field `dataset` (e.g. `surface/wall_shear`).
+    pub fn has(&self, dataset: &str) -> bool {
+        !self.absent.iter().any(|a| a == dataset)
+    }
+}
+
+/// The absent fields a root attribute `absent_fields` lists (comma-separated), checked.
+pub fn parse_absent(text: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(bad) = names
+        .iter()
+        .find(|n| !MASKABLE_FIELDS.contains(&n.as_str()))
+    {
+        return Err(format!(
+            "`absent_fields` names `{bad}`; only these fields may be absent: {}",
+            MASKABLE_FIELDS.join(", ")
+        ));
+    }
+    Ok(names)
 }
 
 /// A branch's name, its row count, and its datasets (name, values, width).
@@ -100,6 +140,10 @@ fn meta_of(h5: &H5Contents, path: &Path) -> Result<(String, RunMeta), DataError>
         cd: optional("cd"),
         cl: optional("cl"),
         cs: optional("cs"),
+        absent: match h5.attribute("/", "absent_fields").and_then(|a| a.as_text()) {
+            Some(text) => parse_absent(text).map_err(|e| DataError::file(path, e))?,
+            None => Vec::new(),
+        },
     };
     meta.reference.check().map_err(bad)?;
     let name = text("run").unwrap_or_else(|_| {
@@ -120,19 +164,28 @@ impl PreparedRun {
     pub fn read(path: &Path) -> Result<Self, DataError> {
         let h5 = hdf5::read(path).map_err(|e| DataError::file(path, e.to_string()))?;
         let (name, meta) = meta_of(&h5, path)?;
+        let surface_area = dataset(&h5, path, "surface/area", 1)?;
+        let volume_position = dataset(&h5, path, "volume/position", 3)?;
+        let (ns, nv) = (surface_area.len(), volume_position.len() / 3);
+        // An absent field is held as zeros, so every run has the same shape; what reads
+        // targets consults `meta.has` and masks them.
+        let target = |name: &str, rows: usize, width: usize| match meta.has(name) {
+            true => dataset(&h5, path, name, width),
+            false => Ok(vec![0.0; rows * width]),
+        };
         let run = PreparedRun {
-            name,
-            meta,
             surface_position: dataset(&h5, path, "surface/position", 3)?,
             surface_normal: dataset(&h5, path, "surface/normal", 3)?,
-            surface_area: dataset(&h5, path, "surface/area", 1)?,
-            surface_pressure: dataset(&h5, path, "surface/pressure", 1)?,
-            surface_wall_shear: dataset(&h5, path, "surface/wall_shear", 3)?,
-            volume_position: dataset(&h5, path, "volume/position", 3)?,
-            volume_velocity: dataset(&h5, path, "volume/velocity", 3)?,
-            volume_pressure: dataset(&h5, path, "volume/pressure", 1)?,
-            volume_vorticity: dataset(&h5, path, "volume/vorticity", 3)?,
+            surface_pressure: target("surface/pressure", ns, 1)?,
+            surface_wall_shear: target("surface/wall_shear", ns, 3)?,
+            volume_velocity: target("volume/velocity", nv, 3)?,
+            volume_pressure: target("volume/pressure", nv, 1)?,
+            volume_vorticity: target("volume/vorticity", nv, 3)?,
             geometry_position: dataset(&h5, path, "geometry/position", 3)?,
+            surface_area,
+            volume_position,
+            name,
+            meta,
         };
         run.check(path)?;
         Ok(run)
@@ -141,7 +194,7 @@ impl PreparedRun {
     /// Row counts agree between a branch's datasets, and no branch is empty.
     fn check(&self, path: &Path) -> Result<(), DataError> {
         let ns = self.surface_area.len();
-        let nv = self.volume_pressure.len();
+        let nv = self.volume_len();
         let groups: [Group; 2] = [
             (
                 "surface",
@@ -157,7 +210,7 @@ impl PreparedRun {
                 "volume",
                 nv,
                 &[
-                    ("position", &self.volume_position, 3),
+                    ("pressure", &self.volume_pressure, 1),
                     ("velocity", &self.volume_velocity, 3),
                     ("vorticity", &self.volume_vorticity, 3),
                 ],
@@ -190,7 +243,7 @@ impl PreparedRun {
     }
 
     pub fn volume_len(&self) -> usize {
-        self.volume_pressure.len()
+        self.volume_position.len() / 3
     }
 
     /// The surface loads of this run with other pressure and shear values (a prediction).

@@ -81,7 +81,6 @@ pub fn signed_log1p(x: f64) -> f64 {
     x.signum() * x.abs().ln_1p()
 }
 
-#[derive(Default)]
 struct Accumulator {
     sum: Vec<f64>,
     sum_sq: Vec<f64>,
@@ -89,11 +88,15 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn add(&mut self, values: &[f64], width: usize, transform: fn(f64) -> f64) {
-        if self.sum.is_empty() {
-            self.sum = vec![0.0; width];
-            self.sum_sq = vec![0.0; width];
+    fn new(width: usize) -> Self {
+        Accumulator {
+            sum: vec![0.0; width],
+            sum_sq: vec![0.0; width],
+            count: 0,
         }
+    }
+
+    fn add(&mut self, values: &[f64], width: usize, transform: fn(f64) -> f64) {
         for row in values.chunks_exact(width) {
             for (c, v) in row.iter().enumerate() {
                 let v = transform(*v);
@@ -104,6 +107,8 @@ impl Accumulator {
         }
     }
 
+    /// Mean and standard deviation; a field no run has gets 0 and 1 (standardising leaves it
+    /// as it is, and it is masked wherever it would count).
     fn finish(self) -> ChannelStats {
         let n = self.count.max(1) as f64;
         let mean: Vec<f64> = self.sum.iter().map(|s| s / n).collect();
@@ -111,7 +116,10 @@ impl Accumulator {
             .sum_sq
             .iter()
             .zip(&mean)
-            .map(|(sq, m)| (sq / n - m * m).max(0.0).sqrt())
+            .map(|(sq, m)| match self.count {
+                0 => 1.0,
+                _ => (sq / n - m * m).max(0.0).sqrt(),
+            })
             .collect();
         ChannelStats {
             mean,
@@ -133,10 +141,23 @@ pub fn compute(dir: &Path, runs: &[String]) -> Result<DatasetStats, String> {
         ("volume/pressure", 1, |x| x),
         ("volume/vorticity", 3, signed_log1p),
     ];
-    let mut acc: Vec<Accumulator> = (0..fields.len()).map(|_| Accumulator::default()).collect();
+    let mut acc: Vec<Accumulator> = fields.iter().map(|f| Accumulator::new(f.1)).collect();
     for run in runs {
         let path = dir.join(format!("{run}.h5"));
+        let attributes = hdf5::read_root_attributes(&path).map_err(|e| e.to_string())?;
+        let absent = match attributes
+            .attribute("/", "absent_fields")
+            .and_then(|a| a.as_text())
+        {
+            Some(text) => {
+                super::run::parse_absent(text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => Vec::new(),
+        };
         for (k, (name, width, transform)) in fields.iter().enumerate() {
+            if absent.iter().any(|a| a == name) {
+                continue;
+            }
             let d = hdf5::read_dataset(&path, name).map_err(|e| e.to_string())?;
             let values: Vec<f64> = d.values.iter_f64().collect();
             if d.components() != *width {
@@ -213,6 +234,40 @@ mod tests {
                 && (s.volume_vorticity.mean[1] + 1.0).abs() < 1e-6
         );
         assert!(compute(dir.path(), &["run_9".into()]).is_err());
+    }
+
+    #[test]
+    fn absent_fields_are_left_out_of_the_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        write_run(dir.path(), "run_1", 0.0);
+        // A run without wall shear or volume pressure, saying so, with pressures 10 and 12.
+        let mut h = H5Writer::new();
+        h.dataset_f32("surface/pressure", &[2], &[10.0, 12.0])
+            .dataset_f32("volume/velocity", &[1, 3], &[4.0, 0.0, 0.0])
+            .dataset_f32("volume/vorticity", &[1, 3], &[0.0, 0.0, 0.0])
+            .attr_text("/", "absent_fields", "surface/wall_shear,volume/pressure");
+        h.write(&dir.path().join("run_2.h5")).unwrap();
+        let s = compute(dir.path(), &["run_1".into(), "run_2".into()]).unwrap();
+        assert_eq!(s.surface_pressure.count, 4);
+        assert_eq!(s.surface_wall_shear.count, 2, "run_2's shear is absent");
+        assert_eq!(s.surface_wall_shear.mean, vec![1.0, 2.0, 4.0]);
+        assert_eq!(s.volume_pressure.count, 1);
+        assert_eq!(s.volume_velocity.count, 2);
+        // A field no training run has: mean 0, std 1 per channel.
+        let alone = compute(dir.path(), &["run_2".into()]).unwrap();
+        assert_eq!(alone.surface_wall_shear.count, 0);
+        assert_eq!(alone.surface_wall_shear.mean, vec![0.0; 3]);
+        assert_eq!(alone.surface_wall_shear.std, vec![1.0; 3]);
+        // Only target fields may be absent.
+        let mut h = H5Writer::new();
+        h.dataset_f32("surface/pressure", &[1], &[1.0]).attr_text(
+            "/",
+            "absent_fields",
+            "surface/area",
+        );
+        h.write(&dir.path().join("run_3.h5")).unwrap();
+        let e = compute(dir.path(), &["run_3".into()]).unwrap_err();
+        assert!(e.contains("surface/area") && e.contains("run_3.h5"), "{e}");
     }
 
     #[test]

@@ -233,6 +233,13 @@ impl Scores {
                 None,
             ),
         ]);
+        // Fields the run's dataset lacks are not scored (their zeros are placeholders).
+        entries.retain(|(name, ..)| {
+            !run.meta
+                .absent
+                .iter()
+                .any(|a| name.starts_with(&a.replace('/', "_")))
+        });
         let mut rel = BTreeMap::new();
         for (name, r, m, a) in entries {
             rel.insert(name.clone(), r);
@@ -576,7 +583,7 @@ impl Job for EvalJob {
                     i + 1,
                     runs.len(),
                     truth_cd.map_or("n/a (no force table)".to_string(), |t| format!("{t:.4}")),
-                    100.0 * rel["surface_pressure"]
+                    100.0 * rel.get("surface_pressure").copied().unwrap_or(f64::NAN)
                 );
             }
             per_run.push(RunReport {

@@ -319,7 +319,26 @@ impl Job for PredictJob {
         // Physical units at the requested speed and density.
         let t = Instant::now();
         let normalizer = Normalizer::new(&meta.stats);
-        let (p_raw, tau_raw) = normalizer.surface_fields(&s);
+        let (p_raw, mut tau_raw) = normalizer.surface_fields(&s);
+        // Fields the training data lacked (ShapeNet-Car's wall shear and volume pressure) were
+        // masked in training: the model's outputs there are untrained, so they are left out.
+        let shear_trained = meta.stats.surface_wall_shear.count > 0;
+        let volume_pressure_trained = meta.stats.volume_pressure.count > 0;
+        if !shear_trained {
+            tau_raw.iter_mut().for_each(|t| *t = 0.0);
+            warnings.push(
+                "the checkpoint was trained without wall shear: wall_shear_pa and cf are left \
+                 out, and the forces and coefficients are pressure forces only"
+                    .into(),
+            );
+        }
+        if !volume_pressure_trained && !volume_queries.is_empty() {
+            warnings.push(
+                "the checkpoint was trained without volume pressure: the volume has no \
+                 pressure_pa or cp"
+                    .into(),
+            );
+        }
         let reference_t = Reference {
             density_kg_m3: domain.density_kg_m3,
             speed_m_s: domain.speed_m_s,
@@ -423,7 +442,7 @@ impl Job for PredictJob {
         };
         let w = |a: &[f64; 8]| a[7].max(1e-300);
         surface_out.point_data.clear();
-        surface_out.cell_data = vec![
+        let mut surface_fields = vec![
             Field::new_f32(
                 "pressure_pa",
                 1,
@@ -450,6 +469,10 @@ impl Job for PredictJob {
                 }),
             ),
         ];
+        if !shear_trained {
+            surface_fields.retain(|f| f.name != "wall_shear_pa" && f.name != "cf");
+        }
+        surface_out.cell_data = surface_fields;
         mesh::write_mesh(&staging.join("surface.vtp"), &surface_out)
             .map_err(|e| ModelError::job(e.to_string()))?;
         files.push("surface.vtp");
@@ -476,12 +499,15 @@ impl Job for PredictJob {
                 .iter()
                 .map(|w| (*w as f64 * velocity_ratio) as f32)
                 .collect();
-            let arrays = vec![
+            let mut arrays = vec![
                 Field::new_f32("pressure_pa", 1, pressure_pa),
                 Field::new_f32("cp", 1, cp_volume),
                 Field::new_f32("velocity_m_s", 3, velocity),
                 Field::new_f32("vorticity_1_s", 3, vorticity),
             ];
+            if !volume_pressure_trained {
+                arrays.retain(|f| f.name != "pressure_pa" && f.name != "cp");
+            }
             let volume_out = match volume_target {
                 Some(mut m) => {
                     m.point_data.clear();

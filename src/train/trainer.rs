@@ -282,12 +282,17 @@ pub fn batch_loss<B: Backend>(
             .div_scalar(0.01)
             .powi_scalar(2)
     };
+    // A field the run lacks contributes zero (and logs as zero): masked, not trained to zeros.
+    let masked = |term: Tensor<B, 1>, k: usize| match batch.present[k] {
+        true => term,
+        false => term.mul_scalar(0.0),
+    };
     let fields = [
-        mse(&s, &st, 0, 1),
-        mse(&s, &st, 1, 3),
-        mse(&v, &vt, 0, 1),
-        mse(&v, &vt, 1, 3),
-        mse(&v, &vt, 4, 3),
+        masked(mse(&s, &st, 0, 1), 0),
+        masked(mse(&s, &st, 1, 3), 1),
+        masked(mse(&v, &vt, 0, 1), 2),
+        masked(mse(&v, &vt, 1, 3), 3),
+        masked(mse(&v, &vt, 4, 3), 4),
         coefficient(&batch.drag_weights),
         coefficient(&batch.lift_weights),
     ];

@@ -34,6 +34,17 @@ pub fn write_synthetic_prepared(dir: &std::path::Path, runs: usize) {
 /// [`write_synthetic_prepared`], with or without each run's force coefficients (a dataset without
 /// force tables).
 pub fn write_synthetic_prepared_with(dir: &std::path::Path, runs: usize, forces: bool) {
+    write_synthetic_prepared_lacking(dir, runs, forces, &[])
+}
+
+/// [`write_synthetic_prepared_with`], the target fields `absent` left out of every run and
+/// listed in its `absent_fields` attribute (a dataset such as ShapeNet-Car).
+pub fn write_synthetic_prepared_lacking(
+    dir: &std::path::Path,
+    runs: usize,
+    forces: bool,
+    absent: &[&str],
+) {
     use slipstream::data::prepare::{write_splits_and_stats, SplitRule};
     use slipstream::mesh::hdf5::H5Writer;
     use slipstream::rng::Rng;
@@ -80,15 +91,25 @@ pub fn write_synthetic_prepared_with(dir: &std::path::Path, runs: usize, forces:
         }
         let geometry: Vec<f32> = pos.clone();
         let mut h = H5Writer::new();
+        let targets: [(&str, Vec<usize>, &[f32]); 5] = [
+            ("surface/pressure", vec![area.len()], &p),
+            ("surface/wall_shear", vec![area.len(), 3], &tau),
+            ("volume/velocity", vec![vp.len(), 3], &vel),
+            ("volume/pressure", vec![vp.len()], &vp),
+            ("volume/vorticity", vec![vp.len(), 3], &vort),
+        ];
+        for (name, shape, values) in targets {
+            if !absent.contains(&name) {
+                h.dataset_f32(name, &shape, values);
+            }
+        }
+        if !absent.is_empty() {
+            h.attr_text("/", "absent_fields", &absent.join(","));
+        }
         h.dataset_f32("surface/position", &[area.len(), 3], &pos)
             .dataset_f32("surface/normal", &[area.len(), 3], &nrm)
             .dataset_f32("surface/area", &[area.len()], &area)
-            .dataset_f32("surface/pressure", &[area.len()], &p)
-            .dataset_f32("surface/wall_shear", &[area.len(), 3], &tau)
             .dataset_f32("volume/position", &[vp.len(), 3], &vpos)
-            .dataset_f32("volume/velocity", &[vp.len(), 3], &vel)
-            .dataset_f32("volume/pressure", &[vp.len()], &vp)
-            .dataset_f32("volume/vorticity", &[vp.len(), 3], &vort)
             .dataset_f32("geometry/position", &[geometry.len() / 3, 3], &geometry)
             .attr_text("/", "layout", "slipstream")
             .attr_text("/", "run", &name)

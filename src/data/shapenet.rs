@@ -1,0 +1,179 @@
+//! ShapeNet-Car (Umetani & Bickel 2018) in the layout GINO, Transolver, UPT and noether use:
+//! `param<k>/<car hash>/quadpress_smpl.vtk` (a legacy unstructured grid of quads with the surface
+//! pressure as point scalars; some of its points belong to no quad) and `hexvelo_smpl.vtk`
+//! (hexahedra with the velocity as point vectors). There is no wall shear, no volume pressure,
+//! no force table and no CAD file: the prepared runs list the two fields as absent, take the
+//! geometry from the surface itself, and have no ground-truth coefficients. Facts, sources and
+//! what is unconfirmed: docs/datasets.md.
+
+use std::path::{Path, PathBuf};
+
+use super::prepare::{read_run, PrepareOptions, PreparedArrays, RunSources};
+use crate::mesh::{self, Location, Mesh};
+use crate::physics::PressureKind;
+
+/// Free-stream speed, m/s: 72 km/h as Transolver's drag script assumes; the velocity fields'
+/// mean along the flow (17.6 m/s, noether's statistics) agrees with it.
+pub const SPEED_M_S: f64 = 20.0;
+/// Air at sea level; the dataset states no density (unconfirmed, docs/datasets.md).
+pub const DENSITY_KG_M3: f64 = 1.2;
+const SURFACE_FILE: &str = "quadpress_smpl.vtk";
+const VOLUME_FILE: &str = "hexvelo_smpl.vtk";
+
+/// The cars below `root` (ShapeNet-Car's `training_data` folder, or a folder holding it), named
+/// `param<k>_<hash>` so that `--split shapenet-param0` can tell the folds apart; in order.
+pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    let nested = root.join("training_data");
+    let base = if nested.is_dir() {
+        nested
+    } else {
+        root.to_path_buf()
+    };
+    let list = |dir: &Path| -> Result<Vec<PathBuf>, String> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        Ok(dirs)
+    };
+    let mut cars = Vec::new();
+    for fold in list(&base)? {
+        let Some(fold_name) = fold.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let is_fold = fold_name
+            .strip_prefix("param")
+            .is_some_and(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_digit()));
+        if !is_fold {
+            continue;
+        }
+        for car in list(&fold)? {
+            if let Some(hash) = car.file_name().and_then(|n| n.to_str()) {
+                cars.push((format!("{fold_name}_{hash}"), car.clone()));
+            }
+        }
+    }
+    if cars.is_empty() {
+        return Err(format!(
+            "{}: no param<k>/<car>/ folders; is this ShapeNet-Car's training_data folder?",
+            base.display()
+        ));
+    }
+    Ok(cars)
+}
+
+/// The name of the one point array of `mesh` with `components` values a point: ShapeNet-Car's
+/// files hold a single unnamed-by-convention scalar (pressure) or vector (velocity).
+fn sole_point_array(mesh: &Mesh, components: usize, file: &Path) -> Result<String, String> {
+    let found: Vec<&str> = mesh
+        .point_data
+        .iter()
+        .filter(|f| f.components == components)
+        .map(|f| f.name.as_str())
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => Err(format!(
+            "{}: no point array with {components} component(s)",
+            file.display()
+        )),
+        many => Err(format!(
+            "{}: {} point arrays with {components} component(s) ({}); expected one",
+            file.display(),
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+/// Prepares the car in `dir` into `out`: pressure averaged from the points onto the quads,
+/// velocity from the points onto the hexahedra and vorticity from it, wall shear and volume
+/// pressure absent. Flow along +z, y up; reference area the surface's frontal area along z,
+/// reference length its extent along z.
+pub fn prepare_car(
+    dir: &Path,
+    name: &str,
+    out: &Path,
+    opts: &PrepareOptions,
+) -> Result<(usize, usize), String> {
+    let surface_path = dir.join(SURFACE_FILE);
+    let volume_path = dir.join(VOLUME_FILE);
+    for path in [&surface_path, &volume_path] {
+        if !path.is_file() {
+            return Err(format!(
+                "{}: missing (four cars of the published dataset lack their surface file)",
+                path.display()
+            ));
+        }
+    }
+    let surface = mesh::read_mesh(&surface_path).map_err(|e| e.to_string())?;
+    let pressure = sole_point_array(&surface, 1, &surface_path)?;
+    let volume = mesh::read_mesh(&volume_path).map_err(|e| e.to_string())?;
+    let velocity = sole_point_array(&volume, 3, &volume_path)?;
+    if volume.field(Location::Cell, &velocity).is_some() {
+        return Err(format!(
+            "{}: `{velocity}` is both a point and a cell array; expected point data",
+            volume_path.display()
+        ));
+    }
+    drop(volume);
+    let (area_m2, length_m) = super::prepare::projected_body(&surface, 2, &surface_path)?;
+    let sources = RunSources {
+        surface: surface_path.clone(),
+        surface_extra: None,
+        volume: volume_path,
+        geometry: surface_path,
+        surface_pressure: &pressure,
+        surface_wall_shear: None,
+        shear_negated: false,
+        normals_into_body: false,
+        volume_velocity: &velocity,
+        volume_pressure: None,
+        volume_vorticity: None,
+    };
+    let arrays = PreparedArrays {
+        layout: "shapenet-car".into(),
+        run: name.to_string(),
+        pressure_kind: PressureKind::Kinematic.name().into(),
+        density_kg_m3: DENSITY_KG_M3,
+        speed_m_s: SPEED_M_S,
+        ref_area_m2: area_m2,
+        ref_length_m: length_m,
+        up_axis: "y".into(),
+        flow_axis: "z".into(),
+        coefficients: [None; 3],
+        absent: vec!["surface/wall_shear", "volume/pressure"],
+        ..read_run(&sources, opts)?
+    };
+    arrays.write(out)?;
+    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cars_are_named_by_fold_and_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for car in ["param0/aa11", "param0/bb22", "param8/cc33", "param10/dd44"] {
+            std::fs::create_dir_all(root.join("training_data").join(car)).unwrap();
+        }
+        // Not folds: stray folders and files next to them.
+        std::fs::create_dir_all(root.join("training_data/paramX/ee55")).unwrap();
+        std::fs::write(root.join("training_data/param0/notes.txt"), "").unwrap();
+        let names: Vec<String> = discover(root).unwrap().into_iter().map(|c| c.0).collect();
+        assert_eq!(
+            names,
+            ["param0_aa11", "param0_bb22", "param10_dd44", "param8_cc33"]
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert!(discover(empty.path())
+            .unwrap_err()
+            .contains("training_data"));
+    }
+}
