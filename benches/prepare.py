@@ -12,9 +12,13 @@ memory of the slipstream process (from the kernel's accounting of the child, no 
 DrivAerML has no stored vorticity, so prepare computes it from the velocity (on every cell up
 to 4M, on a 4M-cell stencil beyond): the heaviest path.
 
+With --format legacy the volume is a BINARY legacy VTK file instead (version-4.2 layout, as
+foamToVTK writes DrivAerNet++'s volumes, arrays U and p) in a DrivAerNet++-shaped folder, and
+`prepare --layout drivaernet` streams it.
+
 Needs: pip install vtk numpy; a release build (cargo build --release).
 Usage: python3 benches/prepare.py [--cells 10000000] [--work /tmp/slipstream-bench-prepare]
-       [--volume-points 1000000,0] [--binary target/release/slipstream]
+       [--volume-points 1000000,0] [--binary target/release/slipstream] [--format xml|legacy]
 """
 
 import argparse
@@ -30,7 +34,20 @@ def vtk_cells(path):
     """The cell count the file declares (read from its header, not its data)."""
     with open(path, "rb") as f:
         head = f.read(4096).decode("latin-1")
-    return head.split('NumberOfCells="', 1)[1].split('"', 1)[0]
+    if 'NumberOfCells="' in head:
+        return head.split('NumberOfCells="', 1)[1].split('"', 1)[0]
+    # Legacy: the CELLS line comes after the points' binary block; find it by seeking past it.
+    with open(path, "rb") as f:
+        for _ in range(4):
+            f.readline()
+        line = f.readline().split()
+        while line[0] != b"POINTS":
+            line = f.readline().split()
+        f.seek(int(line[1]) * 3 * {b"float": 4, b"double": 8}[line[2]], 1)
+        line = f.readline().split()
+        while not line or line[0] != b"CELLS":
+            line = f.readline().split()
+        return line[1].decode()
 
 
 def main():
@@ -40,16 +57,32 @@ def main():
     ap.add_argument("--volume-points", default="1000000,0", help="comma-separated; 0 keeps every cell")
     ap.add_argument("--binary", default="target/release/slipstream")
     ap.add_argument("--fixtures", default="../shared/fixtures/synthetic")
+    ap.add_argument("--format", choices=["xml", "legacy"], default="xml")
     args = ap.parse_args()
+    legacy = args.format == "legacy"
+    if legacy:
+        args.work = args.work.rstrip("/") + "-legacy"
 
     run = os.path.join(args.work, "src", "run_1")
+    if legacy:
+        # DrivAerNet++: a design's files under their modality folders, the drag in a table.
+        run = os.path.join(args.work, "src")
+        volume = os.path.join(run, "CFD", "B_part1", "B_001.vtk")
+        os.makedirs(os.path.dirname(volume), exist_ok=True)
+        for modality in ["PressureVTK", "WallShearStressVTK_Updated"]:
+            os.makedirs(os.path.join(run, modality, "B"), exist_ok=True)
+            shutil.copy(os.path.join(args.fixtures, "surface_f32_legacy_v42_binary.vtk"),
+                        os.path.join(run, modality, "B", "B_001.vtk"))
+        with open(os.path.join(run, "DrivAerNetPlusPlus_Cd_8k_Updated.csv"), "w") as f:
+            f.write("Design,Average Cd\nB_001,0.25\n")
+    else:
+        volume = os.path.join(run, "volume_1.vtu")
     os.makedirs(run, exist_ok=True)
-    volume = os.path.join(run, "volume_1.vtu")
     meta_path = os.path.join(args.work, "volume.json")
     meta = json.load(open(meta_path)) if os.path.exists(meta_path) else {}
     if meta.get("requested_cells") != args.cells or not os.path.exists(volume):
         started = time.time()
-        tmp = volume + ".tmp.vtu"
+        tmp = volume + (".tmp.vtk" if legacy else ".tmp.vtu")
         # Written by a separate process: this one stays small, so the slipstream processes it
         # starts are measured alone (a child's peak RSS counts what it shared with its parent
         # between fork and exec).
@@ -57,7 +90,7 @@ def main():
         subprocess.run(
             [sys.executable, "-c",
              f"import sys; sys.path.insert(0, {here!r}); from vtu_read import write_file; "
-             f"write_file({tmp!r}, {args.cells})"],
+             f"write_file({tmp!r}, {args.cells}, legacy={legacy})"],
             check=True,
         )
         os.replace(tmp, volume)
@@ -68,10 +101,11 @@ def main():
         meta = {"requested_cells": args.cells, "cells": int(vtk_cells(volume)), "vtk": version,
                 "write_s": time.time() - started}
         json.dump(meta, open(meta_path, "w"))
-    shutil.copy(os.path.join(args.fixtures, "surface_binary.stl"), os.path.join(run, "drivaer_1.stl"))
-    shutil.copy(os.path.join(args.fixtures, "surface_f32_binary_u64.vtp"), os.path.join(run, "boundary_1.vtp"))
-    with open(os.path.join(run, "force_mom_constref_1.csv"), "w") as f:
-        f.write("cd,cl\n0.25,0.05\n")
+    if not legacy:
+        shutil.copy(os.path.join(args.fixtures, "surface_binary.stl"), os.path.join(run, "drivaer_1.stl"))
+        shutil.copy(os.path.join(args.fixtures, "surface_f32_binary_u64.vtp"), os.path.join(run, "boundary_1.vtp"))
+        with open(os.path.join(run, "force_mom_constref_1.csv"), "w") as f:
+            f.write("cd,cl\n0.25,0.05\n")
     file_mb = os.path.getsize(volume) / 1e6
 
     for kept in [int(v) for v in args.volume_points.split(",")]:
@@ -81,7 +115,8 @@ def main():
         started = time.time()
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
-                [args.binary, "prepare", "--layout", "drivaerml", "--src", os.path.join(args.work, "src"),
+                [args.binary, "prepare", "--layout", "drivaernet" if legacy else "drivaerml",
+                 "--src", os.path.join(args.work, "src"),
                  "--out", out, "--volume-points", str(kept), "--jobs", "1"],
                 stdout=log, stderr=subprocess.STDOUT,
             )
@@ -91,6 +126,7 @@ def main():
         if os.waitstatus_to_exitcode(status) != 0:
             sys.exit(f"prepare failed, see {log_path}:\n{open(log_path).read()}")
         print(json.dumps({
+            "format": "BINARY legacy VTK 4.2" if legacy else "VTK XML",
             "volume_cells": meta["cells"],
             "volume_file_mb": round(file_mb, 1),
             "written_by": f"VTK {meta['vtk']}",

@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 
 
-def write_file(path: Path, n_cells: int):
+def write_file(path: Path, n_cells: int, legacy: bool = False):
+    """The hexahedral grid as VTK XML (DrivAerML's encoding) or, with `legacy`, as a BINARY
+    legacy file in the version-4.2 layout with DrivAerNet++'s array names `U` and `p`."""
     import numpy as np
     import vtk
     from vtk.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray
@@ -63,11 +65,21 @@ def write_file(path: Path, n_cells: int):
         data.AddArray(a)
 
     npts = pts.shape[0]
-    add(grid.GetCellData(), "UMeanTrim", 3, nc)
-    add(grid.GetCellData(), "pMeanTrim", 1, nc)
+    u, p = ("U", "p") if legacy else ("UMeanTrim", "pMeanTrim")
+    add(grid.GetCellData(), u, 3, nc)
+    add(grid.GetCellData(), p, 1, nc)
     add(grid.GetCellData(), "CptMeanTrim", 1, nc)
-    add(grid.GetPointData(), "UMeanTrim", 3, npts)
-    add(grid.GetPointData(), "pMeanTrim", 1, npts)
+    add(grid.GetPointData(), u, 3, npts)
+    add(grid.GetPointData(), p, 1, npts)
+    if legacy:
+        w = vtk.vtkUnstructuredGridWriter()
+        w.SetFileName(str(path))
+        w.SetInputData(grid)
+        w.SetFileTypeToBinary()
+        w.SetFileVersion(42)
+        if not w.Write():
+            sys.exit("VTK failed to write the benchmark file")
+        return
     w = vtk.vtkXMLUnstructuredGridWriter()
     w.SetFileName(str(path))
     w.SetInputData(grid)

@@ -76,9 +76,10 @@ pub enum Command {
     /// Layouts: `slipstream` (what `generate` writes), `drivaerml`, `ahmedml`, `windsorml`
     /// (run_<i>/ folders), `drivaernet` (DrivAerNet++ as unzipped: designs found by id below
     /// --src, its two CSV tables anywhere below it) and `shapenet-car` (training_data/param<k>/
-    /// <hash>/; no wall shear or volume pressure: recorded as absent and masked). VTK XML
-    /// volumes are streamed, so memory follows --volume-points, not the file size (legacy .vtk
-    /// volumes are read whole). Finished runs are skipped; broken runs are reported with the
+    /// <hash>/; no wall shear or volume pressure: recorded as absent and masked). VTK XML and
+    /// BINARY legacy .vtk volumes are streamed, so memory follows --volume-points, not the file
+    /// size (ASCII legacy volumes are read whole). Finished runs are skipped; broken runs are
+    /// reported with the
     /// reason while the rest prepare; --jobs runs several at once, --shard splits the run list
     /// across machines.
     /// Example: slipstream prepare --layout slipstream --src data/ahmed --out data/ahmed-prepared

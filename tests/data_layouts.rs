@@ -692,6 +692,17 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
     design("N_S_WWS_WM", "N_S_WWS_WM_003", false, &reversed);
     design("N_S_WWS_WM", "N_S_WWS_WM_004", false, &reversed);
     volume("N_S_WWS_WM", "N_S_WWS_WM_004");
+    // A BINARY volume, as foamToVTK writes them: streamed rather than read whole.
+    design("E_S_WW_WM", "E_S_WW_WM_006", false, &reversed);
+    let binary = std::fs::read(synthetic.join("volume_f32_legacy_v42_binary.vtk")).unwrap();
+    let renamed = replace_bytes(
+        &replace_bytes(&binary, b"\nUMeanTrim 3 ", b"\nU 3 "),
+        b"\npMeanTrim 1 ",
+        b"\np 1 ",
+    );
+    let binary_volume = src.join("CFD/E_S_WW_WM_part2/E_S_WW_WM_006.vtk");
+    std::fs::create_dir_all(binary_volume.parent().unwrap()).unwrap();
+    std::fs::write(&binary_volume, renamed).unwrap();
     let mut moved = reversed.clone();
     moved[7][2] += 0.01;
     design("N_S_WWS_WM", "N_S_WWS_WM_005", false, &moved);
@@ -725,7 +736,7 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
 
     std::fs::write(
         src.join("DrivAerNetPlusPlus_Cd_8k_Updated.csv"),
-        "Design,Average Cd\nN_S_WWS_WM_001,0.2734\nF_D_WM_WW_0002,0.2551\nN_S_WWS_WM_003,0.3\nN_S_WWS_WM_005,0.3\n",
+        "Design,Average Cd\nN_S_WWS_WM_001,0.2734\nF_D_WM_WW_0002,0.2551\nN_S_WWS_WM_003,0.3\nN_S_WWS_WM_005,0.3\nE_S_WW_WM_006,0.31\n",
     )
     .unwrap();
     std::fs::create_dir_all(src.join("tables")).unwrap();
@@ -892,6 +903,47 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
     assert!(a > 0.78 * box_area && a < box_area, "{a} vs box {box_area}");
     assert_eq!(nested.meta.cd, Some(0.2551));
     assert_eq!(nested.volume_velocity, run.volume_velocity);
+
+    // The streamed BINARY volume gives what the whole read of the ASCII copy gives.
+    assert_eq!(outcome("E_S_WW_WM_006").0, "prepared", "{stderr}");
+    let streamed = PreparedRun::read(&out.join("E_S_WW_WM_006.h5")).unwrap();
+    let near = |a: &[f32], b: &[f32], what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}");
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+        let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(worst <= 1e-5 * scale, "{what}: off by {worst} of {scale}");
+    };
+    near(&streamed.volume_position, &run.volume_position, "positions");
+    near(&streamed.volume_velocity, &run.volume_velocity, "velocity");
+    near(&streamed.volume_pressure, &run.volume_pressure, "pressure");
+    // The vorticity follows from those; against the whole read of the same BINARY file (the
+    // ASCII copy's rounded coordinates reorder equidistant neighbours of the least squares).
+    let whole = mesh::read_mesh(&binary_volume).unwrap();
+    let centres = slipstream::geometry::cell_centres(&whole);
+    let velocity = whole
+        .field(slipstream::mesh::Location::Cell, "U")
+        .unwrap()
+        .values
+        .to_f32()
+        .into_owned();
+    let curl = slipstream::geometry::gradient::curl_least_squares(&centres, &velocity);
+    near(&streamed.volume_vorticity, &curl, "vorticity");
+}
+
+/// `bytes` with every `from` replaced by `to`.
+fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// ShapeNet-Car's training_data/param<k>/<hash>/ folders built from the VTK-written fixtures:

@@ -307,6 +307,15 @@ fn carry_point_arrays(surface: &mut Mesh, extra: &Path) -> Result<(), String> {
 /// cells) of larger ones. About 60 bytes a cell with the neighbour search: ~0.25 GB.
 const VORTICITY_STENCIL_CELLS: usize = 4_000_000;
 
+/// A volume's structure, from a format that can be streamed.
+struct VolumeOutline {
+    /// VTK XML (else BINARY legacy VTK).
+    xml: bool,
+    n_cells: u64,
+    cell_arrays: Vec<(String, usize)>,
+    point_arrays: Vec<(String, usize)>,
+}
+
 /// The kept volume cells, row-major.
 struct VolumeRows {
     position: Vec<f32>,
@@ -317,9 +326,10 @@ struct VolumeRows {
 
 /// The volume cells `opts` keeps (a seeded random subset, or all), with their fields.
 ///
-/// VTK XML volumes are streamed: only the kept cells (and, without a stored vorticity, the
-/// vorticity stencil's cells) and the points they use are ever held, so memory follows
-/// `--volume-points`, not the file's size. Other formats are read whole.
+/// VTK XML and BINARY legacy VTK volumes whose fields are cell arrays are streamed: only the
+/// kept cells (and, without a stored vorticity, the vorticity stencil's cells) and the points
+/// are ever held, so memory follows `--volume-points`, not the file's size. Other volumes are
+/// read whole.
 fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows, String> {
     let path = &sources.volume;
     let keep = |n: usize| {
@@ -334,14 +344,27 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
     let mut wanted = names(sources.volume_velocity);
     wanted.extend(sources.volume_pressure.map(names).unwrap_or_default());
     wanted.extend(sources.volume_vorticity.map(names).unwrap_or_default());
-    let xml = matches!(
-        mesh::Format::from_path(path),
-        Ok(mesh::Format::Vtu | mesh::Format::Vtp)
-    );
-    // Streaming reads cell arrays; point arrays (averaged onto cells) need the whole mesh.
-    let outline = match xml {
-        true => Some(mesh::vtk_xml::outline(path).map_err(|e| e.to_string())?),
-        false => None,
+    // Streaming reads cell arrays of VTK XML and BINARY legacy files; point arrays (averaged
+    // onto cells) and other formats need the whole mesh.
+    let outline = match mesh::Format::from_path(path) {
+        Ok(mesh::Format::Vtu | mesh::Format::Vtp) => {
+            let o = mesh::vtk_xml::outline(path).map_err(|e| e.to_string())?;
+            Some(VolumeOutline {
+                xml: true,
+                n_cells: o.n_cells,
+                cell_arrays: o.cell_arrays,
+                point_arrays: o.point_arrays,
+            })
+        }
+        Ok(mesh::Format::VtkLegacy) => mesh::vtk_legacy_stream::outline(path)
+            .map_err(|e| e.to_string())?
+            .map(|o| VolumeOutline {
+                xml: false,
+                n_cells: o.n_cells,
+                cell_arrays: o.cell_arrays,
+                point_arrays: o.point_arrays,
+            }),
+        _ => None,
     };
     // A name the file lacks altogether is an error now, before a large volume is read whole.
     if let Some(o) = &outline {
@@ -353,12 +376,12 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
             return Err(format!("{}: no cell or point array `{w}`", path.display()));
         }
     }
-    let streamable = outline.as_ref().is_some_and(|o| {
+    let streamable = outline.filter(|o| {
         wanted
             .iter()
             .all(|w| o.cell_arrays.iter().any(|(name, _)| name == w))
     });
-    if !streamable {
+    let Some(outline) = streamable else {
         let volume = mesh::read_mesh(path).map_err(|e| e.to_string())?;
         let velocity = cell_field(&volume, sources.volume_velocity, 3, path)?;
         let pressure = match sources.volume_pressure {
@@ -378,8 +401,7 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
             pressure: pick(&pressure, 1, &rows),
             vorticity: pick(&vorticity, 3, &rows),
         });
-    }
-    let outline = outline.unwrap_or_else(|| unreachable!("streamable volumes are VTK XML"));
+    };
     let n = usize::try_from(outline.n_cells)
         .map_err(|_| format!("{}: too many cells", path.display()))?;
     let rows = keep(n);
@@ -401,7 +423,12 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
         cell_rows: (read_rows.len() < n).then(|| read_rows.iter().map(|&r| r as u64).collect()),
         ..Default::default()
     };
-    let got = mesh::vtk_xml::extract(path, &request).map_err(|e| e.to_string())?;
+    let got = match outline.xml {
+        true => mesh::vtk_xml::extract(path, &request).map_err(|e| e.to_string())?,
+        false => mesh::vtk_legacy_stream::extract(path, &request)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("{}: the volume could not be streamed", path.display()))?,
+    };
     let field = |spec: &str, components: usize| -> Result<Vec<f32>, String> {
         let parts: Vec<&crate::mesh::Field> = array_names(spec)
             .iter()

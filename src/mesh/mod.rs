@@ -25,6 +25,7 @@ pub mod model;
 pub mod obj;
 pub mod stl;
 pub mod vtk_legacy;
+pub mod vtk_legacy_stream;
 pub mod vtk_xml;
 
 use std::path::Path;

@@ -123,7 +123,7 @@ fn show(token: &[u8]) -> String {
 }
 
 /// Decodes VTK's `%XX` escapes in names (`my%20array` → `my array`).
-fn decode_name(token: &[u8]) -> String {
+pub(super) fn decode_name(token: &[u8]) -> String {
     let hex = |b: u8| match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),
