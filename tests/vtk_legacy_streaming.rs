@@ -148,6 +148,18 @@ fn other_files_are_left_to_the_whole_read_and_bad_ones_are_errors() {
     let cut = dir.path().join(format!("cut_{}.vtk", bytes.len() / 3));
     let e = extract(&cut, &request(None)).unwrap_err().to_string();
     assert!(e.contains("truncated"), "{e}");
+    // Absurd sizes in a header are errors before anything is allocated.
+    for header in [
+        "POINTS 1000000000000000 float\n",
+        "POINTS 1 float\n\0\0\0\0\0\0\0\0\0\0\0\0\nCELLS 5 18446744073709551615\n",
+    ] {
+        let huge = dir.path().join("huge.vtk");
+        let text =
+            format!("# vtk DataFile Version 4.2\nx\nBINARY\nDATASET UNSTRUCTURED_GRID\n{header}");
+        std::fs::write(&huge, text).unwrap();
+        let e = extract(&huge, &request(None)).unwrap_err().to_string();
+        assert!(e.contains("huge.vtk") && e.contains("truncated"), "{e}");
+    }
     let path = synthetic.join("volume_f32_legacy_v42_binary.vtk");
     let missing = ExtractRequest {
         cell_arrays: vec!["vorticity".into()],

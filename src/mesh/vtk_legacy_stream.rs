@@ -402,6 +402,8 @@ impl Scanner {
                         .checked_mul(3)
                         .ok_or_else(|| self.invalid("POINTS: too many"))?;
                     if wants_centres {
+                        // Sizes come from the file: check they fit it before allocating.
+                        self.fits(values.saturating_mul(ty.size() as u64), "POINTS")?;
                         points = vec![[0.0; 3]; n as usize];
                         self.values(ty, values, "POINTS", |i, v| {
                             if let Some(c) = points
@@ -413,7 +415,7 @@ impl Scanner {
                             Ok(())
                         })?;
                     } else {
-                        self.skip(values * ty.size() as u64, "POINTS")?;
+                        self.skip(values.saturating_mul(ty.size() as u64), "POINTS")?;
                     }
                     self.skip_metadata(3)?;
                 }
@@ -427,13 +429,14 @@ impl Scanner {
                         };
                         outline.n_cells = a.saturating_sub(1);
                         if wants_centres {
+                            self.fits(a.saturating_mul(ty.size() as u64), "CELLS OFFSETS")?;
                             offsets = Vec::with_capacity(a as usize);
                             self.values(ty, a, "CELLS OFFSETS", |_, v| {
                                 offsets.push(v as u64);
                                 Ok(())
                             })?;
                         } else {
-                            self.skip(a * ty.size() as u64, "CELLS OFFSETS")?;
+                            self.skip(a.saturating_mul(ty.size() as u64), "CELLS OFFSETS")?;
                         }
                         self.skip_metadata(1)?;
                         let conn = self.expect_words("CELLS CONNECTIVITY")?;
@@ -445,13 +448,13 @@ impl Scanner {
                             return Err(self.invalid("CELLS: expected CONNECTIVITY after OFFSETS"));
                         };
                         let at = self.position()?;
-                        self.skip(b * ty.size() as u64, "CELLS CONNECTIVITY")?;
+                        self.skip(b.saturating_mul(ty.size() as u64), "CELLS CONNECTIVITY")?;
                         connectivity = Some(Connectivity::Flat { at, count: b, ty });
                     } else {
                         outline.n_cells = a;
                         // The records start right after the CELLS line.
                         let at = self.position()?;
-                        self.skip(b * 4, "CELLS")?;
+                        self.skip(b.saturating_mul(4), "CELLS")?;
                         connectivity = Some(Connectivity::Records { at, size: b });
                     }
                     self.skip_metadata(1)?;
@@ -465,6 +468,7 @@ impl Scanner {
                         )));
                     }
                     if wants_centres {
+                        self.fits(n.saturating_mul(4), "CELL_TYPES")?;
                         let mut types = Vec::with_capacity(n as usize);
                         self.values(Ty::Num(ScalarType::I32), n, "CELL_TYPES", |_, v| {
                             types.push(v as u8);
@@ -480,7 +484,7 @@ impl Scanner {
                         offsets = Vec::new();
                         self.seek(resume)?;
                     } else {
-                        self.skip(n * 4, "CELL_TYPES")?;
+                        self.skip(n.saturating_mul(4), "CELL_TYPES")?;
                     }
                     self.skip_metadata(1)?;
                 }
@@ -519,7 +523,12 @@ impl Scanner {
                         };
                         let Some((is_cell, n)) = section else {
                             // Dataset field data (time values): not point or cell arrays.
-                            self.skip(tuples * components as u64 * ty.size() as u64, &what)?;
+                            self.skip(
+                                tuples
+                                    .saturating_mul(components as u64)
+                                    .saturating_mul(ty.size() as u64),
+                                &what,
+                            )?;
                             self.skip_metadata(components)?;
                             continue;
                         };
@@ -597,14 +606,14 @@ impl Scanner {
                 "LOOKUP_TABLE" => {
                     // A colour table of RGBA bytes.
                     let size = self.count(words.get(2), "LOOKUP_TABLE")?;
-                    self.skip(size * 4, "LOOKUP_TABLE")?;
+                    self.skip(size.saturating_mul(4), "LOOKUP_TABLE")?;
                 }
                 "COLOR_SCALARS" => {
                     let Some((_, n)) = section else {
                         return Ok(None);
                     };
                     let components = self.count(words.get(2), "COLOR_SCALARS")?;
-                    self.skip(n * components, "COLOR_SCALARS")?;
+                    self.skip(n.saturating_mul(components), "COLOR_SCALARS")?;
                     self.skip_metadata(components as usize)?;
                 }
                 _ => return Ok(None),
@@ -644,11 +653,12 @@ impl Scanner {
         let keep =
             is_cell && wanted.contains(&name) && !collected.arrays.iter().any(|f| f.name == name);
         if !keep {
-            self.skip(values * ty.size() as u64, &what)?;
+            self.skip(values.saturating_mul(ty.size() as u64), &what)?;
             return self.skip_metadata(components);
         }
         let width = components.max(1) as u64;
         let capacity = rows.map_or(values, |r| r.len() as u64 * width) as usize;
+        self.fits(values.saturating_mul(ty.size() as u64), &what)?;
         let mut kept = Vec::with_capacity(capacity);
         let mut next = 0usize; // the next wanted row's place in `rows`
         self.values(ty, values, &what, |i, v| {
