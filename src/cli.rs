@@ -63,6 +63,13 @@ pub enum Command {
     /// Example: slipstream train --config checkpoints/ahmed-small/train.toml --data datasets/ahmed
     /// --out runs/ahmed-small
     Train(TrainArgs),
+    /// Average the weights of checkpoints into a new one (weights only; it cannot be resumed).
+    ///
+    /// For late checkpoints of one run (same architecture and statistics): averaging smooths
+    /// out where the last steps happened to leave the weights. Pick what to average on the
+    /// validation split (slipstream eval --split val), never on the test split.
+    /// Example: slipstream average runs/a/snap_5000 runs/a/snap_6000 --out runs/a/avg
+    Average(AverageArgs),
     /// Evaluate a checkpoint on a dataset split: relative L2 of every field (area-weighted on the
     /// surface), MSE, and Cd/Cl accuracy (mean relative error, MAE, max error, R², Spearman ρ),
     /// next to the mean-field and nearest-geometry baselines.
@@ -244,6 +251,19 @@ pub struct EvalArgs {
     pub json: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AverageArgs {
+    /// Checkpoint folders (or training run folders holding checkpoint/), at least two.
+    #[arg(required = true, num_args = 2..)]
+    pub checkpoints: Vec<PathBuf>,
+    /// Folder for the averaged checkpoint (must not exist yet).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the new checkpoint's metadata summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -618,6 +638,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(BenchCommand::Stream(a)) => bench_stream(&a),
         Command::Predict(a) => predict(&a),
         Command::Train(a) => train(&a),
+        Command::Average(a) => average(&a),
         Command::Eval(a) => eval(&a),
         Command::Prepare(a) => prepare(&a),
         Command::Generate(GenerateCommand::Ahmed(a)) => generate_ahmed(&a),
@@ -808,6 +829,39 @@ fn model_error(e: ModelError) -> anyhow::Error {
         | ModelError::Weights(_)
         | ModelError::Job(_) => anyhow::Error::new(BadInput(anyhow::Error::new(e))),
     }
+}
+
+fn average(a: &AverageArgs) -> Result<()> {
+    if a.out.exists() {
+        return Err(BadInput(anyhow::anyhow!(
+            "{}: already exists; averaging writes a new checkpoint folder, choose another --out",
+            a.out.display()
+        ))
+        .into());
+    }
+    let meta = slipstream::train::checkpoint::average::<slipstream::model::Cpu>(
+        &a.checkpoints,
+        &a.out,
+        &Default::default(),
+    )
+    .map_err(|e| BadInput(anyhow::Error::new(e)))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "out": a.out.display().to_string(),
+                "averaged_from": meta.averaged_from,
+                "step": meta.step,
+            })
+        );
+    } else {
+        eprintln!(
+            "{}: the mean of {} checkpoints' weights (weights only)",
+            a.out.display(),
+            meta.averaged_from.len()
+        );
+    }
+    Ok(())
 }
 
 fn train(a: &TrainArgs) -> Result<()> {

@@ -742,3 +742,95 @@ fn absent_fields_are_masked_in_training_and_evaluation() {
         .is_some());
     assert!(volume.field(mesh::Location::Point, "pressure_pa").is_none());
 }
+
+/// `[schedule] snapshot_every` keeps weights along a run; `slipstream average` writes their mean
+/// (parameter by parameter), refuses checkpoints of another architecture and an existing
+/// output folder, and the mean is a checkpoint eval and predict take.
+#[test]
+fn snapshots_average_into_a_checkpoint_of_their_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_synthetic_prepared(&data, 5);
+    let run = dir.path().join("run");
+    let config = CONFIG.replace(
+        "checkpoint_every = 2",
+        "checkpoint_every = 2\nsnapshot_every = 2",
+    );
+    job(&data, &run, false, None, &config)
+        .run::<Cpu>(&Default::default(), "cpu")
+        .unwrap();
+    let snaps = run.join("snapshots");
+    for step in [2, 4, 6] {
+        assert!(
+            snaps.join(format!("step_{step}/model.bin")).is_file(),
+            "step {step}"
+        );
+    }
+    let (w4, w6) = (
+        weights(&snaps.join("step_4")),
+        weights(&snaps.join("step_6")),
+    );
+    assert_eq!(
+        w6,
+        weights(&run),
+        "the last snapshot is the final checkpoint"
+    );
+    assert!(w4 != w6);
+    let bin = env!("CARGO_BIN_EXE_slipstream");
+    let average = |inputs: &[&Path], out: &Path| {
+        Command::new(bin)
+            .arg("average")
+            .args(inputs)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let mean_dir = dir.path().join("mean");
+    assert_succeeded(&average(
+        &[&snaps.join("step_4"), &snaps.join("step_6")],
+        &mean_dir,
+    ));
+    let mean = weights(&mean_dir);
+    assert_eq!(mean.len(), w4.len());
+    for ((m, a), b) in mean.iter().zip(&w4).zip(&w6) {
+        assert!((m - (a + b) / 2.0).abs() <= 1e-6 * (a.abs() + b.abs()).max(1.0));
+    }
+    let meta = checkpoint::read_meta(&mean_dir).unwrap();
+    assert_eq!(meta.averaged_from.len(), 2);
+    assert_eq!(meta.step, 6);
+    let out = Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(&mean_dir)
+        .args(["--data"])
+        .arg(&data)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+
+    // The output folder exists already: refused, nothing overwritten.
+    let again = average(&[&snaps.join("step_4"), &snaps.join("step_6")], &mean_dir);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    assert_eq!(weights(&mean_dir), mean);
+    // Another architecture: refused, naming it.
+    let other = dir.path().join("other");
+    job(
+        &data,
+        &other,
+        false,
+        None,
+        &CONFIG.replace("dim = 24", "dim = 36"),
+    )
+    .run::<Cpu>(&Default::default(), "cpu")
+    .unwrap();
+    let refused = average(&[&run, &other], &dir.path().join("mixed"));
+    assert_eq!(refused.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        text.contains("architecture differs") && text.contains("other"),
+        "{text}"
+    );
+    assert!(!dir.path().join("mixed").exists());
+}

@@ -6,10 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::module::{AutodiffModule, Module};
+use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::Optimizer;
 use burn::record::{BinFileRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::config::TrainConfig;
@@ -49,6 +50,9 @@ pub struct CheckpointMeta {
     /// The checkpoint whose weights (and statistics) this run started from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_from: Option<String>,
+    /// The checkpoints whose weights were averaged into this one ([`average`]), if any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub averaged_from: Vec<String>,
 }
 
 /// The training bodies' size range, and where their volume anchors lay relative to them.
@@ -98,11 +102,119 @@ pub fn save<B: AutodiffBackend, O: Optimizer<AbUpt<B>, B>>(
             .record(o.to_record(), tmp.join("optimizer"))
             .map_err(|e| file_error(&tmp.join("optimizer.bin"), e))?;
     }
+    finish_save(&tmp, dir, meta)
+}
+
+/// Writes a checkpoint of weights only (no optimiser state: it cannot be resumed) into `dir`,
+/// replacing what was there only once the new one is complete.
+pub fn save_weights<B: Backend>(
+    dir: &Path,
+    model: &AbUpt<B>,
+    meta: &CheckpointMeta,
+) -> Result<(), CheckpointError> {
+    let tmp = dir.with_extension("tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
+    recorder()
+        .record(model.clone().into_record(), tmp.join("model"))
+        .map_err(|e| file_error(&tmp.join("model.bin"), e))?;
+    finish_save(&tmp, dir, meta)
+}
+
+/// The metadata files of a checkpoint being written in `tmp`, then `tmp` swapped in as `dir`.
+fn finish_save(tmp: &Path, dir: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
     let text = serde_json::to_string_pretty(meta).map_err(|e| file_error(&tmp.join(META), e))?;
     std::fs::write(tmp.join(META), text).map_err(|e| file_error(&tmp.join(META), e))?;
     std::fs::write(tmp.join("model.toml"), meta.model.to_toml())
         .map_err(|e| file_error(&tmp.join("model.toml"), e))?;
-    swap_in(&tmp, dir)
+    swap_in(tmp, dir)
+}
+
+/// The weights of every float parameter, in visiting order.
+struct Weights(Vec<TensorData>);
+
+impl<B: Backend> ModuleVisitor<B> for Weights {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0.push(param.val().into_data());
+    }
+}
+
+/// Adds the collected weights of other models, parameter by parameter, then divides by their
+/// number: the mean of the models.
+struct Mean<'a, B: Backend> {
+    others: &'a [Vec<TensorData>],
+    next: usize,
+    device: B::Device,
+}
+
+impl<B: Backend> ModuleMapper<B> for Mean<'_, B> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let k = self.next;
+        self.next += 1;
+        let n = self.others.len() + 1;
+        let (others, device) = (self.others, self.device.clone());
+        param.map(|t| {
+            let sum = others.iter().fold(t, |acc, weights| {
+                acc + Tensor::<B, D>::from_data(weights[k].clone(), &device)
+            });
+            sum.div_scalar(n as f32)
+        })
+    }
+}
+
+/// Averages the weights of the checkpoints in `dirs` (at least two, same architecture and the
+/// same normalisation statistics, typically late checkpoints of one run) into a weights-only
+/// checkpoint at `out`: weight averaging smooths out where the last steps of a run happened to
+/// leave the weights. The metadata is the last checkpoint's, with `averaged_from` listing all.
+pub fn average<B: Backend>(
+    dirs: &[PathBuf],
+    out: &Path,
+    device: &B::Device,
+) -> Result<CheckpointMeta, CheckpointError> {
+    let (first, rest) = dirs
+        .split_first()
+        .filter(|(_, rest)| !rest.is_empty())
+        .ok_or_else(|| file_error(out, "averaging needs at least two checkpoints"))?;
+    let (model, first_meta) = load_model::<B>(first, device)?;
+    let mut meta = first_meta.clone();
+    let mut others = Vec::with_capacity(rest.len());
+    for dir in rest {
+        let (other, other_meta) = load_model::<B>(dir, device)?;
+        if other_meta.model != first_meta.model {
+            return Err(file_error(
+                dir,
+                format!(
+                    "its architecture differs from {}'s: cannot average",
+                    first.display()
+                ),
+            ));
+        }
+        if other_meta.stats != first_meta.stats {
+            return Err(file_error(
+                dir,
+                format!(
+                    "its normalisation statistics differ from {}'s (another dataset?): cannot \
+                     average",
+                    first.display()
+                ),
+            ));
+        }
+        let mut weights = Weights(Vec::new());
+        other.visit(&mut weights);
+        others.push(weights.0);
+        meta = other_meta;
+    }
+    let averaged = model.map(&mut Mean::<B> {
+        others: &others,
+        next: 0,
+        device: device.clone(),
+    });
+    meta.step = meta.step.max(first_meta.step);
+    meta.averaged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    save_weights(out, &averaged, &meta)?;
+    Ok(meta)
 }
 
 /// Replaces `dir` by `tmp`: the old folder is moved aside first, so at every moment either the

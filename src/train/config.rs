@@ -156,6 +156,9 @@ pub struct ScheduleSection {
     pub log_every: u64,
     pub val_every: u64,
     pub checkpoint_every: u64,
+    /// Also keep the weights every this many steps in `RUN_DIR/snapshots/step_<n>/` (0: none),
+    /// to pick or average (`slipstream average`) late checkpoints by validation.
+    pub snapshot_every: u64,
 }
 
 impl Default for ScheduleSection {
@@ -166,6 +169,7 @@ impl Default for ScheduleSection {
             log_every: 10,
             val_every: 200,
             checkpoint_every: 100,
+            snapshot_every: 0,
         }
     }
 }

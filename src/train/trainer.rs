@@ -536,6 +536,7 @@ impl TrainJob {
             val_loss: None,
             domain,
             init_from,
+            averaged_from: Vec::new(),
         };
         let mut window = (0.0f64, [0.0f64; LOSS_TERMS], 0u64);
         let loop_started = Instant::now();
@@ -634,6 +635,12 @@ impl TrainJob {
                 log.flush().ok();
                 checkpoint::save::<Autodiff<I>, O>(&checkpoint_dir, &model, Some(&optim), &meta)
                     .map_err(ModelError::job)?;
+            }
+            if schedule.snapshot_every > 0 && done % schedule.snapshot_every == 0 {
+                // Weights kept along the way, for choosing or averaging late checkpoints.
+                meta.step = done;
+                let dir = self.out.join("snapshots").join(format!("step_{done}"));
+                checkpoint::save_weights(&dir, &model.valid(), &meta).map_err(ModelError::job)?;
             }
         }
         log.flush().ok();
