@@ -34,6 +34,27 @@ fn drivaerml_run(synthetic: &Path, src: &Path, i: usize, forces_csv: &str) -> st
     run
 }
 
+/// The prepared surface's total area, m².
+fn total_area_m2(run: &PreparedRun) -> f64 {
+    run.surface_area.iter().map(|a| *a as f64).sum()
+}
+
+/// The volume the prepared surface encloses by the divergence theorem, m³: positive when the
+/// normals point out of the body.
+fn enclosed_volume_m3(run: &PreparedRun) -> f64 {
+    (0..run.surface_len())
+        .map(|c| {
+            (0..3)
+                .map(|k| {
+                    run.surface_position[3 * c + k] as f64 * run.surface_normal[3 * c + k] as f64
+                })
+                .sum::<f64>()
+                * run.surface_area[c] as f64
+                / 3.0
+        })
+        .sum()
+}
+
 fn prepare(layout: &str, src: &Path, out: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_slipstream"))
         .args([
@@ -159,24 +180,14 @@ fn drivaerml_and_ahmedml_folders_prepare_to_the_manifests_facts() {
     assert!(reason.contains("volume_3.vtu"), "{reason}");
 
     let run = PreparedRun::read(&out.join("run_1.h5")).unwrap();
-    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    let area = total_area_m2(&run);
     assert!(common::close(
         area,
         surface_facts["surface_area"].as_f64().unwrap(),
         1e-5
     ));
     // Outward normals: the divergence theorem gives the enclosed volume with a positive sign.
-    let volume_m3: f64 = (0..run.surface_len())
-        .map(|c| {
-            (0..3)
-                .map(|k| {
-                    run.surface_position[3 * c + k] as f64 * run.surface_normal[3 * c + k] as f64
-                })
-                .sum::<f64>()
-                * run.surface_area[c] as f64
-                / 3.0
-        })
-        .sum();
+    let volume_m3 = enclosed_volume_m3(&run);
     assert!(
         common::close(
             volume_m3,
@@ -412,7 +423,7 @@ fn windsorml_folder_prepares_point_data_coefficients() {
     assert_eq!(run.meta.cl, Some(0.48822));
     // y up: lift is along +y.
     assert_eq!(run.meta.axes.up, 1, "{:?}", run.meta.axes);
-    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    let area = total_area_m2(&run);
     assert!(common::close(
         area,
         surface_facts["surface_area"].as_f64().unwrap(),
@@ -806,23 +817,13 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
     assert_eq!(splits["test"], serde_json::json!(["F_D_WM_WW_0002"]));
 
     let run = PreparedRun::read(&out.join("N_S_WWS_WM_001.h5")).unwrap();
-    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    let area = total_area_m2(&run);
     assert!(common::close(
         area,
         facts["surface_area"].as_f64().unwrap(),
         1e-5
     ));
-    let volume_m3: f64 = (0..run.surface_len())
-        .map(|c| {
-            (0..3)
-                .map(|k| {
-                    run.surface_position[3 * c + k] as f64 * run.surface_normal[3 * c + k] as f64
-                })
-                .sum::<f64>()
-                * run.surface_area[c] as f64
-                / 3.0
-        })
-        .sum();
+    let volume_m3 = enclosed_volume_m3(&run);
     assert!(
         common::close(volume_m3, facts["enclosed_volume"].as_f64().unwrap(), 1e-4),
         "outward normals: {volume_m3}"
@@ -1065,23 +1066,13 @@ fn shapenet_car_folders_prepare_with_their_absent_fields() {
         ),
         (20.0, 1.2)
     );
-    let area: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    let area = total_area_m2(&run);
     assert!(common::close(
         area,
         facts["surface_area"].as_f64().unwrap(),
         1e-5
     ));
-    let enclosed: f64 = (0..run.surface_len())
-        .map(|c| {
-            (0..3)
-                .map(|k| {
-                    run.surface_position[3 * c + k] as f64 * run.surface_normal[3 * c + k] as f64
-                })
-                .sum::<f64>()
-                * run.surface_area[c] as f64
-                / 3.0
-        })
-        .sum();
+    let enclosed = enclosed_volume_m3(&run);
     assert!(common::close(
         enclosed,
         facts["enclosed_volume"].as_f64().unwrap(),

@@ -158,6 +158,16 @@ enum Connectivity {
     Flat { at: u64, count: u64, ty: Ty },
 }
 
+/// An attribute array's header: what its block holds.
+struct ArrayHeader {
+    name: String,
+    components: usize,
+    ty: Ty,
+    /// Cell data (else point data).
+    is_cell: bool,
+    tuples: u64,
+}
+
 /// What an extraction collected.
 #[derive(Default)]
 struct Collected {
@@ -538,17 +548,14 @@ impl Scanner {
                             );
                         }
                         let name = decode_name(word(&header, 0).as_bytes());
-                        self.array(
+                        let header = ArrayHeader {
                             name,
                             components,
                             ty,
                             is_cell,
-                            n,
-                            wanted,
-                            rows,
-                            &mut outline,
-                            &mut collected,
-                        )?;
+                            tuples: n,
+                        };
+                        self.array(header, wanted, rows, &mut outline, &mut collected)?;
                     }
                 }
                 "SCALARS"
@@ -591,17 +598,14 @@ impl Scanner {
                     let Some(ty) = ty_word.and_then(|t| Ty::parse(t)) else {
                         return Ok(None);
                     };
-                    self.array(
+                    let header = ArrayHeader {
                         name,
                         components,
                         ty,
                         is_cell,
-                        n,
-                        wanted,
-                        rows,
-                        &mut outline,
-                        &mut collected,
-                    )?;
+                        tuples: n,
+                    };
+                    self.array(header, wanted, rows, &mut outline, &mut collected)?;
                 }
                 "LOOKUP_TABLE" => {
                     // A colour table of RGBA bytes.
@@ -627,19 +631,21 @@ impl Scanner {
 
     /// One attribute array: listed in the outline, its kept rows collected when it is wanted,
     /// skipped otherwise.
-    #[allow(clippy::too_many_arguments)]
     fn array(
         &mut self,
-        name: String,
-        components: usize,
-        ty: Ty,
-        is_cell: bool,
-        n: u64,
+        header: ArrayHeader,
         wanted: &[String],
         rows: Option<&[u64]>,
         outline: &mut LegacyOutline,
         collected: &mut Collected,
     ) -> Result<()> {
+        let ArrayHeader {
+            name,
+            components,
+            ty,
+            is_cell,
+            tuples: n,
+        } = header;
         let what = format!("array '{name}'");
         let values = n
             .checked_mul(components as u64)

@@ -89,11 +89,7 @@ pub fn save<B: AutodiffBackend, O: Optimizer<AbUpt<B>, B>>(
     optimizer: Option<&O>,
     meta: &CheckpointMeta,
 ) -> Result<(), CheckpointError> {
-    let tmp = dir.with_extension("tmp");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
+    let tmp = fresh_tmp(dir)?;
     recorder()
         .record(model.clone().valid().into_record(), tmp.join("model"))
         .map_err(|e| file_error(&tmp.join("model.bin"), e))?;
@@ -112,15 +108,21 @@ pub fn save_weights<B: Backend>(
     model: &AbUpt<B>,
     meta: &CheckpointMeta,
 ) -> Result<(), CheckpointError> {
+    let tmp = fresh_tmp(dir)?;
+    recorder()
+        .record(model.clone().into_record(), tmp.join("model"))
+        .map_err(|e| file_error(&tmp.join("model.bin"), e))?;
+    finish_save(&tmp, dir, meta)
+}
+
+/// An empty folder next to `dir` to write a checkpoint into before it is swapped in.
+fn fresh_tmp(dir: &Path) -> Result<PathBuf, CheckpointError> {
     let tmp = dir.with_extension("tmp");
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
     }
     std::fs::create_dir_all(&tmp).map_err(|e| file_error(&tmp, e))?;
-    recorder()
-        .record(model.clone().into_record(), tmp.join("model"))
-        .map_err(|e| file_error(&tmp.join("model.bin"), e))?;
-    finish_save(&tmp, dir, meta)
+    Ok(tmp)
 }
 
 /// The metadata files of a checkpoint being written in `tmp`, then `tmp` swapped in as `dir`.
