@@ -549,74 +549,49 @@ fn new_runs_join_the_named_split_and_old_ones_stay() {
     assert_eq!(train.len(), before["train"].as_array().unwrap().len() + 1);
 }
 
-/// A legacy ASCII VTK unstructured grid of one cell type with the given point arrays, as
-/// ShapeNet-Car ships its surfaces (quads) and volumes (hexahedra).
-fn write_legacy_grid(
+/// A legacy ASCII VTK file of `points` and `cells` with the given point arrays, as the public
+/// datasets ship them (slipstream itself writes no legacy VTK): polydata with the arrays in a
+/// FIELD block (DrivAerNet++'s surfaces), or with `grid_type` an unstructured grid of that cell
+/// type with SCALARS / VECTORS arrays (ShapeNet-Car's quads and hexahedra).
+fn write_legacy(
     path: &Path,
+    grid_type: Option<u8>,
     points: &[[f32; 3]],
     cells: &[Vec<u32>],
-    vtk_type: u8,
     arrays: &[Field],
 ) {
     use std::fmt::Write;
-    let mut t =
-        String::from("# vtk DataFile Version 4.2\ntest grid\nASCII\nDATASET UNSTRUCTURED_GRID\n");
+    let dataset = grid_type.map_or("POLYDATA", |_| "UNSTRUCTURED_GRID");
+    let mut t = format!("# vtk DataFile Version 4.2\ntest\nASCII\nDATASET {dataset}\n");
     writeln!(t, "POINTS {} float", points.len()).unwrap();
     for p in points {
         writeln!(t, "{} {} {}", p[0], p[1], p[2]).unwrap();
     }
     let size: usize = cells.iter().map(|c| c.len() + 1).sum();
-    writeln!(t, "CELLS {} {size}", cells.len()).unwrap();
+    let section = grid_type.map_or("POLYGONS", |_| "CELLS");
+    writeln!(t, "{section} {} {size}", cells.len()).unwrap();
     for c in cells {
         let ids: Vec<String> = c.iter().map(|i| i.to_string()).collect();
         writeln!(t, "{} {}", c.len(), ids.join(" ")).unwrap();
     }
-    writeln!(t, "CELL_TYPES {}", cells.len()).unwrap();
-    for _ in cells {
-        writeln!(t, "{vtk_type}").unwrap();
+    if let Some(vtk_type) = grid_type {
+        writeln!(t, "CELL_TYPES {}", cells.len()).unwrap();
+        for _ in cells {
+            writeln!(t, "{vtk_type}").unwrap();
+        }
     }
     writeln!(t, "POINT_DATA {}", points.len()).unwrap();
+    if grid_type.is_none() {
+        writeln!(t, "FIELD FieldData {}", arrays.len()).unwrap();
+    }
     for a in arrays {
-        let kind = if a.components == 1 {
-            "SCALARS"
-        } else {
-            "VECTORS"
-        };
-        match a.components {
-            1 => writeln!(t, "{kind} {} float 1\nLOOKUP_TABLE default", a.name).unwrap(),
-            _ => writeln!(t, "{kind} {} float", a.name).unwrap(),
+        match (grid_type, a.components) {
+            (None, c) => writeln!(t, "{} {c} {} float", a.name, points.len()).unwrap(),
+            (Some(_), 1) => {
+                writeln!(t, "SCALARS {} float 1\nLOOKUP_TABLE default", a.name).unwrap()
+            }
+            (Some(_), _) => writeln!(t, "VECTORS {} float", a.name).unwrap(),
         }
-        let values: Vec<String> = a.values.iter_f64().map(|v| format!("{v:e}")).collect();
-        writeln!(t, "{}", values.join(" ")).unwrap();
-    }
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, t).unwrap();
-}
-
-/// A legacy ASCII VTK polydata file of `mesh`'s points and faces with the given point arrays,
-/// as DrivAerNet++ ships its surfaces (slipstream itself writes no legacy VTK).
-fn write_legacy_polydata(path: &Path, points: &[[f32; 3]], faces: &[Vec<u32>], arrays: &[Field]) {
-    use std::fmt::Write;
-    let mut t = String::from("# vtk DataFile Version 4.2\ntest surface\nASCII\nDATASET POLYDATA\n");
-    writeln!(t, "POINTS {} float", points.len()).unwrap();
-    for p in points {
-        writeln!(t, "{} {} {}", p[0], p[1], p[2]).unwrap();
-    }
-    let size: usize = faces.iter().map(|f| f.len() + 1).sum();
-    writeln!(t, "POLYGONS {} {size}", faces.len()).unwrap();
-    for f in faces {
-        let ids: Vec<String> = f.iter().map(|i| i.to_string()).collect();
-        writeln!(t, "{} {}", f.len(), ids.join(" ")).unwrap();
-    }
-    writeln!(
-        t,
-        "POINT_DATA {}\nFIELD FieldData {}",
-        points.len(),
-        arrays.len()
-    )
-    .unwrap();
-    for a in arrays {
-        writeln!(t, "{} {} {} float", a.name, a.components, points.len()).unwrap();
         let values: Vec<String> = a.values.iter_f64().map(|v| format!("{v:e}")).collect();
         writeln!(t, "{}", values.join(" ")).unwrap();
     }
@@ -672,14 +647,16 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
         } else {
             src.clone()
         };
-        write_legacy_polydata(
+        write_legacy(
             &base.join(format!("PressureVTK/{category}/{id}.vtk")),
+            None,
             &fixture.points,
             &faces,
             std::slice::from_ref(&p),
         );
-        write_legacy_polydata(
+        write_legacy(
             &src.join(format!("WallShearStressVTK_Updated/{category}/{id}.vtk")),
+            None,
             wss_points,
             &reversed_faces,
             &[Field::new_f32("wallShearStress", 3, reversed_tau.clone())],
@@ -994,11 +971,11 @@ fn shapenet_car_folders_prepare_with_their_absent_fields() {
     let src = dir.path().join("shapenet");
     for car in ["param0/0a1b", "param1/2c3d", "param1/4e5f"] {
         let car_dir = src.join("training_data").join(car);
-        write_legacy_grid(
+        write_legacy(
             &car_dir.join("hexvelo_smpl.vtk"),
+            Some(12),
             &vol.points,
             &hexes,
-            12,
             &[Field::new_f32(
                 "velocity",
                 3,
@@ -1006,11 +983,11 @@ fn shapenet_car_folders_prepare_with_their_absent_fields() {
             )],
         );
         if car != "param1/4e5f" {
-            write_legacy_grid(
+            write_legacy(
                 &car_dir.join("quadpress_smpl.vtk"),
+                Some(5),
                 &points,
                 &faces,
-                5,
                 &[Field::new_f32("pressure", 1, pressure.clone())],
             );
         }
