@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::csv_table::KeyedTable;
-use super::prepare::{read_run, PrepareOptions, PreparedArrays, RunSources};
-use crate::mesh;
+use super::prepare::{
+    projected_body, read_run_from, read_surface, PrepareOptions, PreparedArrays, RunSources,
+};
 use crate::physics::PressureKind;
 
 /// Air density of the simulations (the author, DrivAerNet issue #2), kg/m³.
@@ -232,8 +233,14 @@ pub fn prepare_design(
         volume_pressure: Some("p"),
         volume_vorticity: None,
     };
-    let arrays = read_run(&sources, opts)?;
-    let (area_m2, length_m) = body_references(design, tables)?;
+    let boundary = read_surface(&sources)?;
+    let (projected_m2, length_m) = projected_body(&boundary, 0, &design.pressure)?;
+    let area_m2 = tables
+        .areas
+        .as_ref()
+        .and_then(|t| t.value(&design.id, "Frontal Area (m²)"))
+        .unwrap_or(projected_m2);
+    let arrays = read_run_from(boundary, &sources, opts)?;
     let arrays = PreparedArrays {
         layout: "drivaernet".into(),
         run: design.id.clone(),
@@ -249,17 +256,6 @@ pub fn prepare_design(
     };
     arrays.write(out)?;
     Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
-}
-
-/// The frontal area (from the table, else projected) and the body's length along x, in metres.
-fn body_references(design: &DesignFiles, tables: &Tables) -> Result<(f64, f64), String> {
-    let surface = mesh::read_mesh(&design.pressure).map_err(|e| e.to_string())?;
-    let (projected_m2, length_m) = super::prepare::projected_body(&surface, 0, &design.pressure)?;
-    let tabled = tables
-        .areas
-        .as_ref()
-        .and_then(|t| t.value(&design.id, "Frontal Area (m²)"));
-    Ok((tabled.unwrap_or(projected_m2), length_m))
 }
 
 #[cfg(test)]

@@ -197,11 +197,26 @@ pub(crate) fn read_run(
     sources: &RunSources,
     opts: &PrepareOptions,
 ) -> Result<PreparedArrays, String> {
+    read_run_from(read_surface(sources)?, sources, opts)
+}
+
+/// The run's surface mesh, with the point arrays of `surface_extra` carried onto it: for a
+/// layout that needs the surface itself (its frontal area) before [`read_run_from`].
+pub(crate) fn read_surface(sources: &RunSources) -> Result<Mesh, String> {
     let mut boundary = mesh::read_mesh(&sources.surface).map_err(|e| e.to_string())?;
     if let Some(extra) = &sources.surface_extra {
         carry_point_arrays(&mut boundary, extra)
             .map_err(|e| format!("{} and {}: {e}", sources.surface.display(), extra.display()))?;
     }
+    Ok(boundary)
+}
+
+/// [`read_run`] with the surface already read ([`read_surface`]).
+pub(crate) fn read_run_from(
+    boundary: Mesh,
+    sources: &RunSources,
+    opts: &PrepareOptions,
+) -> Result<PreparedArrays, String> {
     let pressure = cell_field(&boundary, sources.surface_pressure, 1, &sources.surface)?;
     let stored_shear = match sources.surface_wall_shear {
         Some(spec) => cell_field(&boundary, spec, 3, &sources.surface)?,
@@ -232,7 +247,11 @@ pub(crate) fn read_run(
 
     let volume = read_volume(sources, opts)?;
 
-    let cad = mesh::read_mesh(&sources.geometry).map_err(|e| e.to_string())?;
+    // Layouts without a CAD file sample the surface itself: it is read already.
+    let cad = match sources.geometry == sources.surface {
+        true => boundary,
+        false => mesh::read_mesh(&sources.geometry).map_err(|e| e.to_string())?,
+    };
     let mut soup = TriangleSoup::from_mesh(&cad);
     soup.orient_outward();
     let geometry: Vec<f32> = sample_surface(&soup, opts.geometry_points, opts.seed.wrapping_add(2))
@@ -598,7 +617,7 @@ impl PreparedArrays {
             };
         }
         if !self.absent.is_empty() {
-            h5.attr_text("/", "absent_fields", &self.absent.join(","));
+            h5.attr_text("/", super::run::ABSENT_ATTRIBUTE, &self.absent.join(","));
         }
         h5.dataset_f32(
             "geometry/position",

@@ -56,8 +56,22 @@ impl RunMeta {
     }
 }
 
+/// The root attribute listing a prepared run's absent target fields (comma-separated).
+pub const ABSENT_ATTRIBUTE: &str = "absent_fields";
+
+/// The absent fields a prepared file's root attributes list (none without the attribute).
+pub fn absent_fields(h5: &H5Contents) -> Result<Vec<String>, String> {
+    match h5
+        .attribute("/", ABSENT_ATTRIBUTE)
+        .and_then(|a| a.as_text())
+    {
+        Some(text) => parse_absent(text),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The absent fields a root attribute `absent_fields` lists (comma-separated), checked.
-pub fn parse_absent(text: &str) -> Result<Vec<String>, String> {
+fn parse_absent(text: &str) -> Result<Vec<String>, String> {
     let names: Vec<String> = text
         .split(',')
         .map(str::trim)
@@ -140,10 +154,7 @@ fn meta_of(h5: &H5Contents, path: &Path) -> Result<(String, RunMeta), DataError>
         cd: optional("cd"),
         cl: optional("cl"),
         cs: optional("cs"),
-        absent: match h5.attribute("/", "absent_fields").and_then(|a| a.as_text()) {
-            Some(text) => parse_absent(text).map_err(|e| DataError::file(path, e))?,
-            None => Vec::new(),
-        },
+        absent: absent_fields(h5).map_err(|e| DataError::file(path, e))?,
     };
     meta.reference.check().map_err(bad)?;
     let name = text("run").unwrap_or_else(|_| {

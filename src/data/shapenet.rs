@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::prepare::{read_run, PrepareOptions, PreparedArrays, RunSources};
+use super::prepare::{read_run_from, PrepareOptions, PreparedArrays, RunSources};
 use crate::mesh::{self, Location, Mesh};
 use crate::physics::PressureKind;
 
@@ -146,7 +146,7 @@ pub fn prepare_car(
         flow_axis: "z".into(),
         coefficients: [None; 3],
         absent: vec!["surface/wall_shear", "volume/pressure"],
-        ..read_run(&sources, opts)?
+        ..read_run_from(surface, &sources, opts)?
     };
     arrays.write(out)?;
     Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))

@@ -145,15 +145,8 @@ pub fn compute(dir: &Path, runs: &[String]) -> Result<DatasetStats, String> {
     for run in runs {
         let path = dir.join(format!("{run}.h5"));
         let attributes = hdf5::read_root_attributes(&path).map_err(|e| e.to_string())?;
-        let absent = match attributes
-            .attribute("/", "absent_fields")
-            .and_then(|a| a.as_text())
-        {
-            Some(text) => {
-                super::run::parse_absent(text).map_err(|e| format!("{}: {e}", path.display()))?
-            }
-            None => Vec::new(),
-        };
+        let absent = super::run::absent_fields(&attributes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         for (k, (name, width, transform)) in fields.iter().enumerate() {
             if absent.iter().any(|a| a == name) {
                 continue;
