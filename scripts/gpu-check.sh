@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# GPU check for slipstream: CUDA vs reference parity (f32 and bf16), streaming inference of the
-# drivaerml preset at full scale, and one training step. Writes one JSON file and prints a table.
+# GPU check for slipstream: CUDA vs reference parity (f32, tf32, f16, bf16), streaming inference of
+# the drivaerml preset at full scale (f16 products, flash attention), and one training step. Writes one JSON file and prints a table.
 #
 # Runs where there is a GPU but no network and no Rust: carry the release binary built with
 # `cargo build --release --no-default-features --features cuda` and the parity fixtures (either may
@@ -9,7 +9,7 @@
 #
 # Usage: scripts/gpu-check.sh [--cpu] [--bin PATH] [--fixtures DIR] [--out FILE] [--budget-s S]
 #                             [--logs FILE.tgz]
-#   env CHUNK (query points per chunk, default 65536)
+#   env CHUNK (query points per chunk, default 49152), FLASH_SHAPES (flash kernel shapes to try)
 set -uo pipefail
 
 BIN=target/release/slipstream
@@ -66,12 +66,17 @@ if [ "$MODE" = gpu ]; then
   # first use (measured on an H200: 269 compilations, ~0.8 s each); keep its autotuning short.
   export CUBECL_AUTOTUNE_LEVEL=${CUBECL_AUTOTUNE_LEVEL:-minimal}
   ANCHORS=16384; TRAIN_ANCHORS=16384; SIZES="1000000 10000000"; FULL_VOLUME=150000000; FULL_SURFACE=9000000
-  CHUNK=${CHUNK:-65536}; PRECISIONS="f32 bf16"; STREAM_PRECISION=bf16
+  # f32: no tensor cores (the reference's arithmetic); tf32: burn's tensor-core default; f16: flash
+  # attention on tensor cores (model/gpu_ops.rs), the streaming path; bf16: burn's unfused path.
+  CHUNK=${CHUNK:-49152}; PRECISIONS="f32 tf32 f16 bf16"; STREAM_PRECISION=f16
+  # Shapes of the tensor-core flash kernel tried on the first size (warps, query tiles, key tiles);
+  # the fastest streams the rest. A chunk below 4x the anchors keeps cubek's 16x16 tiles.
+  FLASH_SHAPES=${FLASH_SHAPES:-"4,1,1 8,1,1 4,1,2 2,1,1"}
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$WORK/gpu.txt" 2>/dev/null || echo "unknown" > "$WORK/gpu.txt"
 else
   DEVICE=cpu
   ANCHORS=256; TRAIN_ANCHORS=256; SIZES="2000 20000"; FULL_VOLUME=60000; FULL_SURFACE=6000
-  CHUNK=${CHUNK:-8192}; PRECISIONS="f32"; STREAM_PRECISION=f32
+  CHUNK=${CHUNK:-8192}; PRECISIONS="f32"; STREAM_PRECISION=f32; FLASH_SHAPES=""
   echo "cpu ($(nproc) cores)" > "$WORK/gpu.txt"
 fi
 
@@ -124,7 +129,7 @@ rate() { # seconds per query point of a finished stream step, from its volume pa
 # instead of compiling. (Peak memory of these steps is the sum over the processes.)
 step parity_cpu 120 "$BIN" parity "$FIXTURES" --device cpu --json &
 for p in $PRECISIONS; do
-  tol=1e-3; [ "$p" = bf16 ] && tol=2e-2
+  tol=1e-3; case "$p" in bf16|f16) tol=2e-2 ;; esac
   step "parity_${DEVICE}_$p" 240 "$BIN" parity "$FIXTURES" --device "$DEVICE" --precision "$p" --tolerance "$tol" --json &
 done
 stream stream_warmup 240 "$CHUNK" "$CHUNK" &
@@ -133,7 +138,23 @@ wait
 # Phase 2, one at a time: the rate at the smallest size, one training step, then the full scale
 # when the measured rate says it fits in what is left of the budget, then the sizes between.
 FIRST=${SIZES%% *}
-stream "stream_volume_$FIRST" 200 "$FIRST" 0
+BEST=
+for shape in $FLASH_SHAPES; do
+  name="stream_volume_${FIRST}_flash_${shape//,/-}"
+  SLIPSTREAM_FLASH=$shape stream "$name" 120 "$FIRST" 0
+  r=$(rate "$name")
+  if [ -n "$r" ] && { [ -z "$BEST" ] || python3 -c "import sys; sys.exit(0 if $r < $BEST_RATE else 1)"; }; then
+    BEST=$shape; BEST_RATE=$r; cp "$WORK/$name.json" "$WORK/stream_volume_$FIRST.json"
+  fi
+done
+if [ -n "$BEST" ]; then
+  export SLIPSTREAM_FLASH=$BEST
+  echo "$BEST" > "$WORK/flash_shape.txt"
+else
+  stream "stream_volume_$FIRST" 200 "$FIRST" 0
+fi
+# The same size through burn's unfused attention in bf16 (session 5's path), for comparison.
+[ "$MODE" = gpu ] && STREAM_PRECISION=bf16 stream "stream_volume_${FIRST}_bf16_unfused" 120 "$FIRST" 0
 train_step train_step 150 "$TRAIN_ANCHORS"
 # Training keeps every attention matrix for the backward pass (burn 0.21 has no fused attention
 # backward): if the full size does not fit, measure half the anchors so there is a number.
@@ -183,6 +204,8 @@ report = {"mode": mode, "device": open(os.path.join(work, "gpu.txt")).read().str
           "steps": steps}
 ok = all(s.get("exit", 1) == 0 for s in steps if "skipped" not in s)
 report["passed"] = ok
+if os.path.exists(os.path.join(work, "flash_shape.txt")):
+    report["flash_shape"] = open(os.path.join(work, "flash_shape.txt")).read().strip()
 json.dump(report, open(out, "w"), indent=1)
 print(f"slipstream gpu-check ({mode}) on {report['device']}, {report['total_s']} s")
 print(f"{'step':<28} {'exit':>4} {'wall s':>8} {'peak MiB':>9}  result")
@@ -193,7 +216,7 @@ for s in steps:
     elif isinstance(res, list):
         summary = "; ".join(f"{c['case']}: max rel {max(o['max_rel_error'] for o in c['outputs']):.2e} {'ok' if c['passed'] else 'FAIL'}" for c in res)
     elif isinstance(res, dict) and "volume" in res:
-        summary = f"encode {res['encode_s']:.2f} s, volume {res['volume']['points']} pts {res['volume']['seconds']:.2f} s ({res['volume']['points_per_s']:.3g}/s), surface {res['surface']['points']} pts {res['surface']['seconds']:.2f} s"
+        summary = f"[{res.get('backend')}, attention {res.get('attention_kernel') or 'burn'}] encode {res['encode_s']:.2f} s, volume {res['volume']['points']} pts {res['volume']['seconds']:.2f} s ({res['volume']['points_per_s']:.3g}/s), surface {res['surface']['points']} pts {res['surface']['seconds']:.2f} s"
     elif isinstance(res, dict):
         summary = f"train step {res.get('train_step_s')} s, forward {res.get('infer_s'):.2f} s, {res.get('params')} params"
     else:

@@ -109,12 +109,15 @@ pub enum Command {
 /// Where the model runs.
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
-    /// cpu, cuda or cuda:N (default: $SLIPSTREAM_DEVICE, else cpu). CUDA needs a build with
-    /// `--no-default-features --features cuda` and an NVIDIA driver.
+    /// cpu, cuda, cuda:N or wgpu (default: $SLIPSTREAM_DEVICE, else cpu). CUDA needs a build with
+    /// `--no-default-features --features cuda` and an NVIDIA driver; wgpu a build with
+    /// `--features wgpu` and a Vulkan driver.
     #[arg(long)]
     pub device: Option<String>,
-    /// f32, or bf16: matrix products with bf16 inputs, the rest in f32 (for a GPU; on the CPU it
-    /// runs slower, to show what bf16 does to accuracy).
+    /// Matrix products: f32 (as the reference computes; on a GPU without tensor cores), tf32
+    /// (GPU tensor cores, f32 inputs rounded to 11 bits), bf16 or f16 (inputs rounded, f32
+    /// accumulation; f16 runs attention as a flash kernel on a GPU). The rest stays f32. On the
+    /// CPU tf32 is f32, and bf16/f16 run slower, to show what they do to accuracy.
     #[arg(long, default_value = "f32")]
     pub precision: String,
 }

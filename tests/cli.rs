@@ -235,10 +235,10 @@ fn model_commands_reject_bad_folders_devices_and_precisions() {
     );
     let out = slipstream(&["bench", "model", "--preset", "tiny", "--device", "tpu"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cpu, cuda or cuda:N"));
+    assert!(text(&out.stderr).contains("cpu, cuda, cuda:N or wgpu"));
     let out = slipstream(&["bench", "model", "--preset", "tiny", "--precision", "f8"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("use f32 or bf16"));
+    assert!(text(&out.stderr).contains("use f32, tf32, bf16 or f16"));
     let out = slipstream(&["bench", "model", "--preset", "huge"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown preset"));
@@ -247,6 +247,15 @@ fn model_commands_reject_bad_folders_devices_and_precisions() {
         assert_eq!(out.status.code(), Some(2));
         assert!(
             text(&out.stderr).contains("--features cuda"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    if !cfg!(feature = "wgpu") {
+        let out = slipstream(&["bench", "model", "--preset", "tiny", "--device", "wgpu"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            text(&out.stderr).contains("--features wgpu"),
             "{}",
             text(&out.stderr)
         );

@@ -300,6 +300,9 @@ pub struct StreamBenchReport {
     pub volume: StreamPart,
     pub total_s: f64,
     pub peak_rss_mb: Option<f64>,
+    /// The attention kernel f16 products ran (`flash`, `flash-unit`, `unfused`; see
+    /// `model::gpu_ops`), null where burn's own attention ran.
+    pub attention_kernel: Option<String>,
 }
 
 /// The `bench stream` job: encode once, then stream synthetic query points through both
@@ -386,6 +389,20 @@ impl Job for StreamBench {
             volume,
             total_s: seconds_since(started),
             peak_rss_mb: super::peak_rss_mb(),
+            attention_kernel: attention_kernel(),
         })
     }
+}
+
+#[cfg(feature = "gpu-kernels")]
+fn attention_kernel() -> Option<String> {
+    match crate::model::gpu_ops::attention_kernel_used() {
+        "none" => None,
+        used => Some(used.to_string()),
+    }
+}
+
+#[cfg(not(feature = "gpu-kernels"))]
+fn attention_kernel() -> Option<String> {
+    None
 }

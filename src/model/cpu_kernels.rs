@@ -17,7 +17,11 @@ use super::{tensor_from, tensor_values, Cpu};
 /// True when `B` is the plain CPU backend (no autodiff) computing in f32, where these kernels
 /// apply.
 pub fn applies<B: Backend>() -> bool {
-    TypeId::of::<B>() == TypeId::of::<Cpu>() && !super::precision::bf16_products()
+    TypeId::of::<B>() == TypeId::of::<Cpu>()
+        && matches!(
+            super::precision::products(),
+            super::device::Precision::F32 | super::device::Precision::Tf32
+        )
 }
 
 /// `e^x` on [-87, 88], relative error below 3e-7: Cody–Waite range reduction to

@@ -1,5 +1,6 @@
-//! Which backend runs the model: the CPU (always built) or a CUDA GPU (built with
-//! `--features cuda`; burn 0.21 loads libcuda and NVRTC when first used), in f32 or bf16.
+//! Which backend runs the model: the CPU (always built), a CUDA GPU (built with `--features cuda`;
+//! burn 0.21 loads libcuda and NVRTC when first used) or a Vulkan device through wgpu (built with
+//! `--features wgpu`), and the precision of its matrix products.
 //!
 //! Jobs are written once, generic over burn's `Backend`, and [`dispatch`] instantiates them for
 //! the chosen device.
@@ -9,7 +10,7 @@ use std::str::FromStr;
 
 use burn::tensor::backend::Backend;
 
-use super::precision::Bf16Products;
+use super::precision::Products;
 use super::ModelError;
 
 /// Environment variable read when no `--device` is given.
@@ -20,6 +21,8 @@ pub enum DeviceChoice {
     Cpu,
     /// CUDA device by index (`cuda` = `cuda:0`).
     Cuda(usize),
+    /// wgpu's default adapter (Vulkan); Mesa's lavapipe where there is no GPU.
+    Wgpu,
 }
 
 impl FromStr for DeviceChoice {
@@ -30,12 +33,13 @@ impl FromStr for DeviceChoice {
         match s.as_str() {
             "cpu" => Ok(DeviceChoice::Cpu),
             "cuda" | "gpu" => Ok(DeviceChoice::Cuda(0)),
+            "wgpu" | "vulkan" => Ok(DeviceChoice::Wgpu),
             _ => s
                 .strip_prefix("cuda:")
                 .and_then(|i| i.parse().ok())
                 .map(DeviceChoice::Cuda)
                 .ok_or_else(|| {
-                    ModelError::Config(format!("device `{s}`: use cpu, cuda or cuda:N"))
+                    ModelError::Config(format!("device `{s}`: use cpu, cuda, cuda:N or wgpu"))
                 }),
         }
     }
@@ -46,6 +50,7 @@ impl fmt::Display for DeviceChoice {
         match self {
             DeviceChoice::Cpu => write!(f, "cpu"),
             DeviceChoice::Cuda(i) => write!(f, "cuda:{i}"),
+            DeviceChoice::Wgpu => write!(f, "wgpu"),
         }
     }
 }
@@ -65,14 +70,19 @@ impl DeviceChoice {
     }
 }
 
-/// Float precision of weights and activations.
+/// Precision of the model's matrix products; everything else is f32 (see `precision`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Precision {
+    /// f32 multiply-adds, as the reference computes (on a GPU: no tensor cores, slowest).
     #[default]
     F32,
-    /// bf16 matrix products in an f32 model (see `precision`): tensor cores on a GPU; on the CPU
-    /// slower, to check what bf16 does to accuracy.
+    /// f32 inputs rounded to TF32 on tensor cores (burn's GPU default); f32 on the CPU.
+    Tf32,
+    /// bf16 inputs, f32 accumulation: tensor cores on a GPU; on the CPU slower, to check what
+    /// bf16 does to accuracy.
     Bf16,
+    /// f16 inputs, f32 accumulation; on a GPU attention runs as a flash kernel on tensor cores.
+    F16,
 }
 
 impl FromStr for Precision {
@@ -81,9 +91,11 @@ impl FromStr for Precision {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "f32" | "fp32" | "float32" => Ok(Precision::F32),
+            "tf32" => Ok(Precision::Tf32),
             "bf16" | "bfloat16" => Ok(Precision::Bf16),
+            "f16" | "fp16" | "float16" | "half" => Ok(Precision::F16),
             other => Err(ModelError::Config(format!(
-                "precision `{other}`: use f32 or bf16"
+                "precision `{other}`: use f32, tf32, bf16 or f16"
             ))),
         }
     }
@@ -93,7 +105,9 @@ impl fmt::Display for Precision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Precision::F32 => "f32",
+            Precision::Tf32 => "tf32",
             Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
         })
     }
 }
@@ -114,22 +128,69 @@ pub fn dispatch<J: Job>(
     precision: Precision,
     job: J,
 ) -> Result<J::Output, ModelError> {
-    match (device, precision) {
-        (DeviceChoice::Cpu, Precision::F32) => {
-            let _f32 = Bf16Products::enable(false);
-            job.run::<super::Cpu>(&Default::default(), "flex-cpu-f32")
+    let _products = Products::set(precision);
+    match device {
+        // Half precision is slower than f32 on a CPU; it is there to see what it does to a
+        // model's accuracy without a GPU (tests check the reference's parity case this way).
+        DeviceChoice::Cpu => {
+            job.run::<super::Cpu>(&Default::default(), &format!("flex-cpu-{precision}"))
         }
-        // Slower than f32 on a CPU; it is there to see what bf16 does to a model's accuracy
-        // without a GPU (tests check the reference's parity case this way).
-        (DeviceChoice::Cpu, Precision::Bf16) => {
-            let _bf16 = Bf16Products::enable(true);
-            job.run::<super::Cpu>(&Default::default(), "flex-cpu-bf16")
-        }
-        (DeviceChoice::Cuda(index), precision) => {
-            let _products = Bf16Products::enable(precision == Precision::Bf16);
-            cuda::run(index, precision, job)
-        }
+        DeviceChoice::Cuda(index) => cuda::run(index, precision, job),
+        DeviceChoice::Wgpu => wgpu::run(precision, job),
     }
+}
+
+/// Keeps compiled GPU kernels on disk between runs. burn's GPU backends JIT-compile every kernel in
+/// every process (measured on an H200: ~0.8 s each through NVRTC, hundreds for the model), so
+/// without a cache every command spends minutes compiling before it computes. The cache goes in
+/// the project's `target/` when run inside a Cargo project, else in the user's cache folder
+/// (`~/.cache/cubecl`). A `cubecl.toml` (or `burn.toml` with a `[cubecl]` section) found from the
+/// working directory up is honoured; `SLIPSTREAM_KERNEL_CACHE=0` turns the cache off.
+#[cfg(feature = "gpu-kernels")]
+fn enable_kernel_cache() {
+    use cubecl_runtime::config::cache::CacheConfig;
+    use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var("SLIPSTREAM_KERNEL_CACHE").is_ok_and(|v| v == "0") {
+            return;
+        }
+        let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+        if config.compilation.cache.is_none() {
+            config.compilation.cache = Some(CacheConfig::Target);
+        }
+        // `set` refuses (panics) once the configuration has been read; then it stays as is.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let _ = std::panic::catch_unwind(|| CubeClRuntimeConfig::set(config));
+        std::panic::set_hook(previous);
+    });
+}
+
+/// burn panics when the driver or the device is missing, or the device lacks the precision's
+/// types (lavapipe has no bf16); turn that into an error that says what to check (`what`: the
+/// device, `hint`: what to look at). Runs one product in the job's precision.
+#[cfg(feature = "gpu-kernels")]
+fn probe<B: Backend>(device: &B::Device, what: &str, hint: &str) -> Result<(), ModelError> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let t = burn::tensor::Tensor::<B, 2>::from_floats([[1.0f32, 2.0], [3.0, 4.0]], device);
+        let _ = super::precision::matmul(t.clone(), t).sum().into_scalar();
+    }));
+    std::panic::set_hook(previous);
+    result.map_err(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        ModelError::Config(format!(
+            "no usable {what} for {} products ({}); {hint}, or run with --device cpu",
+            super::precision::products(),
+            why.lines().next().unwrap_or("initialisation failed")
+        ))
+    })
 }
 
 #[cfg(feature = "cuda")]
@@ -138,75 +199,23 @@ mod cuda {
     use burn::backend::cuda::CudaDevice;
     use burn::backend::Cuda;
 
-    /// Keeps compiled kernels (PTX) on disk between runs. burn's CUDA backend JIT-compiles every
-    /// kernel in every process (measured on an H200: ~0.8 s each through NVRTC, hundreds for the
-    /// model), so without a cache every command spends minutes compiling before it computes.
-    /// The cache goes in the project's `target/` when run inside a Cargo project, else in the
-    /// user's cache folder (`~/.cache/cubecl`). A `cubecl.toml` (or `burn.toml` with a `[cubecl]`
-    /// section) found from the working directory up is honoured; `SLIPSTREAM_KERNEL_CACHE=0`
-    /// turns the cache off.
-    fn enable_kernel_cache() {
-        use cubecl_runtime::config::cache::CacheConfig;
-        use cubecl_runtime::config::{CubeClRuntimeConfig, RuntimeConfig};
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            if std::env::var("SLIPSTREAM_KERNEL_CACHE").is_ok_and(|v| v == "0") {
-                return;
-            }
-            let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
-            if config.compilation.cache.is_none() {
-                config.compilation.cache = Some(CacheConfig::Target);
-            }
-            // `set` refuses (panics) once the configuration has been read; then it stays as is.
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(|_| {}));
-            let _ = std::panic::catch_unwind(|| CubeClRuntimeConfig::set(config));
-            std::panic::set_hook(previous);
-        });
-    }
-
-    /// burn panics when the driver or the device is missing; turn that into an error that says
-    /// what to check.
-    fn probe(index: usize) -> Result<(), ModelError> {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let result = std::panic::catch_unwind(|| {
-            let device = CudaDevice { index };
-            let t = burn::tensor::Tensor::<Cuda, 1>::from_floats([1.0f32, 2.0], &device);
-            let _ = t.sum().into_scalar();
-        });
-        std::panic::set_hook(previous);
-        result.map_err(|panic| {
-            let why = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            ModelError::Config(format!(
-                "no usable CUDA GPU at index {index} ({}); check `nvidia-smi` and that libcuda.so \
-                 and libnvrtc.so are on the library path, or run with --device cpu",
-                why.lines().next().unwrap_or("initialisation failed")
-            ))
-        })
-    }
-
     pub fn run<J: Job>(
         index: usize,
         precision: Precision,
         job: J,
     ) -> Result<J::Output, ModelError> {
-        enable_kernel_cache();
+        super::enable_kernel_cache();
         let device = CudaDevice { index };
         // burn 0.21 takes a tensor's float type from the device's settings, fixed by the first
         // tensor made on it (the probe's, f32), not from the backend's type parameter. Tensors
-        // stay f32; bf16 is applied to the matrix products only (`precision`), which `dispatch`
-        // has switched on.
-        probe(index)?;
-        let name = match precision {
-            Precision::F32 => "cuda-f32",
-            Precision::Bf16 => "cuda-bf16",
-        };
-        job.run::<Cuda<f32>>(&device, name)
+        // stay f32; the precision applies to the matrix products only (`precision`), which
+        // `dispatch` has set.
+        super::probe::<Cuda>(
+            &device,
+            &format!("CUDA GPU at index {index}"),
+            "check `nvidia-smi` and that libcuda.so and libnvrtc.so are on the library path",
+        )?;
+        job.run::<Cuda<f32>>(&device, &format!("cuda-{precision}"))
     }
 }
 
@@ -220,9 +229,42 @@ mod cuda {
         _job: J,
     ) -> Result<J::Output, ModelError> {
         Err(ModelError::Config(
-            "this slipstream was built without GPU support; rebuild with \
+            "this slipstream was built without CUDA support; rebuild with \
              `cargo build --release --no-default-features --features cuda` (needs an NVIDIA driver at run time, \
              no CUDA toolkit to build)"
+                .into(),
+        ))
+    }
+}
+
+#[cfg(feature = "wgpu")]
+mod wgpu {
+    use super::{Job, ModelError, Precision};
+    use burn::backend::wgpu::WgpuDevice;
+    use burn::backend::Wgpu;
+
+    pub fn run<J: Job>(precision: Precision, job: J) -> Result<J::Output, ModelError> {
+        super::enable_kernel_cache();
+        let device = WgpuDevice::DefaultDevice;
+        super::probe::<Wgpu>(
+            &device,
+            "Vulkan device",
+            "check `vulkaninfo --summary` (without a GPU, Debian's mesa-vulkan-drivers provides \
+             lavapipe, which has f32 and f16 but no bf16)",
+        )?;
+        job.run::<Wgpu<f32>>(&device, &format!("wgpu-{precision}"))
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+mod wgpu {
+    use super::{Job, ModelError, Precision};
+
+    pub fn run<J: Job>(_precision: Precision, _job: J) -> Result<J::Output, ModelError> {
+        Err(ModelError::Config(
+            "this slipstream was built without wgpu support; rebuild with \
+             `cargo build --release --no-default-features --features wgpu` (needs a Vulkan driver at \
+             run time)"
                 .into(),
         ))
     }
@@ -244,6 +286,9 @@ mod tests {
             DeviceChoice::Cuda(2)
         );
         assert!("tpu".parse::<DeviceChoice>().is_err());
+        assert_eq!("wgpu".parse::<DeviceChoice>().unwrap(), DeviceChoice::Wgpu);
+        assert_eq!("TF32".parse::<Precision>().unwrap(), Precision::Tf32);
+        assert_eq!("f16".parse::<Precision>().unwrap(), Precision::F16);
         assert_eq!("bf16".parse::<Precision>().unwrap(), Precision::Bf16);
         assert!("f8".parse::<Precision>().is_err());
         assert!(dispatch(DeviceChoice::Cpu, Precision::Bf16, Noop).is_ok());

@@ -16,6 +16,8 @@ mod config;
 mod cpu_kernels;
 pub mod device;
 mod embedding;
+#[cfg(feature = "gpu-kernels")]
+pub mod gpu_ops;
 mod mlp;
 mod params;
 pub mod parity;

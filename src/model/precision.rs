@@ -1,11 +1,12 @@
-//! bf16 matrix products inside an f32 model, the way PyTorch's autocast runs the AB-UPT
-//! reference: weights, positions, embeddings, normalisation and softmax stay in f32, and only the
-//! inputs of the linear layers and of attention are rounded to bf16 (products accumulate in f32
-//! on tensor cores). Running every tensor in bf16 instead is unusable: positions and rotary
+//! How the model's matrix products are computed (`--precision`). Half precision works the way
+//! PyTorch's autocast runs the AB-UPT reference: weights, positions, embeddings, normalisation and
+//! softmax stay in f32, and only the inputs of the linear layers and of attention are rounded to
+//! bf16 or f16 (products accumulate in f32 on tensor cores). On the GPU backends `f32` means f32
+//! multiply-adds (`gpu_ops`), as PyTorch computes f32, and `tf32` burn's tensor-core default. Running every tensor in bf16 instead is unusable: positions and rotary
 //! angles lose their low bits, and on an H200 the reference's parity outputs then differed by up
 //! to 340 % (measured 2026-11-27).
 //!
-//! burn 0.21 fixes a device's float type per process, so the switch is not a backend type: it is
+//! burn 0.21 fixes a device's float type per process, so the choice is not a backend type: it is
 //! set for the duration of a job on the thread that runs it (see `device::dispatch`).
 
 use std::cell::Cell;
@@ -13,66 +14,106 @@ use std::cell::Cell;
 use burn::nn::Linear;
 use burn::tensor::{backend::Backend, module, ops::AttentionModuleOptions, FloatDType, Tensor};
 
+use super::device::Precision;
+
 thread_local! {
-    static BF16_PRODUCTS: Cell<bool> = const { Cell::new(false) };
+    static PRODUCTS: Cell<Precision> = const { Cell::new(Precision::F32) };
 }
 
-/// True while a bf16 job runs on this thread.
-pub fn bf16_products() -> bool {
-    BF16_PRODUCTS.with(Cell::get)
+/// The precision of matrix products of the job running on this thread.
+pub fn products() -> Precision {
+    PRODUCTS.with(Cell::get)
 }
 
-/// Switches bf16 products on for this thread until the guard drops.
-pub struct Bf16Products {
-    previous: bool,
+/// Sets this thread's product precision until the guard drops.
+pub struct Products {
+    previous: Precision,
 }
 
-impl Bf16Products {
-    pub fn enable(on: bool) -> Self {
-        let previous = BF16_PRODUCTS.with(|c| c.replace(on));
-        Bf16Products { previous }
+impl Products {
+    pub fn set(precision: Precision) -> Self {
+        let previous = PRODUCTS.with(|c| c.replace(precision));
+        Products { previous }
     }
 }
 
-impl Drop for Bf16Products {
+impl Drop for Products {
     fn drop(&mut self) {
-        BF16_PRODUCTS.with(|c| c.set(self.previous));
+        PRODUCTS.with(|c| c.set(self.previous));
     }
 }
 
-/// `x · Wᵀ + b`, with the product in bf16 when switched on.
-pub fn linear<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) -> Tensor<B, D> {
-    if !bf16_products() {
-        return layer.forward(x);
+/// The half type products are rounded to, if any.
+fn half_type() -> Option<FloatDType> {
+    match products() {
+        Precision::Bf16 => Some(FloatDType::BF16),
+        Precision::F16 => Some(FloatDType::F16),
+        Precision::F32 | Precision::Tf32 => None,
     }
-    let weight = layer.weight.val().cast(FloatDType::BF16).unsqueeze::<D>();
-    let y = x
-        .cast(FloatDType::BF16)
-        .matmul(weight)
-        .cast(FloatDType::F32);
+}
+
+/// True when products must be true f32 on a backend whose default rounds them (TF32).
+#[cfg(feature = "gpu-kernels")]
+fn exact_f32_kernels<B: Backend>() -> bool {
+    products() == Precision::F32 && super::gpu_ops::serves::<B>()
+}
+
+/// Without GPU backends every backend's f32 products are f32.
+#[cfg(not(feature = "gpu-kernels"))]
+#[allow(clippy::extra_unused_type_parameters)]
+fn exact_f32_kernels<B: Backend>() -> bool {
+    false
+}
+
+/// `x · Wᵀ + b`, with the product in the chosen precision.
+pub fn linear<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) -> Tensor<B, D> {
+    let y = match half_type() {
+        None if !exact_f32_kernels::<B>() => return layer.forward(x),
+        None => matmul(x, layer.weight.val().unsqueeze::<D>()),
+        Some(half) => {
+            let weight = layer.weight.val().cast(half).unsqueeze::<D>();
+            x.cast(half).matmul(weight).cast(FloatDType::F32)
+        }
+    };
     match &layer.bias {
         Some(bias) => y + bias.val().unsqueeze::<D>(),
         None => y,
     }
 }
 
-/// Scaled dot-product attention of `[batch, heads, n, head_dim]` tensors, in bf16 when switched
-/// on (the kernel accumulates in f32).
+/// Scaled dot-product attention of `[batch, heads, n, head_dim]` tensors in the chosen
+/// precision (half-precision kernels accumulate in f32).
 pub fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
     let options = AttentionModuleOptions::default();
-    if !bf16_products() {
-        return module::attention(q, k, v, None, None, options);
+    #[cfg(feature = "gpu-kernels")]
+    if super::gpu_ops::serves::<B>() {
+        match products() {
+            Precision::F16 => return super::gpu_ops::flash_attention_f16(q, k, v),
+            Precision::F32 => {
+                let scale = 1.0 / (q.dims()[3] as f64).sqrt();
+                let scores = matmul(q, k.swap_dims(2, 3)) * scale;
+                return matmul(burn::tensor::activation::softmax(scores, 3), v);
+            }
+            Precision::Tf32 | Precision::Bf16 => {}
+        }
     }
-    let bf16 = |t: Tensor<B, 4>| t.cast(FloatDType::BF16);
-    module::attention(bf16(q), bf16(k), bf16(v), None, None, options).cast(FloatDType::F32)
+    match half_type() {
+        None => module::attention(q, k, v, None, None, options),
+        Some(half) => {
+            let h = |t: Tensor<B, 4>| t.cast(half);
+            module::attention(h(q), h(k), h(v), None, None, options).cast(FloatDType::F32)
+        }
+    }
 }
 
-/// `a · b` (batched), in bf16 when switched on.
+/// `a · b` (batched), in the chosen precision.
 pub fn matmul<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> Tensor<B, D> {
-    if !bf16_products() {
-        return a.matmul(b);
+    #[cfg(feature = "gpu-kernels")]
+    if exact_f32_kernels::<B>() {
+        return super::gpu_ops::matmul_f32(a, b);
     }
-    a.cast(FloatDType::BF16)
-        .matmul(b.cast(FloatDType::BF16))
-        .cast(FloatDType::F32)
+    match half_type() {
+        None => a.matmul(b),
+        Some(half) => a.cast(half).matmul(b.cast(half)).cast(FloatDType::F32),
+    }
 }
