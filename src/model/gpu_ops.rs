@@ -427,7 +427,17 @@ impl<R: CubeRuntime> Operation<FusionCubeRuntime<R>> for FlashAttention<R> {
         let q = into_contiguous(handles.get_float_tensor::<Inner<R>>(q));
         let k = into_contiguous(handles.get_float_tensor::<Inner<R>>(k));
         let v = into_contiguous(handles.get_float_tensor::<Inner<R>>(v));
-        let options = Default::default();
+        let run = |strategy| {
+            cube_attention(
+                q.clone(),
+                k.clone(),
+                v.clone(),
+                None,
+                None,
+                Default::default(),
+                strategy,
+            )
+        };
         let mut tried = Vec::new();
         if self.kernel == Kernel::Flash {
             let strategy =
@@ -436,15 +446,7 @@ impl<R: CubeRuntime> Operation<FusionCubeRuntime<R>> for FlashAttention<R> {
                     seq_q: self.shape.q_tiles,
                     seq_kv: self.shape.kv_tiles,
                 });
-            match cube_attention(
-                q.clone(),
-                k.clone(),
-                v.clone(),
-                None,
-                None,
-                options,
-                strategy,
-            ) {
+            match run(strategy) {
                 Ok(result) => {
                     KERNEL_USED.store(1, Ordering::Relaxed);
                     handles.register_float_tensor::<Inner<R>>(&out.id, result);
@@ -453,22 +455,12 @@ impl<R: CubeRuntime> Operation<FusionCubeRuntime<R>> for FlashAttention<R> {
                 Err(e) => tried.push(format!("flash: {e}")),
             }
         }
-        let strategy = AttentionStrategy::FlashUnit;
-        let (used, result) = match cube_attention(
-            q.clone(),
-            k.clone(),
-            v.clone(),
-            None,
-            None,
-            options,
-            strategy,
-        ) {
+        let (used, result) = match run(AttentionStrategy::FlashUnit) {
             Ok(result) => (2, result),
             Err(e) => {
                 tried.push(format!("flash-unit: {e}"));
-                let result =
-                    cube_attention(q, k, v, None, None, options, AttentionStrategy::Fallback)
-                        .expect("burn's unfused attention always launches");
+                let result = run(AttentionStrategy::Fallback)
+                    .expect("burn's unfused attention always launches");
                 (3, result)
             }
         };
