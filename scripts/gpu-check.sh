@@ -156,8 +156,8 @@ fi
 # The same size through burn's unfused attention in bf16 (session 5's path), for comparison.
 [ "$MODE" = gpu ] && STREAM_PRECISION=bf16 stream "stream_volume_${FIRST}_bf16_unfused" 120 "$FIRST" 0
 train_step train_step 150 "$TRAIN_ANCHORS"
-# Training keeps every attention matrix for the backward pass (burn 0.21 has no fused attention
-# backward): if the full size does not fit, measure half the anchors so there is a number.
+# Attention's backward recomputes its probabilities (model/training_attention.rs), but the rest of
+# the graph is kept: if the full size does not fit, measure half the anchors so there is a number.
 if [ "$(cut -d' ' -f1 "$WORK/train_step.rc" 2>/dev/null)" != 0 ] && [ ! -e "$WORK/train_step.skip" ]; then
   train_step train_step_half 120 $(( TRAIN_ANCHORS / 2 ))
 fi

@@ -24,6 +24,7 @@ pub mod parity;
 pub mod precision;
 mod supernode;
 mod tangent;
+mod training_attention;
 pub mod weights;
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};

@@ -85,6 +85,11 @@ pub fn linear<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) ->
 /// precision (half-precision kernels accumulate in f32).
 pub fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
     let options = AttentionModuleOptions::default();
+    if matches!(products(), Precision::F32 | Precision::Tf32)
+        && super::training_attention::serves::<B>()
+    {
+        return super::training_attention::attention(q, k, v);
+    }
     #[cfg(feature = "gpu-kernels")]
     if super::gpu_ops::serves::<B>() {
         match products() {
