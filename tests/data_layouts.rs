@@ -34,9 +34,35 @@ fn drivaerml_run(synthetic: &Path, src: &Path, i: usize, forces_csv: &str) -> st
     run
 }
 
-/// The prepared surface's total area, m².
-fn total_area_m2(run: &PreparedRun) -> f64 {
-    run.surface_area.iter().map(|a| *a as f64).sum()
+/// The run's faces add up to the fixture's surface area (manifest `surface_area`).
+fn assert_fixture_area(run: &PreparedRun, facts: &serde_json::Value) {
+    let area_m2: f64 = run.surface_area.iter().map(|a| *a as f64).sum();
+    let want = facts["surface_area"].as_f64().unwrap();
+    assert!(
+        common::close(area_m2, want, 1e-5),
+        "area {area_m2} m², fixture {want}"
+    );
+}
+
+/// The fixture's closed surface: its area, and the volume it encloses, which the divergence
+/// theorem gives with a positive sign only when the normals point outward.
+fn assert_fixture_surface(run: &PreparedRun, facts: &serde_json::Value) {
+    assert_fixture_area(run, facts);
+    let volume_m3 = enclosed_volume_m3(run);
+    let want = facts["enclosed_volume"].as_f64().unwrap();
+    assert!(
+        common::close(volume_m3, want, 1e-4),
+        "outward normals: enclosed volume {volume_m3} m³, fixture {want}"
+    );
+}
+
+/// The VTK-written BINARY legacy surface fixture, and its faces as lists of point indices.
+fn fixture_surface(synthetic: &Path) -> (mesh::Mesh, Vec<Vec<u32>>) {
+    let surface = mesh::read_mesh(&synthetic.join("surface_f32_legacy_v42_binary.vtk")).unwrap();
+    let faces = (0..surface.n_cells())
+        .map(|c| surface.cells.cell(c).to_vec())
+        .collect();
+    (surface, faces)
 }
 
 /// The volume the prepared surface encloses by the divergence theorem, m³: positive when the
@@ -180,22 +206,7 @@ fn drivaerml_and_ahmedml_folders_prepare_to_the_manifests_facts() {
     assert!(reason.contains("volume_3.vtu"), "{reason}");
 
     let run = PreparedRun::read(&out.join("run_1.h5")).unwrap();
-    let area = total_area_m2(&run);
-    assert!(common::close(
-        area,
-        surface_facts["surface_area"].as_f64().unwrap(),
-        1e-5
-    ));
-    // Outward normals: the divergence theorem gives the enclosed volume with a positive sign.
-    let volume_m3 = enclosed_volume_m3(&run);
-    assert!(
-        common::close(
-            volume_m3,
-            surface_facts["enclosed_volume"].as_f64().unwrap(),
-            1e-4
-        ),
-        "{volume_m3}"
-    );
+    assert_fixture_surface(&run, surface_facts);
     // Pressure force along x from the prepared surface: −Σ p n_x A = −(manifest integral).
     let fx: f64 = (0..run.surface_len())
         .map(|c| {
@@ -423,12 +434,7 @@ fn windsorml_folder_prepares_point_data_coefficients() {
     assert_eq!(run.meta.cl, Some(0.48822));
     // y up: lift is along +y.
     assert_eq!(run.meta.axes.up, 1, "{:?}", run.meta.axes);
-    let area = total_area_m2(&run);
-    assert!(common::close(
-        area,
-        surface_facts["surface_area"].as_f64().unwrap(),
-        1e-5
-    ));
+    assert_fixture_area(&run, surface_facts);
     // Each cell's values are the mean of its points' values.
     let mut max_err = 0.0f32;
     for c in 0..fixture.n_cells() {
@@ -610,7 +616,7 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
     let synthetic = fixtures.join("synthetic");
     let m = common::load_manifest(&synthetic);
     let facts = &m["files"]["surface_f32_legacy_v42_binary.vtk"];
-    let fixture = mesh::read_mesh(&synthetic.join("surface_f32_legacy_v42_binary.vtk")).unwrap();
+    let (fixture, faces) = fixture_surface(&synthetic);
     let point = |name: &str| {
         fixture
             .field(slipstream::mesh::Location::Point, name)
@@ -618,9 +624,6 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
             .clone()
     };
     let (p, tau) = (point("p"), point("wallShearStress"));
-    let faces: Vec<Vec<u32>> = (0..fixture.n_cells())
-        .map(|c| fixture.cells.cell(c).to_vec())
-        .collect();
     // The wall-shear file: the same points reversed, faces renumbered to match.
     let n = fixture.points.len() as u32;
     let reversed: Vec<[f32; 3]> = fixture.points.iter().rev().copied().collect();
@@ -794,17 +797,7 @@ fn drivaernet_designs_prepare_from_their_three_folders() {
     assert_eq!(splits["test"], serde_json::json!(["F_D_WM_WW_0002"]));
 
     let run = PreparedRun::read(&out.join("N_S_WWS_WM_001.h5")).unwrap();
-    let area = total_area_m2(&run);
-    assert!(common::close(
-        area,
-        facts["surface_area"].as_f64().unwrap(),
-        1e-5
-    ));
-    let volume_m3 = enclosed_volume_m3(&run);
-    assert!(
-        common::close(volume_m3, facts["enclosed_volume"].as_f64().unwrap(), 1e-4),
-        "outward normals: {volume_m3}"
-    );
+    assert_fixture_surface(&run, facts);
     // Pressure: each face's mean of its points. Wall shear: carried from the reversed file by
     // matching points, then negated (OpenFOAM stores −τ); a lost permutation would not match.
     let p_values: Vec<f64> = p.values.iter_f64().collect();
@@ -937,10 +930,7 @@ fn shapenet_car_folders_prepare_with_their_absent_fields() {
     let synthetic = fixtures.join("synthetic");
     let m = common::load_manifest(&synthetic);
     let facts = &m["files"]["surface_f32_legacy_v42_binary.vtk"];
-    let fixture = mesh::read_mesh(&synthetic.join("surface_f32_legacy_v42_binary.vtk")).unwrap();
-    let faces: Vec<Vec<u32>> = (0..fixture.n_cells())
-        .map(|c| fixture.cells.cell(c).to_vec())
-        .collect();
+    let (fixture, faces) = fixture_surface(&synthetic);
     let p: Vec<f64> = fixture
         .field(slipstream::mesh::Location::Point, "p")
         .unwrap()
@@ -1043,18 +1033,7 @@ fn shapenet_car_folders_prepare_with_their_absent_fields() {
         ),
         (20.0, 1.2)
     );
-    let area = total_area_m2(&run);
-    assert!(common::close(
-        area,
-        facts["surface_area"].as_f64().unwrap(),
-        1e-5
-    ));
-    let enclosed = enclosed_volume_m3(&run);
-    assert!(common::close(
-        enclosed,
-        facts["enclosed_volume"].as_f64().unwrap(),
-        1e-4
-    ));
+    assert_fixture_surface(&run, facts);
     let mut max_err = 0.0f64;
     for (c, f) in faces.iter().enumerate() {
         let mean = f.iter().map(|&i| p[i as usize]).sum::<f64>() / f.len() as f64;

@@ -21,6 +21,7 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
 
 use burn::tensor::{backend::Backend, DType, FloatDType, Shape, Tensor, TensorPrimitive};
 use burn_cubecl::fusion::FusionCubeRuntime;
@@ -59,16 +60,14 @@ pub const FLASH_SHAPE_ENV: &str = "SLIPSTREAM_FLASH";
 
 /// True when `B` is a fused GPU backend these kernels run on.
 pub fn serves<B: Backend>() -> bool {
-    let t = TypeId::of::<B::FloatTensorPrimitive>();
     #[cfg(feature = "cuda")]
-    if t == TypeId::of::<Fused<CudaRuntime>>() {
+    if is::<B, CudaRuntime>() {
         return true;
     }
     #[cfg(feature = "wgpu")]
-    if t == TypeId::of::<Fused<WgpuRuntime>>() {
+    if is::<B, WgpuRuntime>() {
         return true;
     }
-    let _ = t;
     false
 }
 
@@ -265,6 +264,13 @@ enum Kernel {
     Unfused,
 }
 
+/// The kernel and its shape as the environment chooses them, read once: attention runs a dozen
+/// times per chunk.
+fn chosen() -> (Kernel, FlashShape) {
+    static CHOSEN: OnceLock<(Kernel, FlashShape)> = OnceLock::new();
+    *CHOSEN.get_or_init(|| (kernel_from_env(), FlashShape::from_env()))
+}
+
 fn kernel_from_env() -> Kernel {
     match std::env::var(ATTENTION_ENV).as_deref().map(str::trim) {
         Ok("flash-unit") => Kernel::FlashUnit,
@@ -295,12 +301,12 @@ fn flash_attention_on<B: Backend, R: CubeRuntime>(
 ) -> Tensor<B, 4> {
     let f16 = |t: Tensor<B, 4>| t.cast(FloatDType::F16);
     let (q, k, v) = (f16(q), f16(k), f16(v));
-    let shape = FlashShape::from_env();
+    let (chosen_kernel, shape) = chosen();
     let [_, _, n, _] = q.dims();
     let keys = k.dims()[2];
     // Key counts below the kernels' key tiles would skip bounds checks too (see above); they
     // are small enough for the unfused path.
-    let kernel = match kernel_from_env() {
+    let kernel = match chosen_kernel {
         _ if keys < 16 * shape.kv_tiles.max(1) as usize => Kernel::Unfused,
         kernel => kernel,
     };

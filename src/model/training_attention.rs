@@ -27,16 +27,15 @@ const BLOCK_ELEMENTS: usize = if cfg!(test) { 600 } else { 1 << 24 };
 
 /// True when `B` is an autodiff backend this attention serves.
 pub fn serves<B: Backend>() -> bool {
-    let t = TypeId::of::<B>();
-    if t == TypeId::of::<Autodiff<super::Cpu>>() {
+    if over::<B, super::Cpu>() {
         return true;
     }
     #[cfg(feature = "cuda")]
-    if t == TypeId::of::<Autodiff<burn::backend::Cuda<f32>>>() {
+    if over::<B, burn::backend::Cuda<f32>>() {
         return true;
     }
     #[cfg(feature = "wgpu")]
-    if t == TypeId::of::<Autodiff<burn::backend::Wgpu<f32>>>() {
+    if over::<B, burn::backend::Wgpu<f32>>() {
         return true;
     }
     false
@@ -45,18 +44,23 @@ pub fn serves<B: Backend>() -> bool {
 /// Scaled dot-product attention (scale 1/√head_dim) of `[batch, heads, n, head_dim]` tensors,
 /// differentiable in q, k and v. `B` must be a backend [`serves`] accepts.
 pub fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
-    if TypeId::of::<B>() == TypeId::of::<Autodiff<super::Cpu>>() {
+    if over::<B, super::Cpu>() {
         return on::<B, super::Cpu>(q, k, v);
     }
     #[cfg(feature = "cuda")]
-    if TypeId::of::<B>() == TypeId::of::<Autodiff<burn::backend::Cuda<f32>>>() {
+    if over::<B, burn::backend::Cuda<f32>>() {
         return on::<B, burn::backend::Cuda<f32>>(q, k, v);
     }
     #[cfg(feature = "wgpu")]
-    if TypeId::of::<B>() == TypeId::of::<Autodiff<burn::backend::Wgpu<f32>>>() {
+    if over::<B, burn::backend::Wgpu<f32>>() {
         return on::<B, burn::backend::Wgpu<f32>>(q, k, v);
     }
     burn::tensor::module::attention(q, k, v, None, None, Default::default())
+}
+
+/// True when `B` is burn's autodiff over `I`.
+fn over<B: Backend, I: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<Autodiff<I>>()
 }
 
 /// `value` as type `T`, which the caller has checked it is.
