@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # GPU check for slipstream: CUDA vs reference parity (f32, tf32, f16, bf16), streaming inference of
-# the drivaerml preset at full scale (f16 products, flash attention), and one training step. Writes one JSON file and prints a table.
+# the drivaerml preset at full scale (f16 products, flash attention), one training step, and the
+# README's main job (the shipped checkpoint on the bundled car) in each precision. Writes one JSON
+# file and prints a table.
 #
 # Runs where there is a GPU but no network and no Rust: carry the release binary built with
 # `cargo build --release --no-default-features --features cuda` and the parity fixtures (either may
@@ -8,7 +10,9 @@
 # same steps on the CPU at small sizes, to check the script itself anywhere.
 #
 # Usage: scripts/gpu-check.sh [--cpu] [--bin PATH] [--fixtures DIR] [--out FILE] [--budget-s S]
-#                             [--logs FILE.tgz]
+#                             [--logs FILE.tgz] [--checkpoint DIR] [--stl FILE]
+#   --checkpoint/--stl: the predict steps' model and car (default: the shipped checkpoint and the
+#   bundled Ahmed body, when present); without them those steps are skipped
 #   env CHUNK (query points per chunk, default 49152), FLASH_SHAPES (flash kernel shapes to try)
 set -uo pipefail
 
@@ -18,6 +22,8 @@ OUT_JSON=gpu-check.json
 BUDGET_S=470
 MODE=gpu
 LOGS=
+CHECKPOINT=checkpoints/ahmed-small
+STL=geometry/ahmed_25deg.stl
 while [ $# -gt 0 ]; do
   case "$1" in
     --cpu) MODE=cpu ;;
@@ -26,7 +32,9 @@ while [ $# -gt 0 ]; do
     --out) OUT_JSON=$2; shift ;;
     --budget-s) BUDGET_S=$2; shift ;;
     --logs) LOGS=$2; shift ;;
-    -h|--help) sed -n 2,12p "$0"; exit 0 ;;
+    --checkpoint) CHECKPOINT=$2; shift ;;
+    --stl) STL=$2; shift ;;
+    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -72,11 +80,13 @@ if [ "$MODE" = gpu ]; then
   # Shapes of the tensor-core flash kernel tried on the first size (warps, query tiles, key tiles);
   # the fastest streams the rest. A chunk below 4x the anchors keeps cubek's 16x16 tiles.
   FLASH_SHAPES=${FLASH_SHAPES:-"4,1,1 8,1,1 4,1,2 2,1,1"}
+  PREDICT_SIZES=()  # predict's defaults: the job the README runs
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$WORK/gpu.txt" 2>/dev/null || echo "unknown" > "$WORK/gpu.txt"
 else
   DEVICE=cpu
   ANCHORS=256; TRAIN_ANCHORS=256; SIZES="2000 20000"; FULL_VOLUME=60000; FULL_SURFACE=6000
   CHUNK=${CHUNK:-8192}; PRECISIONS="f32"; STREAM_PRECISION=f32; FLASH_SHAPES=""
+  PREDICT_SIZES=(--surface-points 5000 --volume-points 5000)
   echo "cpu ($(nproc) cores)" > "$WORK/gpu.txt"
 fi
 
@@ -120,6 +130,12 @@ train_step() { # train_step NAME LIMIT ANCHORS
   step "$1" "$2" "$BIN" bench model --preset drivaerml --anchors "$3" --queries 0 --repeats 1 \
     --device "$DEVICE" --precision f32 --json
 }
+predict() { # predict NAME LIMIT DEVICE PRECISION
+  step "$1" "$2" "$BIN" predict "$STL" --checkpoint "$CHECKPOINT" --out "$WORK/out_$1" \
+    "${PREDICT_SIZES[@]}" --device "$3" --precision "$4" --json
+}
+HAVE_MODEL=
+[ -f "$STL" ] && [ -d "$CHECKPOINT" ] && HAVE_MODEL=1
 rate() { # seconds per query point of a finished stream step, from its volume part
   python3 -c "import json; v = json.load(open('$WORK/$1.json'))['volume']; print(v['seconds'] / max(v['points'], 1))" 2>/dev/null
 }
@@ -133,6 +149,11 @@ for p in $PRECISIONS; do
   step "parity_${DEVICE}_$p" 240 "$BIN" parity "$FIXTURES" --device "$DEVICE" --precision "$p" --tolerance "$tol" --json &
 done
 stream stream_warmup 240 "$CHUNK" "$CHUNK" &
+if [ -n "$HAVE_MODEL" ]; then
+  # The CPU's f32 answer is what the device's precisions are compared with.
+  predict predict_cpu_f32 240 cpu f32 &
+  [ "$MODE" = gpu ] && predict predict_warmup 240 "$DEVICE" f16 &
+fi
 wait
 
 # Phase 2, one at a time: the rate at the smallest size, one training step, then the full scale
@@ -178,6 +199,18 @@ for n in ${SIZES#* }; do
   stream "stream_volume_$n" 300 "$n" 0
 done
 
+# Phase 3: the README's main job on the device, kernels cached by phase 1: seconds from STL to drag,
+# and how far each precision moves a trained model's Cd (the parity fixtures' weights are scaled up
+# so that every parameter matters, which amplifies rounding 50- to 80-fold).
+if [ -n "$HAVE_MODEL" ]; then
+  for p in $PRECISIONS; do
+    [ "$DEVICE" = cpu ] && [ "$p" = f32 ] && continue  # that is predict_cpu_f32
+    predict "predict_${DEVICE}_$p" 90 "$DEVICE" "$p"
+  done
+else
+  echo "skipped: no checkpoint at $CHECKPOINT or no car at $STL (--checkpoint, --stl)" > "$WORK/predict.skip"
+fi
+
 python3 - "$WORK" "$OUT_JSON" "$MODE" "$START" <<'PY'
 import json, os, sys, time, glob
 work, out, mode, start = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
@@ -217,6 +250,11 @@ for s in steps:
         summary = "; ".join(f"{c['case']}: max rel {max(o['max_rel_error'] for o in c['outputs']):.2e} {'ok' if c['passed'] else 'FAIL'}" for c in res)
     elif isinstance(res, dict) and "volume" in res:
         summary = f"[{res.get('backend')}, attention {res.get('attention_kernel') or 'burn'}] encode {res['encode_s']:.2f} s, volume {res['volume']['points']} pts {res['volume']['seconds']:.2f} s ({res['volume']['points_per_s']:.3g}/s), surface {res['surface']['points']} pts {res['surface']['seconds']:.2f} s"
+    elif isinstance(res, dict) and "cd" in res:
+        base = next((t.get("result") for t in steps if t["name"] == "predict_cpu_f32"), None) or {}
+        delta = f" ({(res['cd'] - base['cd']) / base['cd']:+.1e} vs CPU f32)" if base.get("cd") and s["name"] != "predict_cpu_f32" else ""
+        t = res.get("timings_s", {})
+        summary = f"Cd {res['cd']:.5f}{delta}, Cl {res['cl']:.5f}; {res['surface_points']}+{res['volume_points']} pts: decode {t.get('decode', 0):.2f} s, total {t.get('total', 0):.2f} s"
     elif isinstance(res, dict):
         summary = f"train step {res.get('train_step_s')} s, forward {res.get('infer_s'):.2f} s, {res.get('params')} params"
     else:

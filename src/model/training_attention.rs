@@ -44,6 +44,11 @@ pub fn serves<B: Backend>() -> bool {
 /// Scaled dot-product attention (scale 1/√head_dim) of `[batch, heads, n, head_dim]` tensors,
 /// differentiable in q, k and v. `B` must be a backend [`serves`] accepts.
 pub fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, heads, queries, _] = q.dims();
+    if queries == 0 {
+        // No rows to attend from: nothing to compute, and no blocks to concatenate.
+        return Tensor::zeros([batch, heads, 0, v.dims()[3]], &q.device());
+    }
     if over::<B, super::Cpu>() {
         return on::<B, super::Cpu>(q, k, v);
     }
@@ -237,6 +242,18 @@ mod tests {
         }
         assert!(serves::<CpuAutodiff>());
         assert!(!serves::<Cpu>());
+    }
+
+    /// No query rows: an empty result whose backward still runs (the keys get zero gradients).
+    #[test]
+    fn no_query_rows_give_an_empty_result() {
+        let device = Default::default();
+        let q = Tensor::<CpuAutodiff, 4>::zeros([1, 3, 0, 8], &device).require_grad();
+        let k = Tensor::<CpuAutodiff, 4>::ones([1, 3, 5, 8], &device).require_grad();
+        let out = attention(q, k.clone(), k.clone());
+        assert_eq!(out.dims(), [1, 3, 0, 8]);
+        let grads = (out.sum() + k.clone().sum() * 0.0).backward();
+        assert_eq!(k.grad(&grads).unwrap().dims(), [1, 3, 5, 8]);
     }
 
     #[test]
