@@ -13,7 +13,7 @@
 #                             [--logs FILE.tgz] [--checkpoint DIR] [--stl FILE]
 #   --checkpoint/--stl: the predict steps' model and car (default: the shipped checkpoint and the
 #   bundled Ahmed body, when present); without them those steps are skipped
-#   env CHUNK (query points per chunk, default 49152), FLASH_SHAPES (flash kernel shapes to try)
+#   env CHUNK (query points per chunk, default 98304), FLASH_SHAPES (flash kernel shapes to try)
 set -uo pipefail
 
 BIN=target/release/slipstream
@@ -76,9 +76,11 @@ if [ "$MODE" = gpu ]; then
   ANCHORS=16384; TRAIN_ANCHORS=16384; SIZES="1000000 10000000"; FULL_VOLUME=150000000; FULL_SURFACE=9000000
   # f32: no tensor cores (the reference's arithmetic); tf32: burn's tensor-core default; f16: flash
   # attention on tensor cores (model/gpu_ops.rs), the streaming path; bf16: burn's unfused path.
-  CHUNK=${CHUNK:-49152}; PRECISIONS="f32 tf32 f16 bf16"; STREAM_PRECISION=f16
+  # A chunk of 6x the anchors: the flash op runs it as two pieces of 3x (cubek keeps its 16x16
+  # tiles below 4x), and larger chunks mean fewer host round trips per point.
+  CHUNK=${CHUNK:-98304}; PRECISIONS="f32 tf32 f16 bf16"; STREAM_PRECISION=f16
   # Shapes of the tensor-core flash kernel tried on the first size (warps, query tiles, key tiles);
-  # the fastest streams the rest. A chunk below 4x the anchors keeps cubek's 16x16 tiles.
+  # the fastest streams the rest.
   FLASH_SHAPES=${FLASH_SHAPES:-"4,1,1 8,1,1 4,1,2 2,1,1"}
   PREDICT_SIZES=()  # predict's defaults: the job the README runs
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader > "$WORK/gpu.txt" 2>/dev/null || echo "unknown" > "$WORK/gpu.txt"
@@ -175,7 +177,8 @@ else
   stream "stream_volume_$FIRST" 200 "$FIRST" 0
 fi
 # The same size through burn's unfused attention in bf16 (session 5's path), for comparison.
-[ "$MODE" = gpu ] && STREAM_PRECISION=bf16 stream "stream_volume_${FIRST}_bf16_unfused" 120 "$FIRST" 0
+# Its score matrices go through memory (3 heads x chunk x anchors), so a smaller chunk.
+[ "$MODE" = gpu ] && CHUNK=32768 STREAM_PRECISION=bf16 stream "stream_volume_${FIRST}_bf16_unfused" 120 "$FIRST" 0
 train_step train_step 150 "$TRAIN_ANCHORS"
 # Attention's backward recomputes its probabilities (model/training_attention.rs), but the rest of
 # the graph is kept: if the full size does not fit, measure half the anchors so there is a number.

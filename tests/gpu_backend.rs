@@ -161,3 +161,41 @@ fn parity_cases_on_the_gpu_backend() {
     let full = parity_worst(Precision::F16, "full").unwrap();
     assert!(full <= 3e-2, "full: f16 off by {full:.3e}");
 }
+
+/// Streamed decoding on the GPU backend: full chunks go as they are, a short last part is padded
+/// (to the next power of two, at most the chunk) and its padding dropped, so the outputs equal the
+/// CPU's whatever the chunk.
+#[test]
+fn chunked_decoding_matches_the_cpu_whatever_the_chunk() {
+    use slipstream::bench::model::{volume_points, Workload};
+    use slipstream::model::{AbUpt, AbUptConfig, Branch, CoordinateFrame, ParamSource};
+    use slipstream::rng::Rng;
+
+    let mut config = AbUptConfig::tiny();
+    config.coordinates = CoordinateFrame {
+        offset_m: [4.0, 4.0, 1.0],
+        scale_per_m: [60.0; 3],
+    };
+    config.radius = 30.0;
+    let source = || ParamSource::random_with_std(7, 0.1);
+    let cpu_model = AbUpt::<Cpu>::build(&config, source(), &Default::default()).unwrap();
+    let gpu_model = AbUpt::<Wgpu>::build(&config, source(), &gpu()).unwrap();
+    let workload = Workload::new(&config, 600, 80, 96, 11);
+    let points = volume_points(&config, 2_000, &mut Rng::seed_from(5));
+    let cpu_enc = workload.encode(&cpu_model, &Default::default()).unwrap();
+    let want = cpu_model
+        .decode_chunked(&cpu_enc, Branch::Volume, &points, 2_000, |_| {})
+        .unwrap();
+    let gpu_enc = workload.encode(&gpu_model, &gpu()).unwrap();
+    // 2,000 = 2 × 777 + 446 (the last part padded to 512 rows); = 1,536 + 464 (padded to 512).
+    for chunk in [777, 1_536] {
+        let mut seen = 0;
+        let got = gpu_model
+            .decode_chunked(&gpu_enc, Branch::Volume, &points, chunk, |n| seen += n)
+            .unwrap();
+        assert_eq!(seen, points.len());
+        let gap = relative_gap(&got, &want);
+        eprintln!("decode in chunks of {chunk}, wgpu f32: relative gap {gap:.2e}");
+        assert!(gap < 1e-4, "chunk {chunk}: off by {gap:.2e}");
+    }
+}

@@ -367,13 +367,10 @@ impl<B: Backend> AbUpt<B> {
         };
         let mut out = Vec::with_capacity(positions.len() * channels);
         for part in positions.chunks(chunk.max(1)) {
-            // GPU backends compile (and autotune) kernels per shape: pad a short chunk to the next
-            // power of two by repeating its last point, so a stream meets few shapes. Queries are
-            // independent, so the padding changes nothing; the CPU needs no padding.
             let rows = if super::cpu_kernels::applies::<B>() {
                 part.len()
             } else {
-                part.len().next_power_of_two().max(64)
+                padded_rows(part.len(), chunk.max(1))
             };
             let mut flat: Vec<f32> = part.iter().flatten().copied().collect();
             let last = part.last().copied().unwrap_or_default();
@@ -390,5 +387,34 @@ impl<B: Backend> AbUpt<B> {
             progress(part.len());
         }
         Ok(out)
+    }
+}
+
+/// Rows a GPU backend decodes for a part of `len` query points out of chunks of `chunk`. GPU
+/// backends compile (and autotune) kernels per shape, so the short last part is padded to the next
+/// power of two (at least 64, at most the chunk) by repeating its last point: a stream then meets
+/// few shapes. A full chunk is never padded: padding 49,152 rows to 65,536 would waste a quarter
+/// of the work. Queries are independent, so padding changes no result; the CPU needs none.
+fn padded_rows(len: usize, chunk: usize) -> usize {
+    if len >= chunk {
+        len
+    } else {
+        len.next_power_of_two().max(64).min(chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::padded_rows;
+
+    #[test]
+    fn only_a_short_last_part_is_padded() {
+        assert_eq!(padded_rows(49_152, 49_152), 49_152);
+        assert_eq!(padded_rows(65_536, 65_536), 65_536);
+        assert_eq!(padded_rows(5_000, 49_152), 8_192);
+        assert_eq!(padded_rows(40_000, 49_152), 49_152);
+        assert_eq!(padded_rows(10, 8_192), 64);
+        assert_eq!(padded_rows(10, 32), 32);
+        assert_eq!(padded_rows(7, 7), 7);
     }
 }
