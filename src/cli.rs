@@ -828,6 +828,7 @@ fn model_error(e: ModelError) -> anyhow::Error {
     match e {
         ModelError::File { .. }
         | ModelError::Config(_)
+        | ModelError::Device(_)
         | ModelError::Input(_)
         | ModelError::Weights(_)
         | ModelError::Job(_) => anyhow::Error::new(BadInput(anyhow::Error::new(e))),

@@ -39,7 +39,7 @@ impl FromStr for DeviceChoice {
                 .and_then(|i| i.parse().ok())
                 .map(DeviceChoice::Cuda)
                 .ok_or_else(|| {
-                    ModelError::Config(format!("device `{s}`: use cpu, cuda, cuda:N or wgpu"))
+                    ModelError::Device(format!("device `{s}`: use cpu, cuda, cuda:N or wgpu"))
                 }),
         }
     }
@@ -63,7 +63,7 @@ impl DeviceChoice {
             None => match std::env::var(DEVICE_ENV) {
                 Ok(s) if !s.trim().is_empty() => s
                     .parse()
-                    .map_err(|e| ModelError::Config(format!("${DEVICE_ENV}: {e}"))),
+                    .map_err(|e| ModelError::Device(format!("${DEVICE_ENV}: {e}"))),
                 _ => Ok(DeviceChoice::Cpu),
             },
         }
@@ -94,7 +94,7 @@ impl FromStr for Precision {
             "tf32" => Ok(Precision::Tf32),
             "bf16" | "bfloat16" => Ok(Precision::Bf16),
             "f16" | "fp16" | "float16" | "half" => Ok(Precision::F16),
-            other => Err(ModelError::Config(format!(
+            other => Err(ModelError::Device(format!(
                 "precision `{other}`: use f32, tf32, bf16 or f16"
             ))),
         }
@@ -185,8 +185,8 @@ fn probe<B: Backend>(device: &B::Device, what: &str, hint: &str) -> Result<(), M
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_default();
-        ModelError::Config(format!(
-            "no usable {what} for {} products ({}); {hint}, or run with --device cpu",
+        ModelError::Device(format!(
+            "no usable {what} for {} products (burn: {}); {hint}, or run with --device cpu",
             super::precision::products(),
             why.lines().next().unwrap_or("initialisation failed")
         ))
@@ -228,7 +228,7 @@ mod cuda {
         _precision: Precision,
         _job: J,
     ) -> Result<J::Output, ModelError> {
-        Err(ModelError::Config(
+        Err(ModelError::Device(
             "this slipstream was built without CUDA support; rebuild with \
              `cargo build --release --no-default-features --features cuda` (needs an NVIDIA driver at run time, \
              no CUDA toolkit to build)"
@@ -261,7 +261,7 @@ mod wgpu {
     use super::{Job, ModelError, Precision};
 
     pub fn run<J: Job>(_precision: Precision, _job: J) -> Result<J::Output, ModelError> {
-        Err(ModelError::Config(
+        Err(ModelError::Device(
             "this slipstream was built without wgpu support; rebuild with \
              `cargo build --release --no-default-features --features wgpu` (needs a Vulkan driver at \
              run time)"

@@ -50,6 +50,10 @@ pub enum ModelError {
     Input(String),
     #[error("{path}: {message}")]
     File { path: String, message: String },
+    /// The device or precision asked for is unknown, not built in, or not usable here; the
+    /// message says what to check.
+    #[error("{0}")]
+    Device(String),
     /// A job run through [`device::dispatch`] failed for its own reasons (data, files).
     #[error("{0}")]
     Job(String),
