@@ -137,11 +137,7 @@ fn parity_worst(precision: Precision, case: &str) -> Option<f64> {
     let _products = Products::set(precision);
     let report = run_case::<Wgpu>(&fixtures.join("abupt_parity"), case, 1.0, &gpu()).unwrap();
     assert_eq!(report.outputs.len(), 15, "every reference output compared");
-    let worst = report
-        .outputs
-        .iter()
-        .map(|o| o.max_rel_error)
-        .fold(0.0f64, f64::max);
+    let worst = report.worst_rel_error();
     eprintln!("{case}, wgpu {precision}: worst max rel {worst:.3e}");
     Some(worst)
 }

@@ -66,11 +66,7 @@ fn half_products_within(precision: Precision, case: &str, bound: f64) {
     let dir = fixtures.join("abupt_parity");
     let _products = Products::set(precision);
     let report = run_case::<Cpu>(&dir, case, bound, &Default::default()).unwrap();
-    let worst = report
-        .outputs
-        .iter()
-        .map(|o| o.max_rel_error)
-        .fold(0.0f64, f64::max);
+    let worst = report.worst_rel_error();
     eprintln!("{case}, {precision} products: worst max rel {worst:.3e}");
     assert!(worst <= bound, "{precision} products off by {worst:.3e}");
     assert!(

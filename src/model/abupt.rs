@@ -365,12 +365,13 @@ impl<B: Backend> AbUpt<B> {
             Branch::Surface => self.config.surface_channels,
             Branch::Volume => self.config.volume_channels,
         };
+        let chunk = chunk.max(1);
         let mut out = Vec::with_capacity(positions.len() * channels);
-        for part in positions.chunks(chunk.max(1)) {
+        for part in positions.chunks(chunk) {
             let rows = if super::cpu_kernels::applies::<B>() {
                 part.len()
             } else {
-                padded_rows(part.len(), chunk.max(1))
+                padded_rows(part.len(), chunk)
             };
             let mut flat: Vec<f32> = part.iter().flatten().copied().collect();
             let last = part.last().copied().unwrap_or_default();

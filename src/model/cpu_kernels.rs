@@ -17,11 +17,7 @@ use super::{tensor_from, tensor_values, Cpu};
 /// True when `B` is the plain CPU backend (no autodiff) computing in f32, where these kernels
 /// apply.
 pub fn applies<B: Backend>() -> bool {
-    TypeId::of::<B>() == TypeId::of::<Cpu>()
-        && matches!(
-            super::precision::products(),
-            super::device::Precision::F32 | super::device::Precision::Tf32
-        )
+    TypeId::of::<B>() == TypeId::of::<Cpu>() && !super::precision::half_products()
 }
 
 /// `e^x` on [-87, 88], relative error below 3e-7: Cody–Waite range reduction to

@@ -108,7 +108,12 @@ pub fn flash_attention_f16<B: Backend>(
 /// Which attention kernel the f16 path ran last: `flash`, `flash-unit`, `unfused`, or `none`
 /// before any ran. Benchmarks report it, because a fallback changes the speed by an order.
 pub fn attention_kernel_used() -> &'static str {
-    match KERNEL_USED.load(Ordering::Relaxed) {
+    kernel_name(KERNEL_USED.load(Ordering::Relaxed))
+}
+
+/// The name of a [`KERNEL_USED`] code.
+fn kernel_name(code: u8) -> &'static str {
+    match code {
         1 => "flash",
         2 => "flash-unit",
         3 => "unfused",
@@ -327,23 +332,14 @@ fn flash_attention_on<B: Backend, R: CubeRuntime>(
         return padded_op::<B, R>(q, &k, &v, 0, n, padded, Kernel::FlashUnit, shape)
             .cast(FloatDType::F32);
     }
-    let mut outputs = Vec::new();
-    let mut start = 0;
-    while start < n {
-        let len = (n - start).min(piece);
-        let padded = round(len).max(floor);
-        outputs.push(padded_op::<B, R>(
-            q.clone(),
-            &k,
-            &v,
-            start,
-            len,
-            padded,
-            Kernel::Flash,
-            shape,
-        ));
-        start += len;
-    }
+    let mut outputs: Vec<_> = (0..n)
+        .step_by(piece)
+        .map(|start| {
+            let len = (n - start).min(piece);
+            let padded = round(len).max(floor);
+            padded_op::<B, R>(q.clone(), &k, &v, start, len, padded, Kernel::Flash, shape)
+        })
+        .collect();
     let out = if outputs.len() == 1 {
         outputs.pop().expect("one piece")
     } else {
@@ -473,7 +469,7 @@ impl<R: CubeRuntime> Operation<FusionCubeRuntime<R>> for FlashAttention<R> {
         if KERNEL_USED.swap(used, Ordering::Relaxed) != used && !tried.is_empty() {
             eprintln!(
                 "note: attention ran as {} ({})",
-                if used == 2 { "flash-unit" } else { "unfused" },
+                kernel_name(used),
                 tried.join("; ")
             );
         }

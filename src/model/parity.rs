@@ -40,6 +40,16 @@ pub struct CaseReport {
     pub passed: bool,
 }
 
+impl CaseReport {
+    /// The largest relative error over all outputs.
+    pub fn worst_rel_error(&self) -> f64 {
+        self.outputs
+            .iter()
+            .map(|o| o.max_rel_error)
+            .fold(0.0, f64::max)
+    }
+}
+
 fn file_error(path: &Path, message: impl Into<String>) -> ModelError {
     ModelError::File {
         path: path.display().to_string(),

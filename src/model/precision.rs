@@ -2,9 +2,10 @@
 //! PyTorch's autocast runs the AB-UPT reference: weights, positions, embeddings, normalisation and
 //! softmax stay in f32, and only the inputs of the linear layers and of attention are rounded to
 //! bf16 or f16 (products accumulate in f32 on tensor cores). On the GPU backends `f32` means f32
-//! multiply-adds (`gpu_ops`), as PyTorch computes f32, and `tf32` burn's tensor-core default. Running every tensor in bf16 instead is unusable: positions and rotary
-//! angles lose their low bits, and on an H200 the reference's parity outputs then differed by up
-//! to 340 % (measured 2026-11-27).
+//! multiply-adds (`gpu_ops`), as PyTorch computes f32, and `tf32` burn's tensor-core default.
+//! Running every tensor in bf16 instead is unusable: positions and rotary angles lose their low
+//! bits, and on an H200 the reference's parity outputs then differed by up to 340 % (measured
+//! 2026-11-27).
 //!
 //! burn 0.21 fixes a device's float type per process, so the choice is not a backend type: it is
 //! set for the duration of a job on the thread that runs it (see `device::dispatch`).
@@ -41,6 +42,11 @@ impl Drop for Products {
     fn drop(&mut self) {
         PRODUCTS.with(|c| c.set(self.previous));
     }
+}
+
+/// True when this thread's products round their inputs to a half type (bf16 or f16).
+pub fn half_products() -> bool {
+    half_type().is_some()
 }
 
 /// The half type products are rounded to, if any.
@@ -84,10 +90,13 @@ pub fn linear<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) ->
 /// Scaled dot-product attention of `[batch, heads, n, head_dim]` tensors in the chosen
 /// precision (half-precision kernels accumulate in f32).
 pub fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, heads, queries, _] = q.dims();
+    if queries == 0 {
+        // No rows to attend from; the blocked and pieced kernels below would concatenate none.
+        return Tensor::zeros([batch, heads, 0, v.dims()[3]], &q.device());
+    }
     let options = AttentionModuleOptions::default();
-    if matches!(products(), Precision::F32 | Precision::Tf32)
-        && super::training_attention::serves::<B>()
-    {
+    if !half_products() && super::training_attention::serves::<B>() {
         return super::training_attention::attention(q, k, v);
     }
     #[cfg(feature = "gpu-kernels")]

@@ -42,13 +42,9 @@ pub fn serves<B: Backend>() -> bool {
 }
 
 /// Scaled dot-product attention (scale 1/√head_dim) of `[batch, heads, n, head_dim]` tensors,
-/// differentiable in q, k and v. `B` must be a backend [`serves`] accepts.
+/// differentiable in q, k and v. `B` must be a backend [`serves`] accepts, and n > 0
+/// (`precision::attention` answers zero rows itself).
 pub fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [batch, heads, queries, _] = q.dims();
-    if queries == 0 {
-        // No rows to attend from: nothing to compute, and no blocks to concatenate.
-        return Tensor::zeros([batch, heads, 0, v.dims()[3]], &q.device());
-    }
     if over::<B, super::Cpu>() {
         return on::<B, super::Cpu>(q, k, v);
     }
@@ -101,14 +97,14 @@ fn forward<I: Backend>(q: Tensor<I, 4>, k: Tensor<I, 4>, v: Tensor<I, 4>) -> Ten
     let keys = k.dims()[2];
     let rows = block_rows(BLOCK_ELEMENTS, b * h, keys, n);
     let kt = k.swap_dims(2, 3);
-    let mut out = Vec::with_capacity(n.div_ceil(rows));
-    let mut start = 0;
-    while start < n {
-        let len = rows.min(n - start);
-        let scores = q.clone().narrow(2, start, len).matmul(kt.clone()) * scale(d);
-        out.push(activation::softmax(scores, 3).matmul(v.clone()));
-        start += len;
-    }
+    let out = (0..n)
+        .step_by(rows)
+        .map(|start| {
+            let len = rows.min(n - start);
+            let scores = q.clone().narrow(2, start, len).matmul(kt.clone()) * scale(d);
+            activation::softmax(scores, 3).matmul(v.clone())
+        })
+        .collect();
     Tensor::cat(out, 2)
 }
 
@@ -143,8 +139,7 @@ impl<I: Backend> Backward<I, 3> for RecomputingAttention {
         let mut dq = Vec::with_capacity(n.div_ceil(rows));
         let mut dk = Tensor::<I, 4>::zeros(k.dims(), &k.device());
         let mut dv = Tensor::<I, 4>::zeros(v.dims(), &v.device());
-        let mut start = 0;
-        while start < n {
+        for start in (0..n).step_by(rows) {
             let len = rows.min(n - start);
             let q_block = q.clone().narrow(2, start, len);
             let grad_block = grad_out.clone().narrow(2, start, len);
@@ -154,7 +149,6 @@ impl<I: Backend> Backward<I, 3> for RecomputingAttention {
             let d_scores = probs * (grad_block.matmul(vt.clone()) - row_dot);
             dq.push(d_scores.clone().matmul(k.clone()) * s);
             dk = dk + d_scores.swap_dims(2, 3).matmul(q_block) * s;
-            start += len;
         }
         if let Some(node) = node_q {
             grads.register::<I>(node.id, primitive(Tensor::cat(dq, 2)));
@@ -244,13 +238,14 @@ mod tests {
         assert!(!serves::<Cpu>());
     }
 
-    /// No query rows: an empty result whose backward still runs (the keys get zero gradients).
+    /// No query rows, as the model asks for attention in training: an empty result whose
+    /// backward still runs (the keys get zero gradients).
     #[test]
     fn no_query_rows_give_an_empty_result() {
         let device = Default::default();
         let q = Tensor::<CpuAutodiff, 4>::zeros([1, 3, 0, 8], &device).require_grad();
         let k = Tensor::<CpuAutodiff, 4>::ones([1, 3, 5, 8], &device).require_grad();
-        let out = attention(q, k.clone(), k.clone());
+        let out = crate::model::precision::attention(q, k.clone(), k.clone());
         assert_eq!(out.dims(), [1, 3, 0, 8]);
         let grads = (out.sum() + k.clone().sum() * 0.0).backward();
         assert_eq!(k.grad(&grads).unwrap().dims(), [1, 3, 5, 8]);
