@@ -12,6 +12,10 @@ memory of the slipstream process (from the kernel's accounting of the child, no 
 DrivAerML has no stored vorticity, so prepare computes it from the velocity (on every cell up
 to 4M, on a 4M-cell stencil beyond): the heaviest path.
 
+With --split the volume is stored as DrivAerML publishes it, in two parts
+(volume_1.vtu.00.part and volume_1.vtu.01.part, cut at an odd byte offset near the middle), which
+prepare reads in place; the benchmark checks that nothing was written beside them.
+
 With --format legacy the volume is a BINARY legacy VTK file instead (version-4.2 layout, as
 foamToVTK writes DrivAerNet++'s volumes, arrays U and p) in a DrivAerNet++-shaped folder, and
 `prepare --layout drivaernet` streams it.
@@ -19,6 +23,7 @@ foamToVTK writes DrivAerNet++'s volumes, arrays U and p) in a DrivAerNet++-shape
 Needs: pip install vtk numpy; a release build (cargo build --release).
 Usage: python3 benches/prepare.py [--cells 10000000] [--work /tmp/slipstream-bench-prepare]
        [--volume-points 1000000,0] [--binary target/release/slipstream] [--format xml|legacy]
+       [--split]
 """
 
 import argparse
@@ -58,7 +63,10 @@ def main():
     ap.add_argument("--binary", default="target/release/slipstream")
     ap.add_argument("--fixtures", default="../shared/fixtures/synthetic")
     ap.add_argument("--format", choices=["xml", "legacy"], default="xml")
+    ap.add_argument("--split", action="store_true", help="the volume in DrivAerML's two .part files")
     args = ap.parse_args()
+    if args.split and args.format == "legacy":
+        sys.exit("--split applies to the DrivAerML layout (--format xml)")
     legacy = args.format == "legacy"
     if legacy:
         args.work = args.work.rstrip("/") + "-legacy"
@@ -107,6 +115,26 @@ def main():
         with open(os.path.join(run, "force_mom_constref_1.csv"), "w") as f:
             f.write("cd,cl\n0.25,0.05\n")
     file_mb = os.path.getsize(volume) / 1e6
+    src = os.path.join(args.work, "src")
+    if args.split:
+        src = os.path.join(args.work, "src-split")
+        split_run = os.path.join(src, "run_1")
+        os.makedirs(split_run, exist_ok=True)
+        for name in ["drivaer_1.stl", "boundary_1.vtp", "force_mom_constref_1.csv"]:
+            shutil.copy(os.path.join(run, name), os.path.join(split_run, name))
+        size = os.path.getsize(volume)
+        cut = (size // 2) | 1
+        parts = [os.path.join(split_run, f"volume_1.vtu.0{k}.part") for k in range(2)]
+        if sum(os.path.getsize(p) for p in parts if os.path.exists(p)) != size:
+            with open(volume, "rb") as whole:
+                for part, length in zip(parts, [cut, size - cut]):
+                    with open(part + ".tmp", "wb") as f:
+                        while length > 0:
+                            chunk = whole.read(min(length, 64 << 20))
+                            f.write(chunk)
+                            length -= len(chunk)
+                    os.replace(part + ".tmp", part)
+        listing = sorted(os.listdir(split_run))
 
     for kept in [int(v) for v in args.volume_points.split(",")]:
         out = os.path.join(args.work, f"out-{kept}")
@@ -116,7 +144,7 @@ def main():
         with open(log_path, "w") as log:
             proc = subprocess.Popen(
                 [args.binary, "prepare", "--layout", "drivaernet" if legacy else "drivaerml",
-                 "--src", os.path.join(args.work, "src"),
+                 "--src", src,
                  "--out", out, "--volume-points", str(kept), "--jobs", "1"],
                 stdout=log, stderr=subprocess.STDOUT,
             )
@@ -125,10 +153,13 @@ def main():
         seconds = time.time() - started
         if os.waitstatus_to_exitcode(status) != 0:
             sys.exit(f"prepare failed, see {log_path}:\n{open(log_path).read()}")
+        if args.split and sorted(os.listdir(split_run)) != listing:
+            sys.exit(f"prepare wrote beside the parts: {sorted(os.listdir(split_run))}")
         print(json.dumps({
             "format": "BINARY legacy VTK 4.2" if legacy else "VTK XML",
             "volume_cells": meta["cells"],
             "volume_file_mb": round(file_mb, 1),
+            "stored_as": "two .part files" if args.split else "one file",
             "written_by": f"VTK {meta['vtk']}",
             "volume_points_kept": kept if kept else meta["cells"],
             "seconds": round(seconds, 2),

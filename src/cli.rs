@@ -13,6 +13,7 @@ use slipstream::mesh::{self, vtk_xml, Document, Format};
 use slipstream::model::device::{dispatch, DeviceChoice, Precision};
 use slipstream::model::parity::ParityJob;
 use slipstream::model::{AbUptConfig, ModelError};
+use slipstream::openfoam::case::WallFunction;
 
 /// Neural CFD surrogate for automotive aerodynamics: drag, lift and flow fields of a car in seconds.
 ///
@@ -223,12 +224,21 @@ pub struct EvalArgs {
     /// Checkpoint folder (or a training run folder holding checkpoint/).
     #[arg(long)]
     pub checkpoint: PathBuf,
-    /// Prepared dataset folder (default: the one the checkpoint was trained on).
+    /// Prepared dataset folder (default: the one the checkpoint was trained on). Any folder of
+    /// prepared runs works with --split all or --runs (no splits.json needed).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// train, val or test.
+    /// train, val or test (from the folder's splits.json), or all: every prepared run in it.
     #[arg(long, default_value = "test")]
     pub split: String,
+    /// Score these runs instead of a split: names and ranges of run numbers, comma-separated
+    /// (e.g. run_3,run_7 or 10-20).
+    #[arg(long, value_name = "LIST")]
+    pub runs: Option<String>,
+    /// Prepared dataset whose training split the baselines (mean field, nearest geometry) come
+    /// from (default: the dataset the checkpoint was trained on).
+    #[arg(long, value_name = "DIR")]
+    pub baseline_data: Option<PathBuf>,
     /// Folder for report.md and report.json.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -373,6 +383,26 @@ pub struct GenerateAhmedArgs {
     /// Approximate cells per run (sets the background mesh size; 300k ≈ 0.08 m cells).
     #[arg(long, default_value_t = 300_000)]
     pub cells: u64,
+    /// Refinement levels on the body surface, MIN,MAX (each level halves the background cell).
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [3, 4])]
+    pub body_level: Vec<u32>,
+    /// Prism layers on the body (0: none).
+    #[arg(long, default_value_t = 2)]
+    pub layers: u32,
+    /// Thickness of the first prism layer in millimetres (sets y+; y+ ≈ 60 per mm at 40 m/s).
+    /// Without it the layers are sized relative to the surface cells.
+    #[arg(long)]
+    pub first_layer_mm: Option<f64>,
+    /// Growth ratio from one prism layer to the next.
+    #[arg(long, default_value_t = 1.2)]
+    pub layer_expansion: f64,
+    /// Wall treatment of the turbulent viscosity on the body and the ground.
+    #[arg(long, value_enum, default_value_t = WallFunction::K)]
+    pub wall_function: WallFunction,
+    /// Stop any one OpenFOAM tool of a run after this many minutes and report the run as failed
+    /// (the other runs go on).
+    #[arg(long)]
+    pub time_limit_min: Option<f64>,
     /// SIMPLE iterations per run.
     #[arg(long, default_value_t = 500)]
     pub iterations: u32,
@@ -1015,14 +1045,16 @@ fn dataset_info(a: &DatasetInfoArgs) -> Result<()> {
 }
 
 fn eval(a: &EvalArgs) -> Result<()> {
-    use slipstream::data::Split;
+    use slipstream::data::dataset::RunSet;
     use slipstream::eval::EvalJob;
-    let split = Split::parse(&a.split).map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    let runs =
+        RunSet::parse(&a.split, a.runs.as_deref()).map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     let (device, precision) = resolve_device(&a.device)?;
     let job = EvalJob {
         checkpoint: a.checkpoint.clone(),
         data: a.data.clone(),
-        split,
+        runs,
+        baseline_data: a.baseline_data.clone(),
         chunk: a.chunk.max(1),
         seed: a.seed,
         anchors: a.anchors,
@@ -1180,6 +1212,15 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         ))
         .into());
     }
+    let tool_time_limit = match a.time_limit_min {
+        None => None,
+        Some(m) => Some(
+            std::time::Duration::try_from_secs_f64(60.0 * m)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| BadInput(anyhow::anyhow!("--time-limit-min must be positive")))?,
+        ),
+    };
     let bodies = (!a.reference.is_empty()).then(|| {
         a.reference
             .iter()
@@ -1194,6 +1235,11 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         iterations: a.iterations,
         average_last: a.average.min(a.iterations),
         base_cell_m: 0.08 * (300_000.0 / a.cells as f64).powf(0.4),
+        body_levels: (a.body_level[0], a.body_level[1]),
+        layers: a.layers,
+        first_layer_m: a.first_layer_mm.map(|mm| mm * 1e-3),
+        layer_expansion: a.layer_expansion,
+        wall_function: a.wall_function,
         ..CaseSettings::default()
     };
     let config = GenerateConfig {
@@ -1206,6 +1252,7 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         settings,
         density_kg_m3: 1.2,
         bodies,
+        tool_time_limit,
     };
     let outcomes = generate(&config, |o| match o {
         RunOutcome::Done {
@@ -1221,7 +1268,9 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         RunOutcome::Failed { run, reason } => eprintln!("run_{run}: FAILED: {reason}"),
     })
     .map_err(|e| match e {
-        GenerateError::Missing(_) => anyhow::Error::new(BadInput(e.into())),
+        GenerateError::Missing(_) | GenerateError::Settings(_) => {
+            anyhow::Error::new(BadInput(e.into()))
+        }
         other => other.into(),
     })?;
     if a.json {

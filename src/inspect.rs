@@ -65,9 +65,8 @@ pub const STREAMING_THRESHOLD_BYTES: u64 = 1 << 30;
 pub fn summarize(path: &Path, force_streaming: bool) -> Result<FileSummary> {
     let format = Format::from_path(path)?;
     if matches!(format, Format::Vtp | Format::Vtu) {
-        let size = std::fs::metadata(path)
-            .map_err(|e| mesh::MeshError::io(path, e))?
-            .len();
+        // Whole or in parts (`info volume_1.vtu` beside `volume_1.vtu.00.part`, …).
+        let size = mesh::SplitFile::open(path)?.len();
         if force_streaming || size > STREAMING_THRESHOLD_BYTES {
             let s = mesh::vtk_xml::summarize_streaming(path)?;
             return Ok(summary_of_stream(format, &s));

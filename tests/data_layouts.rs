@@ -2,7 +2,7 @@
 //! (VTK-written surface and volume, renamed into each layout, with CSVs written here): the prepared
 //! values equal what the fixture manifest says (areas, outward normals, pressure-force integral),
 //! units are recorded as the layout defines them, the coefficient with the layout's ρ, U∞ and
-//! A_ref equals the hand-computed value, split volumes are concatenated, vorticity is computed
+//! A_ref equals the hand-computed value, volumes stored in parts are read in place, vorticity is computed
 //! where the dataset has none, and broken runs are reported while the rest prepare.
 
 mod common;
@@ -338,6 +338,86 @@ fn drivaerml_and_ahmedml_folders_prepare_to_the_manifests_facts() {
     let unknown = prepare("windtunnel", &src, &again);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("drivaerml"));
+}
+
+/// DrivAerML publishes each volume as `volume_<i>.vtu.00.part` and `.01.part`. A VTK-written volume
+/// in DrivAerML's encoding (inline base64, UInt64 headers), cut at an odd byte offset inside a
+/// base64 run (run_2) and inside a tag (run_3), prepares to exactly the volume of the whole file
+/// (run_1), read in place: nothing is written beside the parts.
+#[test]
+fn drivaerml_volumes_in_parts_prepare_like_the_whole_file_without_a_joined_copy() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let synthetic = fixtures.join("synthetic");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("drivaerml");
+    let volume = std::fs::read(synthetic.join("volume_f32_binary_u64.vtu")).unwrap();
+    let find = |needle: &[u8]| {
+        volume
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap()
+    };
+    // Inside the base64 of the cell velocities (odd offset, not on a 4-character group), and
+    // inside the `<DataArray … Name="connectivity"` tag.
+    let odd = |at: usize| at | 1;
+    let in_base64 = odd(find(
+        b"Name=\"UMeanTrim\" NumberOfComponents=\"3\" format=\"binary\" RangeMin=\"22",
+    ) + 4000);
+    let in_tag = odd(find(b"Name=\"connectivity\"") + 6);
+    assert!(volume[in_base64 - 1..=in_base64]
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || b"+/".contains(b)));
+    for i in 1..=3 {
+        drivaerml_run(&synthetic, &src, i, "cd,cl\n0.2871,0.0512\n");
+    }
+    std::fs::write(src.join("run_1/volume_1.vtu"), &volume).unwrap();
+    for (i, cut) in [(2, in_base64), (3, in_tag)] {
+        let run = src.join(format!("run_{i}"));
+        std::fs::write(run.join(format!("volume_{i}.vtu.00.part")), &volume[..cut]).unwrap();
+        std::fs::write(run.join(format!("volume_{i}.vtu.01.part")), &volume[cut..]).unwrap();
+    }
+    let listing = |run: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(src.join(run))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = [listing("run_2"), listing("run_3")];
+
+    let out = dir.path().join("prepared");
+    let result = prepare("drivaerml", &src, &out);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!([listing("run_2"), listing("run_3")], before);
+    let whole = PreparedRun::read(&out.join("run_1.h5")).unwrap();
+    assert!(!whole.volume_velocity.is_empty());
+    for i in [2, 3] {
+        let split = PreparedRun::read(&out.join(format!("run_{i}.h5"))).unwrap();
+        assert_eq!(split.volume_position, whole.volume_position, "run_{i}");
+        assert_eq!(split.volume_velocity, whole.volume_velocity, "run_{i}");
+        assert_eq!(split.volume_pressure, whole.volume_pressure, "run_{i}");
+        assert_eq!(split.volume_vorticity, whole.volume_vorticity, "run_{i}");
+    }
+
+    // A gap in the parts is an error naming them; the run is reported, the others prepare.
+    std::fs::rename(
+        src.join("run_3/volume_3.vtu.01.part"),
+        src.join("run_3/volume_3.vtu.02.part"),
+    )
+    .unwrap();
+    let again = prepare("drivaerml", &src, &dir.path().join("prepared-again"));
+    let report = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        report.contains("part 1 is missing") && report.contains("volume_3.vtu.02.part"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -972,6 +1052,10 @@ fn shapenet_car_folders_prepare_with_their_absent_fields() {
                 u.iter().map(|v| *v as f32).collect(),
             )],
         );
+        if car == "param0/0a1b" {
+            // The raw release's drag value of unpublished definition.
+            std::fs::write(car_dir.join("cd.txt"), "0.3123\n").unwrap();
+        }
         if car != "param1/4e5f" {
             write_legacy(
                 &car_dir.join("quadpress_smpl.vtk"),
@@ -1024,7 +1108,24 @@ fn shapenet_car_folders_prepare_with_their_absent_fields() {
 
     let run = PreparedRun::read(&out.join("param0_0a1b.h5")).unwrap();
     assert_eq!(run.meta.absent, ["surface/wall_shear", "volume/pressure"]);
+    // cd.txt is carried as a published value, not as the ground truth; dataset info sets it
+    // beside the Cd integrated from the run's own fields.
     assert_eq!((run.meta.cd, run.meta.cl), (None, None));
+    assert_eq!(run.meta.cd_published, Some(0.3123));
+    let info = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .args(["dataset", "info", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let published = &info["published_cd"];
+    assert_eq!(published["runs"], 1, "{info}");
+    assert_eq!(published["published"]["mean"], 0.3123);
+    let integrated = published["integrated"]["mean"].as_f64().unwrap();
+    assert!(
+        integrated.is_finite() && integrated != 0.3123,
+        "{published}"
+    );
     assert_eq!((run.meta.axes.flow, run.meta.axes.up), (2, 1));
     assert_eq!(
         (

@@ -1,34 +1,34 @@
 //! `slipstream generate ahmed` end to end on a coarse mesh with few iterations. Needs OpenFOAM
-//! (v1912+); skipped with a message where it is not installed (it is an optional outside program).
+//! (v1912+); skipped with a message where it is not installed (it is an optional outside program),
+//! except under `CI=true`, where CI installs it and its absence is a failure.
 
 use std::process::Command;
 
 use slipstream::geometry::surface::surface_properties;
 use slipstream::mesh::{self, Location};
 
+/// Whether OpenFOAM is here to test against; under `CI=true` its absence fails the test (CI
+/// installs it: the generator must be tested with the real program).
 fn have_openfoam() -> bool {
     let found = Command::new("simpleFoam").arg("-help").output().is_ok();
     if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "OpenFOAM is not installed, and CI does not skip this test (apt-get install openfoam)"
+        );
         eprintln!("skipping: OpenFOAM is not installed (apt-get install openfoam)");
     }
     found
 }
 
-/// One coarse Ahmed run (25k cells, 40 iterations) into `out`.
-fn coarse_generate(out: &std::path::Path) -> Command {
+/// `count` coarse Ahmed runs (25k cells, 40 iterations) into `out`.
+fn coarse_generate(out: &std::path::Path, count: usize) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_slipstream"));
-    cmd.args([
-        "generate",
-        "ahmed",
-        "--count",
-        "1",
-        "--cells",
-        "25000",
-        "--iterations",
-        "40",
-    ])
-    .args(["--average", "20", "--seed", "3", "--out"])
-    .arg(out);
+    cmd.args(["generate", "ahmed", "--count"])
+        .arg(count.to_string())
+        .args(["--cells", "25000", "--iterations", "40"])
+        .args(["--average", "20", "--seed", "3", "--out"])
+        .arg(out);
     cmd
 }
 
@@ -38,7 +38,7 @@ fn a_coarse_run_lands_in_the_ahmedml_layout_and_its_fields_integrate_to_its_drag
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let status = coarse_generate(out.path()).status().unwrap();
+    let status = coarse_generate(out.path(), 1).status().unwrap();
     assert!(status.success());
     let run = out.path().join("run_1");
     for f in [
@@ -58,6 +58,32 @@ fn a_coarse_run_lands_in_the_ahmedml_layout_and_its_fields_integrate_to_its_drag
     let area_ref = record["ref_area_m2"].as_f64().unwrap();
     assert_eq!(record["pressure_kind"], "kinematic");
     assert!(record["cells"].as_u64().unwrap() > 10_000);
+    // The wall resolution and the drag split are recorded with the run.
+    let y_plus = &record["y_plus"];
+    let (y_min, y_mean, y_max) = (
+        y_plus["min"].as_f64().unwrap(),
+        y_plus["mean"].as_f64().unwrap(),
+        y_plus["max"].as_f64().unwrap(),
+    );
+    assert!(
+        0.0 < y_min && y_min <= y_mean && y_mean <= y_max,
+        "{y_plus}"
+    );
+    let layers = &record["layer_coverage"];
+    assert!(layers["faces"].as_u64().unwrap() > 100, "{layers}");
+    assert!(layers["mean_layers"].as_f64().unwrap() <= 2.0, "{layers}");
+    assert_eq!(record["settings"]["layers"], 2);
+    assert_eq!(record["settings"]["wall_function"], "k");
+    assert!(record["final_residuals"]["p"].as_f64().unwrap() > 0.0);
+    let (cd_p, cd_v) = (
+        record["cd_pressure"].as_f64().unwrap(),
+        record["cd_viscous"].as_f64().unwrap(),
+    );
+    assert!(cd_v > 0.0 && cd_p > cd_v, "pressure {cd_p}, viscous {cd_v}");
+    assert!(
+        (cd_p + cd_v - cd_solver).abs() <= 0.01 * cd_solver.abs(),
+        "{cd_p} + {cd_v} vs {cd_solver}"
+    );
 
     // Drag from the averaged surface fields, with body-outward normals and OpenFOAM's
     // wallShearStress being −(shear traction on the body) (DESIGN.md).
@@ -152,7 +178,38 @@ fn a_coarse_run_lands_in_the_ahmedml_layout_and_its_fields_integrate_to_its_drag
     );
 
     // Resumable: a second call skips the finished run.
-    let again = coarse_generate(out.path()).arg("--json").output().unwrap();
+    let again = coarse_generate(out.path(), 1)
+        .arg("--json")
+        .output()
+        .unwrap();
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("skipped"));
+}
+
+/// A tool that runs past `--time-limit-min` is stopped, its run reported as failed with the end of
+/// its log, and the next run is still attempted.
+#[test]
+fn runs_past_their_time_limit_fail_one_by_one_with_the_end_of_the_log() {
+    if !have_openfoam() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let result = coarse_generate(out.path(), 2)
+        .args(["--time-limit-min", "0.001", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(1));
+    let outcomes: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let outcomes = outcomes.as_array().unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    for o in outcomes {
+        assert_eq!(o["status"], "failed", "{o}");
+        let reason = o["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("exceeded the time limit") && reason.contains("log."),
+            "{reason}"
+        );
+    }
+    assert!(!out.path().join("run_1/run.json").exists());
+    assert!(out.path().join("run_1/FAILED").is_file());
 }

@@ -348,6 +348,17 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .as_f64()
         .unwrap();
     assert!(near < mean, "nearest {near} vs mean {mean}");
+    // The synthetic family's Cd and Cl are exact linear functions of its length scale: the
+    // parametric baseline (ridge on the design parameters, fitted on the training runs) recovers
+    // the test run's Cd.
+    let parametric = &v["baselines"]["parametric"]["coefficients"];
+    assert!(
+        parametric["cd"]["mae"].as_f64().unwrap() < 1e-5,
+        "{parametric}"
+    );
+    assert!(parametric["cl"]["mae"].as_f64().unwrap() < 1e-5);
+    let note = v["baseline_notes"]["parametric"].as_str().unwrap();
+    assert!(note.contains("length_scale, width_m"), "{note}");
     assert!(report.join("report.md").is_file() && report.join("report.json").is_file());
     // Each run's drag splits into pressure and friction parts that add up to it.
     let run0 = &v["per_run"][0];
@@ -416,6 +427,70 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         text.contains("surface_pressure") && text.contains("not scored"),
         "{text}"
     );
+
+    // Someone else's runs, in a folder without splits.json or stats.json: --split all scores
+    // every run, --runs the named ones; the baselines still come from the checkpoint's own
+    // training data (recorded in it), and say so.
+    let others = dir.path().join("others");
+    std::fs::create_dir_all(&others).unwrap();
+    for name in ["run_2", "run_4"] {
+        std::fs::copy(
+            data.join(format!("{name}.h5")),
+            others.join(format!("{name}.h5")),
+        )
+        .unwrap();
+    }
+    let eval_others = |selection: &[&str]| {
+        Command::new(bin)
+            .args(["eval", "--checkpoint"])
+            .arg(&run)
+            .arg("--data")
+            .arg(&others)
+            .args(selection)
+            .output()
+            .unwrap()
+    };
+    let out = eval_others(&["--split", "all", "--json"]);
+    assert_succeeded(&out);
+    let all: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(all["runs"], 2);
+    assert_eq!(all["split"], "all");
+    let names: Vec<&str> = all["per_run"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["run_2", "run_4"]);
+    assert_eq!(all["baseline_data"], data.display().to_string());
+    assert!(all["baselines"]["nearest_geometry"]["coefficients"]["cd"]["mae"].is_number());
+    let text = eval_others(&["--split", "all"]);
+    assert_succeeded(&text);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("all runs") && text.contains("| run_2 |") && text.contains("| run_4 |"),
+        "{text}"
+    );
+    let one = eval_others(&["--runs", "4", "--json"]);
+    assert_succeeded(&one);
+    let one: serde_json::Value = serde_json::from_slice(&one.stdout).unwrap();
+    assert_eq!(one["per_run"][0]["run"], "run_4");
+    assert_eq!(one["runs"], 1);
+    let missing_run = eval_others(&["--runs", "run_9"]);
+    assert_eq!(missing_run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing_run.stderr).contains("run_9.h5"));
+    // Without the training data the baselines cannot be built: a clear error, and the way out.
+    let gone = Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(&run)
+        .arg("--data")
+        .arg(&others)
+        .args(["--split", "all", "--baseline-data"])
+        .arg(dir.path().join("gone"))
+        .output()
+        .unwrap();
+    assert_ne!(gone.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("gone"));
 
     // Bad inputs: a missing checkpoint and an unknown split exit with status 2 and say why.
     let missing = Command::new(bin)

@@ -35,6 +35,128 @@ impl Split {
     }
 }
 
+/// Which runs of a prepared folder a job reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunSet {
+    /// The runs `splits.json` assigns to a split.
+    Split(Split),
+    /// Every prepared run (`*.h5`) in the folder; no `splits.json` needed.
+    All,
+    /// Named runs (`run_3`) and ranges of run numbers (`10-20` = the folder's `run_10` …
+    /// `run_20`); no `splits.json` needed.
+    Named(Vec<String>),
+}
+
+impl RunSet {
+    /// `--split train|val|test|all`, or `--runs run_3,10-20` (which overrides the split).
+    pub fn parse(split: &str, runs: Option<&str>) -> Result<Self, String> {
+        if let Some(list) = runs {
+            let names: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            if names.is_empty() {
+                return Err("--runs names no run (e.g. --runs run_3,run_7 or --runs 10-20)".into());
+            }
+            return Ok(RunSet::Named(names));
+        }
+        match split {
+            "all" => Ok(RunSet::All),
+            other => Split::parse(other)
+                .map(RunSet::Split)
+                .map_err(|e| format!("{e}, or all")),
+        }
+    }
+
+    /// How reports name the selection: the split's name, `all` or `runs`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunSet::Split(s) => s.name(),
+            RunSet::All => "all",
+            RunSet::Named(_) => "runs",
+        }
+    }
+
+    /// The run names selected in the prepared folder `dir`, in order; an empty selection or a
+    /// named run that is not there is an error naming the folder.
+    pub fn resolve(&self, dir: &Path) -> Result<Vec<String>, DataError> {
+        let names = match self {
+            RunSet::Split(split) => return Ok(PreparedDataset::open(dir)?.runs(*split).to_vec()),
+            RunSet::All => prepared_runs(dir)?,
+            RunSet::Named(items) => {
+                let present = prepared_runs(dir)?;
+                let mut names = Vec::new();
+                for item in items {
+                    match parse_range(item) {
+                        Some((a, b)) => names.extend(
+                            present
+                                .iter()
+                                .filter(|r| run_number(r).is_some_and(|n| (a..=b).contains(&n)))
+                                .cloned(),
+                        ),
+                        None if present.contains(item) => names.push(item.clone()),
+                        None => {
+                            return Err(DataError::file(
+                                &dir.join(format!("{item}.h5")),
+                                "no such prepared run",
+                            ))
+                        }
+                    }
+                }
+                let mut seen = std::collections::HashSet::new();
+                names.retain(|n| seen.insert(n.clone()));
+                names
+            }
+        };
+        if names.is_empty() {
+            return Err(DataError::file(
+                dir,
+                format!("no prepared run (*.h5) selected by `{}`", self.name()),
+            ));
+        }
+        Ok(names)
+    }
+}
+
+/// `A-B` (run numbers, inclusive) or a single number `A`.
+fn parse_range(text: &str) -> Option<(u64, u64)> {
+    let (a, b) = text.split_once('-').unwrap_or((text, text));
+    let (a, b) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    (a <= b).then_some((a, b))
+}
+
+/// The number of `run_<n>`.
+fn run_number(name: &str) -> Option<u64> {
+    name.strip_prefix("run_")?.parse().ok()
+}
+
+/// The prepared runs (`NAME.h5`) of a folder, by run number where names have one, then by name.
+pub fn prepared_runs(dir: &Path) -> Result<Vec<String>, DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::file(dir, e.to_string()))?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(".h5")?;
+            (e.path().is_file() && !stem.is_empty()).then(|| stem.to_string())
+        })
+        .collect();
+    let key = |name: &String| (run_number(name).is_none(), run_number(name), name.clone());
+    names.sort_by_key(key);
+    Ok(names)
+}
+
+/// Reads the named runs of a prepared folder (in parallel); an unreadable run is an error
+/// naming it.
+pub fn load_runs(dir: &Path, names: &[String]) -> Result<Vec<PreparedRun>, DataError> {
+    names
+        .par_iter()
+        .map(|r| PreparedRun::read(&dir.join(format!("{r}.h5"))))
+        .collect()
+}
+
 /// A prepared dataset: where it is, its splits and its training statistics.
 #[derive(Debug, Clone)]
 pub struct PreparedDataset {
@@ -86,8 +208,39 @@ impl PreparedDataset {
                 format!("the {} split has no runs", split.name()),
             ));
         }
-        runs.par_iter()
-            .map(|r| PreparedRun::read(&self.run_path(r)))
-            .collect()
+        load_runs(&self.dir, runs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_sets_select_splits_everything_or_named_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["run_1", "run_2", "run_10", "run_9", "extra"] {
+            std::fs::write(dir.path().join(format!("{name}.h5")), b"").unwrap();
+        }
+        std::fs::write(dir.path().join("stats.json"), b"{}").unwrap();
+        let resolve = |split: &str, runs: Option<&str>| {
+            RunSet::parse(split, runs).unwrap().resolve(dir.path())
+        };
+        assert_eq!(
+            resolve("all", None).unwrap(),
+            ["run_1", "run_2", "run_9", "run_10", "extra"]
+        );
+        assert_eq!(
+            resolve("test", Some("2-9, extra,run_2")).unwrap(),
+            ["run_2", "run_9", "extra"]
+        );
+        let e = resolve("all", Some("run_3")).unwrap_err().to_string();
+        assert!(e.contains("run_3.h5"), "{e}");
+        assert!(resolve("all", Some("20-30")).is_err());
+        // A split needs splits.json.
+        let e = resolve("test", None).unwrap_err().to_string();
+        assert!(e.contains("splits.json"), "{e}");
+        assert!(RunSet::parse("tset", None).unwrap_err().contains("all"));
+        assert!(RunSet::parse("all", Some(" , ")).is_err());
     }
 }

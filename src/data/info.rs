@@ -33,6 +33,54 @@ impl Summary {
     }
 }
 
+/// A published drag value next to the one integrated from the fields (same runs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PublishedCd {
+    pub runs: usize,
+    pub published: Summary,
+    /// From the prepared surface (pressure, plus friction where the run has wall shear), with
+    /// the run's own ρ, U∞ and reference area.
+    pub integrated: Summary,
+    /// Mean of published / integrated, and the Pearson correlation across runs.
+    pub mean_ratio: f64,
+    pub correlation: f64,
+}
+
+impl PublishedCd {
+    fn of(runs: &[PreparedRun]) -> Option<PublishedCd> {
+        let pairs: Vec<(f64, f64)> = runs
+            .iter()
+            .filter_map(|r| {
+                let published = r.meta.cd_published?;
+                let forces = crate::physics::integrate(
+                    &r.loads_with(&r.surface_pressure, &r.surface_wall_shear),
+                    r.meta.pressure_kind,
+                    &r.meta.reference,
+                    [0.0; 3],
+                )
+                .ok()?;
+                let c = crate::physics::coefficients(&forces, &r.meta.reference, r.meta.axes);
+                Some((published, c.cd))
+            })
+            .collect();
+        let (published, integrated): (Vec<f64>, Vec<f64>) = pairs.iter().copied().unzip();
+        let n = pairs.len() as f64;
+        let (mp, mi) = (
+            published.iter().sum::<f64>() / n,
+            integrated.iter().sum::<f64>() / n,
+        );
+        let cov: f64 = pairs.iter().map(|(p, i)| (p - mp) * (i - mi)).sum();
+        let var = |v: &[f64], m: f64| v.iter().map(|x| (x - m).powi(2)).sum::<f64>();
+        Some(PublishedCd {
+            runs: pairs.len(),
+            published: Summary::of(&published)?,
+            integrated: Summary::of(&integrated)?,
+            mean_ratio: pairs.iter().map(|(p, i)| p / i).sum::<f64>() / n,
+            correlation: cov / (var(&published, mp) * var(&integrated, mi)).sqrt(),
+        })
+    }
+}
+
 /// A run that could not be read, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct BrokenRun {
@@ -58,6 +106,10 @@ pub struct DatasetInfo {
     pub geometry_points: Option<Summary>,
     pub cd: Option<Summary>,
     pub cl: Option<Summary>,
+    /// Where runs carry a published drag value of unknown definition (ShapeNet-Car's `cd.txt`):
+    /// it, the Cd integrated from the same runs' prepared surface fields, and how they relate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_cd: Option<PublishedCd>,
     pub fields: Vec<String>,
     /// Target fields some runs lack, with how many runs lack each (masked in training and
     /// evaluation).
@@ -112,6 +164,7 @@ pub fn dataset_info(dir: &Path) -> Result<DatasetInfo, DataError> {
         geometry_points: summary(&|r| Some((r.geometry_position.len() / 3) as f64)),
         cd: summary(&|r| r.meta.cd),
         cl: summary(&|r| r.meta.cl),
+        published_cd: PublishedCd::of(&runs),
         fields: [
             "surface/position [N,3] m",
             "surface/normal [N,3] (out of the body)",
@@ -165,6 +218,23 @@ impl std::fmt::Display for DatasetInfo {
                     s.min, s.mean, s.max, s.std
                 )?;
             }
+        }
+        if let Some(p) = &self.published_cd {
+            writeln!(
+                f,
+                "published cd (definition unknown) in {} runs: mean {:.5} (min {:.5}, max {:.5}); \
+                 Cd integrated from their fields: mean {:.5} (min {:.5}, max {:.5}); \
+                 published/integrated {:.3} on average, correlation {:.3}",
+                p.runs,
+                p.published.mean,
+                p.published.min,
+                p.published.max,
+                p.integrated.mean,
+                p.integrated.min,
+                p.integrated.max,
+                p.mean_ratio,
+                p.correlation
+            )?;
         }
         writeln!(f, "fields: {}", self.fields.join("; "))?;
         for (field, runs) in &self.absent_fields {

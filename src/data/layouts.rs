@@ -51,6 +51,9 @@ pub struct Layout {
     pub flow_axis: &'static str,
     /// Force-coefficient CSV with columns `cd`, `cl` (and `cs` where present).
     pub forces_file: Option<&'static str>,
+    /// Design-parameter CSV (header = names, one row), carried into the prepared run when a run
+    /// has it.
+    pub parameters_file: Option<&'static str>,
 }
 
 /// DrivAerML (Ashton et al. 2024): OpenFOAM, time-averaged (`…MeanTrim`) kinematic fields,
@@ -74,6 +77,7 @@ pub const DRIVAERML: Layout = Layout {
     up_axis: "z",
     flow_axis: "x",
     forces_file: Some("force_mom_constref_{i}.csv"),
+    parameters_file: Some("geo_parameters_{i}.csv"),
 };
 
 /// AhmedML (Ashton et al. 2024): OpenFOAM, time-averaged kinematic fields at U = 1 m/s, ρ = 1,
@@ -97,6 +101,7 @@ pub const AHMEDML: Layout = Layout {
     up_axis: "z",
     flow_axis: "x",
     forces_file: Some("force_mom_{i}.csv"),
+    parameters_file: Some("geo_parameters_{i}.csv"),
 };
 
 /// WindsorML (Ashton et al. 2024): wall-modelled LES of the Windsor body, runs numbered from 0.
@@ -126,6 +131,7 @@ pub const WINDSORML: Layout = Layout {
     up_axis: "y",
     flow_axis: "x",
     forces_file: Some("force_mom_{i}.csv"),
+    parameters_file: Some("geo_parameters_{i}.csv"),
 };
 
 /// Layouts `prepare` reads through a description (besides `slipstream`).
@@ -139,36 +145,16 @@ fn file(dir: &Path, pattern: &str, number: &str) -> std::path::PathBuf {
     dir.join(pattern.replace("{i}", number))
 }
 
-/// A file, or its byte-wise concatenation from `NAME.part*` pieces (some mirrors split the
-/// volumes), written next to it once.
+/// A file that exists whole or in parts (`NAME.00.part`, … or `NAME.part0`, …, read in place by
+/// every reader through [`mesh::SplitFile`]; nothing is joined or written). Missing, a gap in
+/// the parts or an empty part: an error naming the files.
 fn whole_file(path: &Path) -> Result<std::path::PathBuf, String> {
-    if path.is_file() {
-        return Ok(path.to_path_buf());
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let stem = path
-        .file_name()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let mut parts: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().starts_with(&format!("{stem}.part")))
-                .unwrap_or(false)
-        })
-        .collect();
-    if parts.is_empty() {
-        return Err(format!("{}: missing", path.display()));
-    }
-    parts.sort();
-    let mut bytes = Vec::new();
-    for p in &parts {
-        bytes.extend(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?);
-    }
-    mesh::write_bytes_atomically(path, &bytes).map_err(|e| e.to_string())?;
+    mesh::SplitFile::open(path).map_err(|e| match &e {
+        mesh::MeshError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            format!("{}: missing", path.display())
+        }
+        _ => e.to_string(),
+    })?;
     Ok(path.to_path_buf())
 }
 
@@ -233,6 +219,10 @@ pub fn prepare_run(
         up_axis: layout.up_axis.into(),
         flow_axis: layout.flow_axis.into(),
         coefficients,
+        parameters: match layout.parameters_file.map(|pattern| file(dir, pattern, n)) {
+            Some(path) if path.is_file() => super::design_parameters::from_csv(&path)?,
+            _ => Vec::new(),
+        },
         ..arrays
     };
     arrays.write(out)?;

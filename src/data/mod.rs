@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod csv_table;
 pub mod dataset;
+pub mod design_parameters;
 pub mod drivaernet;
 pub mod info;
 pub mod layouts;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use super::csv_table::CsvTable;
 use crate::geometry::centroid::cell_centres;
 use crate::geometry::gradient::curl_least_squares;
 use crate::geometry::sampling::{choose_subset, sample_surface};
@@ -548,15 +549,51 @@ pub fn prepare_slipstream_run(
         ref_length_m: number("ref_length_m")?,
         up_axis: text("up_axis"),
         flow_axis: text("flow_axis"),
-        coefficients: [
-            Some(number("cd")?),
-            Some(number("cl")?),
-            Some(number("cs")?),
-        ],
+        coefficients: slipstream_coefficients(&record, &record_path, dir, &n)?,
+        parameters: slipstream_parameters(&record, dir, &n)?,
         ..read_run(&sources, opts)?
     };
     arrays.write(out)?;
     Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
+}
+
+/// cd, cl and cs of a generated run: from `run.json` when it has all three, else from
+/// `force_mom_<i>.csv` (where the layout guarantees them); neither: an error naming both files.
+fn slipstream_coefficients(
+    record: &serde_json::Value,
+    record_path: &Path,
+    dir: &Path,
+    n: &str,
+) -> Result<[Option<f64>; 3], String> {
+    let from_record = ["cd", "cl", "cs"].map(|k| record[k].as_f64());
+    if from_record.iter().all(Option::is_some) {
+        return Ok(from_record);
+    }
+    let csv_path = dir.join(format!("force_mom_{n}.csv"));
+    let table = CsvTable::read(&csv_path)
+        .map_err(|e| format!("{} has no cd, cl and cs, and {e}", record_path.display()))?;
+    let from_csv = ["cd", "cl", "cs"].map(|k| table.value(k));
+    match from_csv {
+        [Some(_), Some(_), Some(_)] => Ok(from_csv),
+        _ => Err(format!(
+            "neither {} nor {} holds single values of cd, cl and cs",
+            record_path.display(),
+            csv_path.display()
+        )),
+    }
+}
+
+/// Design parameters of a generated run: `geo_parameters_<i>.csv`, else `run.json`'s `params`.
+fn slipstream_parameters(
+    record: &serde_json::Value,
+    dir: &Path,
+    n: &str,
+) -> Result<super::design_parameters::Parameters, String> {
+    let csv_path = dir.join(format!("geo_parameters_{n}.csv"));
+    if csv_path.is_file() {
+        return super::design_parameters::from_csv(&csv_path);
+    }
+    Ok(super::design_parameters::from_json(&record["params"]))
 }
 
 /// Everything a prepared run stores (DESIGN.md "Prepared run"), row-major float32.
@@ -588,6 +625,12 @@ pub struct PreparedArrays {
     /// Target fields the dataset lacks (`run::MASKABLE_FIELDS` names): not written, and listed
     /// in the `absent_fields` attribute so that training and evaluation mask them.
     pub absent: Vec<&'static str>,
+    /// The run's design parameters, where the dataset ships them (empty: none).
+    pub parameters: super::design_parameters::Parameters,
+    /// A drag value the dataset publishes without saying how it was computed (ShapeNet-Car's
+    /// `cd.txt`): root attribute `cd_published`, reported beside the integrated Cd, never used as
+    /// ground truth.
+    pub published_cd: Option<f64>,
 }
 
 impl PreparedArrays {
@@ -638,6 +681,20 @@ impl PreparedArrays {
             if let Some(v) = value {
                 h5.attr_f64("/", name, v);
             }
+        }
+        if let Some(v) = self.published_cd {
+            h5.attr_f64("/", "cd_published", v);
+        }
+        if !self.parameters.is_empty() {
+            use super::design_parameters::{check, NAMES_ATTRIBUTE, VALUES_ATTRIBUTE};
+            check(&self.parameters).map_err(|e| format!("{}: {e}", self.run))?;
+            let (names, values): (Vec<&str>, Vec<f64>) = self
+                .parameters
+                .iter()
+                .map(|(n, v)| (n.as_str(), *v))
+                .unzip();
+            h5.attr_text("/", NAMES_ATTRIBUTE, &names.join(","))
+                .attr_f64s("/", VALUES_ATTRIBUTE, &values);
         }
         h5.write(out).map_err(|e| e.to_string())
     }

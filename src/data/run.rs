@@ -38,6 +38,12 @@ pub struct RunMeta {
     /// ShapeNet-Car's `surface/wall_shear,volume/pressure`): masked out of the loss, the
     /// statistics and the metrics, never trained towards zero.
     pub absent: Vec<String>,
+    /// The run's design parameters (root attributes `parameter_names`/`parameter_values`), in
+    /// the dataset's order; empty where the dataset has none.
+    pub parameters: super::design_parameters::Parameters,
+    /// A drag value the dataset publishes without its definition (ShapeNet-Car's `cd.txt`; root
+    /// attribute `cd_published`): reported beside the integrated Cd, never used as ground truth.
+    pub cd_published: Option<f64>,
 }
 
 /// The target fields a dataset may lack, as prepared datasets name them.
@@ -155,6 +161,9 @@ fn meta_of(h5: &H5Contents, path: &Path) -> Result<(String, RunMeta), DataError>
         cl: optional("cl"),
         cs: optional("cs"),
         absent: absent_fields(h5).map_err(|e| DataError::file(path, e))?,
+        parameters: super::design_parameters::from_attributes(h5)
+            .map_err(|e| DataError::file(path, e))?,
+        cd_published: optional("cd_published"),
     };
     meta.reference.check().map_err(bad)?;
     let name = text("run").unwrap_or_else(|_| {

@@ -3,7 +3,8 @@
 //! pressure as point scalars; some of its points belong to no quad) and `hexvelo_smpl.vtk`
 //! (hexahedra with the velocity as point vectors). There is no wall shear, no volume pressure,
 //! no force table and no CAD file: the prepared runs list the two fields as absent, take the
-//! geometry from the surface itself, and have no ground-truth coefficients. Facts, sources and
+//! geometry from the surface itself, and have no ground-truth coefficients (the raw release's
+//! `cd.txt`, of unpublished definition, is carried as `cd_published`). Facts, sources and
 //! what is unconfirmed: docs/datasets.md.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,32 @@ pub const SPEED_M_S: f64 = 20.0;
 pub const DENSITY_KG_M3: f64 = 1.2;
 const SURFACE_FILE: &str = "quadpress_smpl.vtk";
 const VOLUME_FILE: &str = "hexvelo_smpl.vtk";
+/// The raw release's per-car drag value; how it was computed is not published (Transolver's Cd
+/// integrated from the fields does not match it), so it is carried as `cd_published`, never as
+/// the ground-truth `cd`, and `dataset info` sets it beside the Cd integrated from the fields.
+const CD_FILE: &str = "cd.txt";
+
+/// The number in a car's `cd.txt` (the first token), if the car has one.
+fn published_cd(dir: &Path) -> Result<Option<f64>, String> {
+    let path = dir.join(CD_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let value = text
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.parse::<f64>().ok())
+        .filter(|v| v.is_finite());
+    value.map(Some).ok_or_else(|| {
+        format!(
+            "{}: expected one number, found `{}`",
+            path.display(),
+            text.trim()
+        )
+    })
+}
 
 /// The cars below `root` (ShapeNet-Car's `training_data` folder, or a folder holding it), named
 /// `param<k>_<hash>` so that `--split shapenet-param0` can tell the folds apart; in order.
@@ -145,6 +172,7 @@ pub fn prepare_car(
         up_axis: "y".into(),
         flow_axis: "z".into(),
         coefficients: [None; 3],
+        published_cd: published_cd(dir)?,
         absent: vec!["surface/wall_shear", "volume/pressure"],
         ..read_run_from(surface, &sources, opts)?
     };

@@ -1,5 +1,6 @@
 //! `slipstream eval`: a checkpoint's predictions on every point of a split's prepared runs,
-//! scored against the truth next to two baselines that give the numbers meaning.
+//! scored against the truth next to baselines that give the numbers meaning, all built from the
+//! checkpoint's own training runs.
 //!
 //! - The model: anchors drawn from the run as in training, every surface and volume point of the
 //!   prepared run decoded by streaming inference, fields de-standardised into the run's units.
@@ -8,16 +9,20 @@
 //! - `nearest_geometry`: the training run whose CAD surface is closest (symmetric Chamfer
 //!   distance of 2,048 resampled points), its fields carried over point by point (nearest
 //!   neighbour), its Cd/Cl as the prediction.
+//! - `parametric`: Cd and Cl from a ridge regression on the runs' design parameters
+//!   ([`super::parametric`]), where the prepared runs carry them; left out with a note otherwise.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::backend::Backend;
-use serde::Serialize;
 
-use super::metrics::{mse, relative_l2, scalar_metrics, ScalarMetrics};
+use super::metrics::{mse, relative_l2, scalar_metrics};
+use super::parametric::ParametricBaseline;
+use super::report::{EvalReport, FieldMetrics, MethodReport, RunReport};
 use crate::data::batch::{batch_for_run, Normalizer, VolumeFields};
+use crate::data::dataset::{load_runs, RunSet};
 use crate::data::prepare::pick;
 use crate::data::{PreparedDataset, PreparedRun, Split};
 use crate::geometry::neighbours::PointIndex;
@@ -35,7 +40,12 @@ pub struct EvalJob {
     pub checkpoint: PathBuf,
     /// The prepared dataset (default: the one the checkpoint was trained on).
     pub data: Option<PathBuf>,
-    pub split: Split,
+    /// Which of its runs to score.
+    pub runs: RunSet,
+    /// The prepared dataset whose training split the baselines come from (default: the one the
+    /// checkpoint records it was trained on, so that scoring someone else's runs compares the
+    /// model with baselines from the same data it learnt from).
+    pub baseline_data: Option<PathBuf>,
     /// Query points decoded at once.
     pub chunk: usize,
     pub seed: u64,
@@ -70,60 +80,6 @@ impl Fields {
             },
         }
     }
-}
-
-/// Scores of one field.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FieldMetrics {
-    pub rel_l2: f64,
-    /// Of the standardised channels (the training loss's units).
-    pub mse: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rel_l2_area_weighted: Option<f64>,
-}
-
-/// Scores of one method over the split.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MethodReport {
-    pub fields: BTreeMap<String, FieldMetrics>,
-    pub coefficients: BTreeMap<String, ScalarMetrics>,
-}
-
-/// One run's numbers.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub run: String,
-    /// The run's own Cd and Cl (its force table), where it has one.
-    pub cd_true: Option<f64>,
-    pub cd_pred: f64,
-    /// Cd integrated from the run's own surface fields (how well the prepared surface
-    /// reproduces the solver's force).
-    pub cd_from_true_fields: f64,
-    /// Drag split into pressure (−p n) and friction (τ) parts, from the run's own fields and
-    /// from the prediction: where a Cd error comes from.
-    pub cd_pressure_true: f64,
-    pub cd_pressure_pred: f64,
-    pub cd_friction_true: f64,
-    pub cd_friction_pred: f64,
-    pub cl_true: Option<f64>,
-    pub cl_pred: f64,
-    pub rel_l2: BTreeMap<String, f64>,
-    pub nearest_training_run: String,
-    pub seconds: f64,
-}
-
-/// The whole evaluation (DESIGN.md "Stable interfaces": `runs`, `fields`, `coefficients`,
-/// `baselines`; the rest is extra).
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
-    pub runs: usize,
-    pub split: String,
-    pub checkpoint: String,
-    pub data: String,
-    pub fields: BTreeMap<String, FieldMetrics>,
-    pub coefficients: BTreeMap<String, ScalarMetrics>,
-    pub baselines: BTreeMap<String, MethodReport>,
-    pub per_run: Vec<RunReport>,
 }
 
 /// Accumulates per-run field scores of one method.
@@ -248,6 +204,12 @@ impl Scores {
         self.cd.push(cd);
         self.cl.push(cl);
         rel
+    }
+
+    /// A method that predicts coefficients only (the parametric baseline); NaN: no prediction.
+    fn add_coefficients(&mut self, cd: f64, cl: f64) {
+        self.cd.push(cd);
+        self.cl.push(cl);
     }
 
     fn finish(self, cd_true: &[Option<f64>], cl_true: &[Option<f64>]) -> MethodReport {
@@ -489,9 +451,13 @@ impl Job for EvalJob {
             .data
             .clone()
             .unwrap_or_else(|| PathBuf::from(&meta.data));
-        let dataset = PreparedDataset::open(&data_dir).map_err(ModelError::job)?;
-        let runs = dataset.load(self.split).map_err(ModelError::job)?;
-        let training = dataset.load(Split::Train).map_err(ModelError::job)?;
+        let names = self.runs.resolve(&data_dir).map_err(ModelError::job)?;
+        let runs = load_runs(&data_dir, &names).map_err(ModelError::job)?;
+        let baseline_dir = self
+            .baseline_data
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&meta.data));
+        let training = training_runs(&baseline_dir, self.baseline_data.is_some())?;
         // The checkpoint's statistics, not the folder's: they define the model's outputs.
         let normalizer = Normalizer::new(&meta.stats);
         let mut spec = meta.train.data;
@@ -510,6 +476,9 @@ impl Job for EvalJob {
             .collect();
         let ms = normalizer.mean_surface();
         let mv = normalizer.mean_volume();
+        let parametric = ParametricBaseline::fit(&training);
+        let mut parametric_scores = Scores::default();
+        let mut without_parameters = 0usize;
 
         let (mut model_scores, mut mean_scores, mut nearest_scores) =
             (Scores::default(), Scores::default(), Scores::default());
@@ -575,6 +544,13 @@ impl Job for EvalJob {
                 neighbour.meta.cd.unwrap_or(f64::NAN),
                 neighbour.meta.cl.unwrap_or(f64::NAN),
             );
+            if let Ok(baseline) = &parametric {
+                let (cd, cl) = baseline.predict(run).unwrap_or_else(|| {
+                    without_parameters += 1;
+                    (f64::NAN, f64::NAN)
+                });
+                parametric_scores.add_coefficients(cd, cl);
+            }
             let seconds = started.elapsed().as_secs_f64();
             if self.progress {
                 eprintln!(
@@ -612,17 +588,55 @@ impl Job for EvalJob {
             "nearest_geometry".to_string(),
             nearest_scores.finish(&cd_true, &cl_true),
         );
+        let mut baseline_notes = BTreeMap::new();
+        match &parametric {
+            Ok(baseline) => {
+                baselines.insert(
+                    "parametric".to_string(),
+                    parametric_scores.finish(&cd_true, &cl_true),
+                );
+                let mut note = baseline.describe();
+                if without_parameters > 0 {
+                    note += &format!(
+                        "; {without_parameters} of the {} runs scored lack these parameters and \
+                         are left out of its scores",
+                        runs.len()
+                    );
+                }
+                baseline_notes.insert("parametric".to_string(), note);
+            }
+            Err(why) => {
+                baseline_notes.insert("parametric".to_string(), format!("left out: {why}"));
+            }
+        }
         Ok(EvalReport {
             runs: runs.len(),
-            split: self.split.name().to_string(),
+            split: self.runs.name().to_string(),
             checkpoint: self.checkpoint.display().to_string(),
             data: data_dir.display().to_string(),
+            baseline_data: baseline_dir.display().to_string(),
+            baseline_notes,
             fields: model_report.fields,
             coefficients: model_report.coefficients,
             baselines,
             per_run,
         })
     }
+}
+
+/// The training runs the baselines are built from: `--baseline-data`, else the dataset the
+/// checkpoint records (`recorded`); gone or without a training split: an error that says so.
+fn training_runs(dir: &Path, explicit: bool) -> Result<Vec<PreparedRun>, ModelError> {
+    let opened = PreparedDataset::open(dir).and_then(|d| d.load(Split::Train));
+    opened.map_err(|e| match explicit {
+        true => ModelError::job(e),
+        false => ModelError::job(format!(
+            "the baselines are built from the checkpoint's training data, recorded as `{}`, \
+             which cannot be read ({e}); pass --baseline-data DIR with the prepared dataset it \
+             was trained on",
+            dir.display()
+        )),
+    })
 }
 
 /// The mean of the values present; NaN when none is.
@@ -632,96 +646,4 @@ fn mean_of(values: impl Iterator<Item = Option<f64>>) -> f64 {
         return f64::NAN;
     }
     v.iter().sum::<f64>() / v.len() as f64
-}
-
-fn percent(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.2} %", 100.0 * x)
-    } else {
-        "n/a".into()
-    }
-}
-
-fn number(x: f64) -> String {
-    if x.is_finite() {
-        format!("{x:.4}")
-    } else {
-        "n/a".into()
-    }
-}
-
-/// A table row: label, the metric, whether it prints as a percentage.
-type MetricRow = (&'static str, fn(&ScalarMetrics) -> f64, bool);
-
-impl EvalReport {
-    /// The report as Markdown tables: fields (relative L2), then coefficients.
-    pub fn markdown(&self) -> String {
-        let mean = &self.baselines["mean_field"];
-        let near = &self.baselines["nearest_geometry"];
-        let mut s = format!(
-            "Evaluation of `{}` on the {} split of `{}` ({} runs)\n\n\
-             | field | model rel. L2 | mean field | nearest geometry | model MSE (standardised) |\n\
-             |---|---|---|---|---|\n",
-            self.checkpoint, self.split, self.data, self.runs
-        );
-        for (name, m) in &self.fields {
-            s += &format!(
-                "| {name} | {} | {} | {} | {:.4} |\n",
-                percent(m.rel_l2),
-                percent(mean.fields[name].rel_l2),
-                percent(near.fields[name].rel_l2),
-                m.mse
-            );
-            if let Some(a) = m.rel_l2_area_weighted {
-                s += &format!(
-                    "| {name} (area-weighted) | {} | {} | {} | |\n",
-                    percent(a),
-                    percent(mean.fields[name].rel_l2_area_weighted.unwrap_or(f64::NAN)),
-                    percent(near.fields[name].rel_l2_area_weighted.unwrap_or(f64::NAN)),
-                );
-            }
-        }
-        if self.coefficients.is_empty() {
-            s += "\nNo run of this split has a force table: Cd and Cl are not scored.\n";
-            return s;
-        }
-        s += "\n| coefficient | metric | model | mean field | nearest geometry |\n|---|---|---|---|---|\n";
-        for c in ["cd", "cl"] {
-            let Some(model) = self.coefficients.get(c) else {
-                continue;
-            };
-            let rows: [MetricRow; 5] = [
-                ("mean rel. error", |m| m.mean_rel_error, true),
-                ("MAE", |m| m.mae, false),
-                ("max abs. error", |m| m.max_abs_error, false),
-                ("R²", |m| m.r2, false),
-                ("Spearman ρ", |m| m.spearman, false),
-            ];
-            for (label, f, pct) in rows {
-                let show = |m: Option<&ScalarMetrics>| match m {
-                    Some(m) if pct => percent(f(m)),
-                    Some(m) => number(f(m)),
-                    None => "n/a".to_string(),
-                };
-                s += &format!(
-                    "| {} | {label} | {} | {} | {} |\n",
-                    if c == "cd" { "Cd" } else { "Cl" },
-                    show(Some(model)),
-                    show(mean.coefficients.get(c)),
-                    show(near.coefficients.get(c))
-                );
-            }
-        }
-        s
-    }
-
-    /// Writes `report.json` and `report.md` into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        crate::mesh::write_bytes_atomically(&dir.join("report.json"), json.as_bytes())
-            .map_err(|e| e.to_string())?;
-        crate::mesh::write_bytes_atomically(&dir.join("report.md"), self.markdown().as_bytes())
-            .map_err(|e| e.to_string())
-    }
 }

@@ -23,6 +23,7 @@ pub mod format;
 pub mod hdf5;
 pub mod model;
 pub mod obj;
+pub mod split_file;
 pub mod stl;
 pub mod vtk_legacy;
 pub mod vtk_legacy_stream;
@@ -36,6 +37,7 @@ pub use error::{MeshError, Result};
 pub use field::{Field, FieldStats, Location, ScalarType, Values};
 pub use format::Format;
 pub use model::{Mesh, MeshKind, Parts};
+pub use split_file::SplitFile;
 
 /// What a file holds.
 // One value per file read: boxing the mesh would buy nothing.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::cells::{CellType, Cells};
-use super::error::{invalid, unsupported, Context, MeshError, ParseResult, Result};
+use super::error::{invalid, unsupported, Context, ParseResult, Result};
 use super::model::{Mesh, Parts};
 
 /// Name of the part holding the cells that precede every `g`/`o` statement.
@@ -21,7 +21,7 @@ const DEFAULT_PART: &str = "default";
 
 /// Reads an OBJ file.
 pub fn read(path: &Path) -> Result<Mesh> {
-    let bytes = std::fs::read(path).map_err(|e| MeshError::io(path, e))?;
+    let bytes = super::SplitFile::open(path)?.read_all()?;
     parse(&bytes).at(path)
 }
 

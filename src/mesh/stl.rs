@@ -29,7 +29,7 @@ const WRITER_HEADER: &[u8] = b"slipstream binary STL";
 
 /// Reads a binary or ASCII STL file.
 pub fn read(path: &Path) -> Result<Mesh> {
-    let bytes = std::fs::read(path).map_err(|e| MeshError::io(path, e))?;
+    let bytes = super::SplitFile::open(path)?.read_all()?;
     parse(&bytes).at(path)
 }
 

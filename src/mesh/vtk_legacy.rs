@@ -18,13 +18,13 @@
 use std::path::Path;
 
 use super::cells::{CellType, Cells, Polyhedra};
-use super::error::{invalid, unsupported, Context, MeshError, ParseResult, Result};
+use super::error::{invalid, unsupported, Context, ParseResult, Result};
 use super::field::{Field, ScalarType, Values};
 use super::model::Mesh;
 
 /// Reads a legacy VTK file.
 pub fn read(path: &Path) -> Result<Mesh> {
-    let bytes = std::fs::read(path).map_err(|e| MeshError::io(path, e))?;
+    let bytes = super::SplitFile::open(path)?.read_all()?;
     parse(&bytes).at(path)
 }
 
@@ -1307,6 +1307,7 @@ fn check_point_ids(cells: &Cells, n_points: usize) -> ParseResult<()> {
 mod tests {
     use super::*;
     use crate::mesh::error::ParseError;
+    use crate::mesh::MeshError;
     use crate::test_fixtures::fixtures;
     use serde_json::Value;
     use std::collections::BTreeMap;

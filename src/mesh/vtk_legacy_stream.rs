@@ -14,13 +14,13 @@
 //! reported as not streamable, and the caller reads the file whole with [`super::vtk_legacy`],
 //! which accepts all of it.
 
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::cells::CellType;
 use super::error::{MeshError, Result};
 use super::field::{Field, ScalarType, Values};
+use super::split_file::{SplitFile, SplitReader};
 use super::vtk_legacy::decode_name;
 use super::vtk_xml::{ExtractRequest, Extracted};
 
@@ -176,7 +176,7 @@ struct Collected {
 }
 
 struct Scanner {
-    reader: BufReader<File>,
+    reader: BufReader<SplitReader>,
     path: PathBuf,
     len: u64,
     /// A header line read ahead and put back.
@@ -185,10 +185,10 @@ struct Scanner {
 
 impl Scanner {
     fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| MeshError::io(path, e))?;
-        let len = file.metadata().map_err(|e| MeshError::io(path, e))?.len();
+        let file = SplitFile::open(path)?;
+        let len = file.len();
         Ok(Scanner {
-            reader: BufReader::with_capacity(1 << 16, file),
+            reader: BufReader::with_capacity(1 << 16, file.reader()?),
             path: path.to_path_buf(),
             len,
             pending: None,

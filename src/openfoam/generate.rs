@@ -7,14 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::ahmed::{self, AhmedParams};
 use super::case::{write_case, CaseSettings};
 use super::forces;
-use crate::mesh::{self, Mesh};
+use super::wall::{self, LayerCoverage, YPlus};
+use crate::geometry::surface::surface_properties;
+use crate::mesh::{self, Location, Mesh};
 
 /// Where OpenFOAM's `WM_PROJECT_DIR` may be (Debian's `openfoam` package first).
 const PROJECT_DIRS: [&str; 3] = [
@@ -40,6 +42,9 @@ pub enum GenerateError {
          blockMesh, snappyHexMesh, simpleFoam and foamToVTK on PATH (set WM_PROJECT_DIR if they need it)"
     )]
     Missing(String),
+    /// Mesh or solver settings that cannot make a case.
+    #[error("{0}")]
+    Settings(String),
     #[error("{0}")]
     Io(String),
 }
@@ -76,34 +81,84 @@ impl OpenFoam {
 
     /// Runs `tool args…` in `case`, output to `case/log.<tool>`; a failure quotes the log's end.
     pub fn run(&self, case: &Path, tool: &str, args: &[&str]) -> Result<(), String> {
+        self.run_within(case, tool, args, None)
+    }
+
+    /// As [`OpenFoam::run`], killing the tool when it runs longer than `limit` (a diverging or
+    /// stalled solver must not hold up the rest of a family).
+    pub fn run_within(
+        &self,
+        case: &Path,
+        tool: &str,
+        args: &[&str],
+        limit: Option<Duration>,
+    ) -> Result<(), String> {
         let log_path = case.join(format!("log.{tool}"));
         let log =
             std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
         let err_log = log.try_clone().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(tool);
-        cmd.args(args).current_dir(case).stdout(log).stderr(err_log);
+        // PWD too: OpenFOAM warns on every line of a stack trace when it disagrees with the
+        // working directory.
+        cmd.args(args)
+            .current_dir(case)
+            .env(
+                "PWD",
+                std::path::absolute(case).unwrap_or_else(|_| case.to_path_buf()),
+            )
+            .stdout(log)
+            .stderr(err_log);
         if let Some(dir) = &self.project_dir {
             cmd.env("WM_PROJECT_DIR", dir);
         }
-        let status = cmd
-            .status()
+        let mut child = cmd
+            .spawn()
             .map_err(|e| format!("cannot start {tool}: {e}"))?;
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(e) => return Err(format!("waiting for {tool}: {e}")),
+            }
+            if let Some(limit) = limit.filter(|l| started.elapsed() > *l) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "{tool} exceeded the time limit of {:.0} s and was stopped; end of {}:\n  {}",
+                    limit.as_secs_f64(),
+                    log_path.display(),
+                    log_tail(&log_path)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         if status.success() {
             return Ok(());
         }
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let tail: Vec<&str> = text
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .rev()
-            .take(6)
-            .collect();
         Err(format!(
             "{tool} failed ({status}); end of {}:\n  {}",
             log_path.display(),
-            tail.into_iter().rev().collect::<Vec<_>>().join("\n  ")
+            log_tail(&log_path)
         ))
     }
+}
+
+/// The end of a log, indented, for an error message: its last eight non-empty lines, or, when
+/// the tool crashed with a stack trace (`#0  Foam::error::printStack…`), the eight before the
+/// trace, which say what went wrong (a diverging solver's residuals).
+fn log_tail(log_path: &Path) -> String {
+    let text = std::fs::read_to_string(log_path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let end = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("#0 "))
+        .unwrap_or(lines.len());
+    let mut tail = lines[end.saturating_sub(8)..end].join("\n  ");
+    if end < lines.len() {
+        tail += "\n  (a stack trace follows in the log)";
+    }
+    tail
 }
 
 /// What one run records beside the AhmedML files (the stable `run.json` shape in DESIGN.md).
@@ -127,6 +182,18 @@ pub struct RunRecord {
     pub cd_drift: f64,
     pub converged: bool,
     pub averaged_iterations: usize,
+    /// Cd split into its pressure and friction parts, integrated from the averaged boundary
+    /// fields written with the run (their sum is forceCoeffs' Cd to within its averaging).
+    pub cd_pressure: f64,
+    pub cd_viscous: f64,
+    /// First-cell y+ on the body at the end of the run.
+    pub y_plus: YPlus,
+    /// Prism layers snappyHexMesh added on the body (absent without layers).
+    pub layer_coverage: Option<LayerCoverage>,
+    /// The solver's last initial residual per field.
+    pub final_residuals: std::collections::BTreeMap<String, f64>,
+    /// Mesh and solver settings the run was made with.
+    pub settings: CaseSettings,
     pub wall_time_s: f64,
     pub solver: &'static str,
 }
@@ -166,6 +233,9 @@ pub struct GenerateConfig {
     /// Explicit bodies instead of the Latin hypercube (e.g. Ahmed's reference body at given slant
     /// angles, for validation).
     pub bodies: Option<Vec<AhmedParams>>,
+    /// The longest one OpenFOAM tool may run in one run before the run is stopped and reported
+    /// as failed (`None`: no limit).
+    pub tool_time_limit: Option<Duration>,
 }
 
 /// Runs the whole family; `progress` is told about each finished run.
@@ -173,6 +243,7 @@ pub fn generate(
     config: &GenerateConfig,
     progress: impl Fn(&RunOutcome) + Sync,
 ) -> Result<Vec<RunOutcome>, GenerateError> {
+    config.settings.check().map_err(GenerateError::Settings)?;
     let foam = OpenFoam::find()?;
     std::fs::create_dir_all(&config.out)
         .map_err(|e| GenerateError::Io(format!("{}: {e}", config.out.display())))?;
@@ -288,11 +359,12 @@ pub fn run_one(
     }
     let _ = std::fs::remove_file(dir.join("FAILED"));
     write_case(&case, p, s).map_err(|e| e.to_string())?;
-    foam.run(&case, "surfaceFeatureExtract", &[])?;
-    foam.run(&case, "blockMesh", &[])?;
-    foam.run(&case, "snappyHexMesh", &["-overwrite"])?;
-    foam.run(&case, "simpleFoam", &[])?;
-    foam.run(
+    let limit = config.tool_time_limit;
+    foam.run_within(&case, "surfaceFeatureExtract", &[], limit)?;
+    foam.run_within(&case, "blockMesh", &[], limit)?;
+    foam.run_within(&case, "snappyHexMesh", &["-overwrite"], limit)?;
+    foam.run_within(&case, "simpleFoam", &[], limit)?;
+    foam.run_within(
         &case,
         "foamToVTK",
         &[
@@ -301,6 +373,7 @@ pub fn run_one(
             "-fields",
             "(pMean UMean wallShearStressMean vorticityMean)",
         ],
+        limit,
     )?;
 
     let coefficients_path = case.join("postProcessing/forceCoeffs/0/coefficient.dat");
@@ -321,6 +394,20 @@ pub fn run_one(
         ],
     )?;
     let cells = volume.n_cells();
+    let (cd_pressure, cd_viscous) = drag_parts(&boundary, s.speed_m_s, p.frontal_area_m2())?;
+    let y_plus_path = case.join("postProcessing/yPlus/0/yPlus.dat");
+    let y_plus = wall::parse_y_plus(
+        &std::fs::read_to_string(&y_plus_path).map_err(io(&y_plus_path))?,
+        "body",
+        &y_plus_path,
+    )?;
+    let read_log = |tool: &str| std::fs::read_to_string(case.join(format!("log.{tool}")));
+    let layer_coverage = read_log("snappyHexMesh")
+        .ok()
+        .and_then(|log| wall::parse_layer_coverage(&log, "body"));
+    let final_residuals = read_log("simpleFoam")
+        .map(|log| wall::final_residuals(&log))
+        .unwrap_or_default();
     mesh::write_mesh(&dir.join(format!("boundary_{run}.vtp")), &boundary)
         .map_err(|e| e.to_string())?;
     mesh::write_mesh(&dir.join(format!("volume_{run}.vtu")), &volume).map_err(|e| e.to_string())?;
@@ -361,6 +448,12 @@ pub fn run_one(
         cd_drift: settled.cd_drift,
         converged: settled.converged,
         averaged_iterations: settled.window,
+        cd_pressure,
+        cd_viscous,
+        y_plus,
+        layer_coverage,
+        final_residuals,
+        settings: *s,
         wall_time_s: started.elapsed().as_secs_f64(),
         solver: "OpenFOAM simpleFoam (SIMPLEC, k-omega SST, wall functions)",
     };
@@ -370,6 +463,29 @@ pub fn run_one(
         serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?,
     )?;
     Ok(record)
+}
+
+/// Pressure and friction parts of Cd from a boundary in OpenFOAM's conventions (kinematic `p`,
+/// `wallShearStress` = −traction on the body): Σ −p n_x A and Σ −τ_x A over q∞ A_ref, with n
+/// pointing out of the body.
+fn drag_parts(boundary: &Mesh, speed_m_s: f64, ref_area_m2: f64) -> Result<(f64, f64), String> {
+    let mut props = surface_properties(boundary);
+    props.orient_outward();
+    let field = |name: &str| {
+        boundary
+            .field(Location::Cell, name)
+            .map(|f| f.values.iter_f64().collect::<Vec<f64>>())
+            .ok_or_else(|| format!("boundary lacks cell array `{name}`"))
+    };
+    let (p, wss) = (field("p")?, field("wallShearStress")?);
+    let (mut pressure, mut viscous) = (0.0, 0.0);
+    for c in 0..boundary.n_cells() {
+        let a = props.cell_area_m2[c];
+        pressure -= p[c] * props.cell_normal[c][0] * a;
+        viscous -= wss[3 * c] * a;
+    }
+    let q_a = 0.5 * speed_m_s * speed_m_s * ref_area_m2;
+    Ok((pressure / q_a, viscous / q_a))
 }
 
 /// `VTK/<case>_<time>` with the largest time.

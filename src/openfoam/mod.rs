@@ -5,3 +5,4 @@ pub mod ahmed;
 pub mod case;
 pub mod forces;
 pub mod generate;
+pub mod wall;

@@ -119,7 +119,11 @@ pub fn write_synthetic_prepared_lacking(
             .attr_f64("/", "ref_area_m2", 0.12)
             .attr_f64("/", "ref_length_m", 1.0)
             .attr_text("/", "up_axis", "z")
-            .attr_text("/", "flow_axis", "x");
+            .attr_text("/", "flow_axis", "x")
+            // Design parameters: the body's length scale (on which cd and cl below depend
+            // linearly) and a width that does not vary.
+            .attr_text("/", "parameter_names", "length_scale,width_m")
+            .attr_f64s("/", "parameter_values", &[scale as f64, 0.4]);
         if forces {
             h.attr_f64("/", "cd", 0.3 + 0.01 * k as f64)
                 .attr_f64("/", "cl", 0.1 - 0.01 * k as f64)

@@ -24,7 +24,7 @@ use crate::mesh::model::Mesh;
 
 pub use extract::{ExtractRequest, Extracted};
 pub use index::DataSetType;
-use source::{FileSource, Source};
+use source::FileSource;
 pub use stats::{ArrayStats, StreamedSummary};
 
 /// Which VTK XML dataset to write.
@@ -47,12 +47,12 @@ pub enum Encoding {
 }
 
 fn open(path: &Path) -> Result<(FileSource, index::FileIndex)> {
-    let source = FileSource::open(path).map_err(|e| MeshError::io(path, e))?;
-    let file = std::fs::File::open(path).map_err(|e| MeshError::io(path, e))?;
-    if source.len() == 0 {
+    let file = crate::mesh::SplitFile::open(path)?;
+    if file.is_empty() {
         return Err(MeshError::invalid(path, "the file is empty"));
     }
-    let index = index::index_file(file, source.len()).at(path)?;
+    let index = index::index_file(file.reader()?, file.len()).at(path)?;
+    let source = FileSource(file);
     Ok((source, index))
 }
 

@@ -1,7 +1,8 @@
-//! Random access to the bytes of a VTK file, from disk or from memory.
+//! Random access to the bytes of a VTK file, from disk (whole or in parts) or from memory.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+
+use crate::mesh::SplitFile;
 
 /// Something array readers can open at a byte position. Every call returns an independent reader,
 /// so several arrays can be streamed side by side (offsets next to connectivity).
@@ -10,31 +11,18 @@ pub trait Source {
     fn reader_at(&self, pos: u64) -> std::io::Result<Box<dyn Read + '_>>;
 }
 
-/// A file on disk, reopened for every array.
-pub struct FileSource {
-    path: PathBuf,
-    len: u64,
-}
-
-impl FileSource {
-    pub fn open(path: &Path) -> std::io::Result<Self> {
-        let len = std::fs::metadata(path)?.len();
-        Ok(FileSource {
-            path: path.to_path_buf(),
-            len,
-        })
-    }
-}
+/// A file on disk, whole or in parts ([`SplitFile`]), reopened for every array.
+pub struct FileSource(pub SplitFile);
 
 impl Source for FileSource {
     fn len(&self) -> u64 {
-        self.len
+        self.0.len()
     }
 
     fn reader_at(&self, pos: u64) -> std::io::Result<Box<dyn Read + '_>> {
-        let mut f = std::fs::File::open(&self.path)?;
-        f.seek(SeekFrom::Start(pos))?;
-        Ok(Box::new(f))
+        let mut r = self.0.reader().map_err(std::io::Error::other)?;
+        r.seek(SeekFrom::Start(pos))?;
+        Ok(Box::new(r))
     }
 }
 

@@ -1,0 +1,143 @@
+//! The design parameters of a run: the numbers a parametric family was generated from
+//! (`geo_parameters_<i>.csv` in DrivAerML, AhmedML and WindsorML; the generator's `params` in
+//! `run.json`). A surrogate of a parametric family must beat a plain regression on these, so
+//! prepared runs carry them (root attributes `parameter_names`, comma-separated, and
+//! `parameter_values`, float64, in the same order).
+
+use std::path::Path;
+
+use super::csv_table::CsvTable;
+use crate::mesh::hdf5::{AttrValue, H5Contents};
+
+/// Root attribute with the parameter names, joined by commas.
+pub const NAMES_ATTRIBUTE: &str = "parameter_names";
+/// Root attribute with the parameter values, float64, in the order of the names.
+pub const VALUES_ATTRIBUTE: &str = "parameter_values";
+
+/// Named design parameters, in the order the dataset gives them.
+pub type Parameters = Vec<(String, f64)>;
+
+/// The one row of a `geo_parameters` table: header = names, one row of numbers.
+pub fn from_csv(path: &Path) -> Result<Parameters, String> {
+    let table = CsvTable::read(path).map_err(|e| e.to_string())?;
+    match table.rows.as_slice() {
+        [row] => Ok(table
+            .columns
+            .iter()
+            .cloned()
+            .zip(row.iter().copied())
+            .collect()),
+        rows => Err(format!(
+            "{}: a design-parameter table has one row of values, this one has {}",
+            path.display(),
+            rows.len()
+        )),
+    }
+}
+
+/// The numeric entries of a `params` object (booleans as 0 and 1), sorted by name.
+pub fn from_json(params: &serde_json::Value) -> Parameters {
+    params
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| {
+                    v.as_f64()
+                        .or_else(|| v.as_bool().map(|b| f64::from(u8::from(b))))
+                        .map(|x| (k.clone(), x))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Checks names before they are written: no commas (the separator), none empty, none twice.
+pub fn check(parameters: &Parameters) -> Result<(), String> {
+    for (k, (name, value)) in parameters.iter().enumerate() {
+        if name.trim().is_empty() || name.contains(',') {
+            return Err(format!(
+                "design parameter name `{name}` is empty or has a comma"
+            ));
+        }
+        if parameters[..k].iter().any(|(other, _)| other == name) {
+            return Err(format!("design parameter `{name}` is given twice"));
+        }
+        if !value.is_finite() {
+            return Err(format!("design parameter `{name}` is {value}"));
+        }
+    }
+    Ok(())
+}
+
+/// The parameters stored in a prepared run's root attributes (none: empty).
+pub fn from_attributes(h5: &H5Contents) -> Result<Parameters, String> {
+    let names = h5
+        .attribute("/", NAMES_ATTRIBUTE)
+        .and_then(AttrValue::as_text);
+    let values = match h5.attribute("/", VALUES_ATTRIBUTE) {
+        Some(AttrValue::Numbers(v)) => Some(v.clone()),
+        Some(AttrValue::Number(x)) => Some(vec![*x]),
+        Some(AttrValue::Text(_)) => {
+            return Err(format!(
+                "attribute `{VALUES_ATTRIBUTE}` is text, not numbers"
+            ))
+        }
+        None => None,
+    };
+    match (names, values) {
+        (None, None) => Ok(Vec::new()),
+        (Some(names), Some(values)) => {
+            let names: Vec<&str> = names.split(',').collect();
+            if names.len() != values.len() {
+                return Err(format!(
+                    "{} design-parameter names but {} values",
+                    names.len(),
+                    values.len()
+                ));
+            }
+            Ok(names.into_iter().map(str::to_string).zip(values).collect())
+        }
+        _ => Err(format!(
+            "only one of the attributes `{NAMES_ATTRIBUTE}` and `{VALUES_ATTRIBUTE}` is present"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_one_row_table_gives_named_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("geo_parameters_1.csv");
+        std::fs::write(&path, "Length,SlantAngle\n1.044,25\n").unwrap();
+        assert_eq!(
+            from_csv(&path).unwrap(),
+            vec![
+                ("Length".to_string(), 1.044),
+                ("SlantAngle".to_string(), 25.0)
+            ]
+        );
+        std::fs::write(&path, "Length\n1\n2\n").unwrap();
+        let e = from_csv(&path).unwrap_err();
+        assert!(
+            e.contains("geo_parameters_1.csv") && e.contains("has 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn json_params_keep_numbers_and_booleans() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"length_m": 1.0, "stilts": true, "name": "x"}"#).unwrap();
+        assert_eq!(
+            from_json(&v),
+            vec![("length_m".to_string(), 1.0), ("stilts".to_string(), 1.0)]
+        );
+        assert!(check(&vec![("a,b".into(), 1.0)]).is_err());
+        assert!(check(&vec![("a".into(), 1.0), ("a".into(), 2.0)]).is_err());
+        assert!(check(&vec![("a".into(), f64::NAN)]).is_err());
+        assert!(check(&from_json(&v)).is_ok());
+    }
+}
