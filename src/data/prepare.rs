@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::csv_table::CsvTable;
 use crate::geometry::centroid::cell_centres;
-use crate::geometry::gradient::curl_least_squares;
+use crate::geometry::gradient::{curl_least_squares, curl_least_squares_at};
 use crate::geometry::sampling::{choose_subset, sample_surface};
 use crate::geometry::surface::surface_properties;
 use crate::geometry::triangles::TriangleSoup;
@@ -476,30 +476,34 @@ fn read_volume(sources: &RunSources, opts: &PrepareOptions) -> Result<VolumeRows
         None => vec![0.0; velocity.len() / 3],
     };
     let centres = got.cell_centres.unwrap_or_default();
-    let vorticity = match sources.volume_vorticity {
-        Some(spec) => field(spec, 3)?,
-        None => curl_least_squares(&centres, &velocity),
-    };
-    let centres: Vec<f32> = centres.into_iter().flatten().collect();
     if read_rows.len() == rows.len() {
         // Every cell read is kept, in order: hand the arrays over without copying.
+        let vorticity = match sources.volume_vorticity {
+            Some(spec) => field(spec, 3)?,
+            None => curl_least_squares(&centres, &velocity),
+        };
         return Ok(VolumeRows {
-            position: centres,
+            position: centres.into_iter().flatten().collect(),
             velocity,
             pressure,
             vorticity,
         });
     }
-    // Where each kept cell sits among the cells read.
+    // Where each kept cell sits among the cells read. A computed vorticity is evaluated at the
+    // kept cells only (the other cells read are their stencil), not at every cell read.
     let at: Vec<usize> = rows
         .iter()
         .map(|r| read_rows.binary_search(r).unwrap_or_default())
         .collect();
+    let vorticity = match sources.volume_vorticity {
+        Some(spec) => pick(&field(spec, 3)?, 3, &at),
+        None => curl_least_squares_at(&centres, &velocity, &at),
+    };
     Ok(VolumeRows {
-        position: pick(&centres, 3, &at),
+        position: at.iter().flat_map(|&i| centres[i]).collect(),
         velocity: pick(&velocity, 3, &at),
         pressure: pick(&pressure, 1, &at),
-        vorticity: pick(&vorticity, 3, &at),
+        vorticity,
     })
 }
 

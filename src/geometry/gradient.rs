@@ -39,16 +39,34 @@ fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
 /// least-squares fit of a linear field through each point's nearest neighbours (zero where the
 /// neighbourhood is degenerate, e.g. all neighbours on a line).
 pub fn curl_least_squares(points: &[[f32; 3]], velocity: &[f32]) -> Vec<f32> {
+    curl_at(points, velocity, points.len(), |q| q)
+}
+
+/// [`curl_least_squares`] evaluated only at the points `at` (indices into `points`; the other
+/// points serve as neighbours), in the order of `at`: `[at.len()·3]`. What prepare needs when it
+/// keeps a subset of a volume's cells and the rest is only their stencil.
+pub fn curl_least_squares_at(points: &[[f32; 3]], velocity: &[f32], at: &[usize]) -> Vec<f32> {
+    curl_at(points, velocity, at.len(), |q| at[q])
+}
+
+/// The curl at `count` points, the `q`-th being `points[point(q)]`.
+fn curl_at(
+    points: &[[f32; 3]],
+    velocity: &[f32],
+    count: usize,
+    point: impl Fn(usize) -> usize + Sync,
+) -> Vec<f32> {
     let index = PointIndex::new(points);
-    let mut out = Vec::with_capacity(3 * points.len());
+    let mut out = Vec::with_capacity(3 * count);
     // Neighbours are searched a block at a time, so their lists never outgrow one block.
-    for (b, block) in points.chunks(CURL_BLOCK).enumerate() {
-        let first = b * CURL_BLOCK;
-        let neighbours = index.nearest_batch(block, NEIGHBOURS + 1);
+    for first in (0..count).step_by(CURL_BLOCK) {
+        let block: Vec<usize> = (first..count.min(first + CURL_BLOCK)).map(&point).collect();
+        let queries: Vec<[f32; 3]> = block.iter().map(|&i| points[i]).collect();
+        let neighbours = index.nearest_batch(&queries, NEIGHBOURS + 1);
         let curl: Vec<f32> = (0..block.len())
             .into_par_iter()
             .flat_map_iter(|q| {
-                let i = first + q;
+                let i = block[q];
                 let (ids, _) = neighbours.row(q);
                 let p = points[i];
                 let mut ata = [[0.0f64; 3]; 3];
@@ -117,6 +135,25 @@ mod tests {
                     && (row[2] - 5.0).abs() < 1e-3,
                 "{row:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_curl_at_a_subset_equals_the_full_curl_there() {
+        let mut rng = Rng::seed_from(9);
+        let points: Vec<[f32; 3]> = (0..3000)
+            .map(|_| std::array::from_fn(|_| rng.uniform() as f32))
+            .collect();
+        let velocity: Vec<f32> = points
+            .iter()
+            .flat_map(|p| [(3.0 * p[1]).sin(), p[0] * p[2], (p[0] - p[1]).cos()])
+            .collect();
+        let all = curl_least_squares(&points, &velocity);
+        let at = [2999usize, 0, 17, 1500, 17];
+        let some = curl_least_squares_at(&points, &velocity, &at);
+        assert_eq!(some.len(), 3 * at.len());
+        for (q, &i) in at.iter().enumerate() {
+            assert_eq!(&some[3 * q..3 * q + 3], &all[3 * i..3 * i + 3]);
         }
     }
 }
