@@ -527,6 +527,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_crash_is_quoted_by_what_the_solver_said_before_its_stack_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log.simpleFoam");
+        let mut text = String::from("Time = 15\n\n");
+        text += "smoothSolver:  Solving for Ux, Initial residual = 0.8, Final residual = 143.4, No Iterations 1000\n";
+        text += "#0  Foam::error::printStack(Foam::Ostream&) at ??:?\n#1  Foam::sigFpe::sigHandler(int) at ??:?\n";
+        text += "#2  ? in /lib/x86_64-linux-gnu/libc.so.6\n";
+        std::fs::write(&log, text).unwrap();
+        let tail = log_tail(&log);
+        assert!(tail.contains("Final residual = 143.4"), "{tail}");
+        assert!(
+            tail.contains("stack trace follows") && !tail.contains("sigHandler"),
+            "{tail}"
+        );
+        std::fs::write(&log, "a\nb\n\nc\n").unwrap();
+        assert_eq!(log_tail(&log), "a\n  b\n  c");
+    }
+
+    #[test]
     fn runs_are_not_started_on_a_nearly_full_disk() {
         let out = Path::new("/data/runs");
         let err = enough_space(out, Some(500 << 20)).unwrap_err();
