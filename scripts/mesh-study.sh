@@ -33,12 +33,12 @@ done
 # first layer T mm thick (y+ is about 60 per mm here). Cell counts are approximate targets.
 settings() {
   case "$1" in
-    k-rel2-150k) echo "--cells 150000" ;;
-    k-rel2-300k) echo "--cells 300000" ;;
-    k-rel2-600k) echo "--cells 600000" ;;
-    spalding-rel2-300k) echo "--cells 300000 --wall-function spalding" ;;
+    k-rel2-150k) echo "--cells 150000 --wall-function k --layers 2 --relative-layers" ;;
+    k-rel2-300k) echo "--cells 300000 --wall-function k --layers 2 --relative-layers" ;;
+    k-rel2-600k) echo "--cells 600000 --wall-function k --layers 2 --relative-layers" ;;
+    spalding-rel2-300k) echo "--cells 300000 --wall-function spalding --layers 2 --relative-layers" ;;
     spalding-5l-0.5mm-300k) echo "--cells 300000 --wall-function spalding --layers 5 --first-layer-mm 0.5" ;;
-    k-5l-0.5mm-300k) echo "--cells 300000 --layers 5 --first-layer-mm 0.5" ;;
+    k-5l-0.5mm-300k) echo "--cells 300000 --wall-function k --layers 5 --first-layer-mm 0.5" ;;
     spalding-5l-0.5mm-150k) echo "--cells 150000 --wall-function spalding --layers 5 --first-layer-mm 0.5" ;;
     spalding-5l-0.5mm-600k) echo "--cells 600000 --wall-function spalding --layers 5 --first-layer-mm 0.5" ;;
     spalding-5l-0.5mm-1200k) echo "--cells 1200000 --wall-function spalding --layers 5 --first-layer-mm 0.5" ;;

@@ -387,17 +387,22 @@ pub struct GenerateAhmedArgs {
     #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = [3, 4])]
     pub body_level: Vec<u32>,
     /// Prism layers on the body (0: none).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 5)]
     pub layers: u32,
-    /// Thickness of the first prism layer in millimetres (sets y+; y+ ≈ 60 per mm at 40 m/s).
-    /// Without it the layers are sized relative to the surface cells.
+    /// Thickness of the first prism layer in millimetres: it sets the first cell's y+ (about 60
+    /// per mm at 40 m/s, so 0.5 mm gives y+ ≈ 30).
+    #[arg(long, default_value_t = 0.5)]
+    pub first_layer_mm: f64,
+    /// Size the layers relative to the surface cells instead (the outermost half a surface cell
+    /// thick; the generator's sizing before the mesh study), ignoring --first-layer-mm.
     #[arg(long)]
-    pub first_layer_mm: Option<f64>,
+    pub relative_layers: bool,
     /// Growth ratio from one prism layer to the next.
     #[arg(long, default_value_t = 1.2)]
     pub layer_expansion: f64,
-    /// Wall treatment of the turbulent viscosity on the body and the ground.
-    #[arg(long, value_enum, default_value_t = WallFunction::K)]
+    /// Wall treatment of the turbulent viscosity on the body and the ground (spalding: valid at
+    /// any y+; k: the log law from the first cell's k, which under-predicted friction here).
+    #[arg(long, value_enum, default_value_t = WallFunction::Spalding)]
     pub wall_function: WallFunction,
     /// Stop any one OpenFOAM tool of a run after this many minutes and report the run as failed
     /// (the other runs go on).
@@ -1237,7 +1242,7 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         base_cell_m: 0.08 * (300_000.0 / a.cells as f64).powf(0.4),
         body_levels: (a.body_level[0], a.body_level[1]),
         layers: a.layers,
-        first_layer_m: a.first_layer_mm.map(|mm| mm * 1e-3),
+        first_layer_m: (!a.relative_layers).then_some(a.first_layer_mm * 1e-3),
         layer_expansion: a.layer_expansion,
         wall_function: a.wall_function,
         ..CaseSettings::default()
