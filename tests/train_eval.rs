@@ -640,9 +640,63 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
         .field(mesh::Location::Point, "velocity_m_s")
         .is_some());
 
+    // Two separate bodies in one file, the second (a box beside the Ahmed body) wound inward:
+    // each body is oriented by itself, so the prediction equals that of the same file with both
+    // wound outward, and says what it flipped.
+    let body = mesh::read_mesh(&stl).unwrap();
+    let with_box = |inward: bool| {
+        let mut m = body.clone();
+        let (lo, hi) = ([0.2f32, 0.5, 0.05], [0.8f32, 0.8, 0.3]);
+        let first = m.points.len() as u32;
+        for i in 0..8 {
+            m.points.push(std::array::from_fn(|k| {
+                if (i >> k) & 1 == 1 {
+                    hi[k]
+                } else {
+                    lo[k]
+                }
+            }));
+        }
+        for q in [
+            [0, 2, 3, 1],
+            [4, 5, 7, 6],
+            [0, 1, 5, 4],
+            [2, 6, 7, 3],
+            [0, 4, 6, 2],
+            [1, 3, 7, 5],
+        ] {
+            for mut t in [[q[0], q[1], q[2]], [q[0], q[2], q[3]]] {
+                if inward {
+                    t.swap(1, 2);
+                }
+                m.cells
+                    .push(mesh::CellType::TRIANGLE, &t.map(|c| first + c));
+            }
+        }
+        m
+    };
+    let cd_of = |inward: bool| {
+        let path = dir.path().join(format!("two-bodies-{inward}.stl"));
+        mesh::write_mesh(&path, &with_box(inward)).unwrap();
+        let out = predict_with(
+            &path,
+            &dir.path().join(format!("two-bodies-{inward}")),
+            &["--volume-points", "0", "--no-picture"],
+        );
+        assert_succeeded(&out);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["cd"].as_f64().unwrap(), v["warnings"].to_string())
+    };
+    let ((cd_outward, warned_outward), (cd_inward, warned_inward)) = (cd_of(false), cd_of(true));
+    assert_eq!(cd_outward, cd_inward);
+    assert!(!warned_outward.contains("flipped"), "{warned_outward}");
+    assert!(
+        warned_inward.contains("1 of the 2 bodies"),
+        "{warned_inward}"
+    );
+
     // The same body in millimetres, an open surface and an empty file: refused with status 2,
     // the reason named, nothing written.
-    let body = mesh::read_mesh(&stl).unwrap();
     let mut mm = body.clone();
     for p in &mut mm.points {
         *p = p.map(|c| c * 1000.0);

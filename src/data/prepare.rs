@@ -254,7 +254,7 @@ pub(crate) fn read_run_from(
         false => mesh::read_mesh(&sources.geometry).map_err(|e| e.to_string())?,
     };
     let mut soup = TriangleSoup::from_mesh(&cad);
-    soup.orient_outward();
+    soup.orient_bodies_outward();
     let geometry: Vec<f32> = sample_surface(&soup, opts.geometry_points, opts.seed.wrapping_add(2))
         .position
         .into_iter()

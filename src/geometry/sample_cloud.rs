@@ -22,7 +22,7 @@ pub struct SampleOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SampleReport {
     pub triangles: usize,
-    /// The surface's triangles were wound inward and were turned around for the normals.
+    /// Some body of the surface was wound inward and its triangles were turned around.
     pub reoriented: bool,
     pub surface_points: usize,
     pub volume_points: usize,
@@ -40,7 +40,7 @@ pub fn sample_cloud(
     if soup.is_empty() {
         return Err(VolumeSamplingError::EmptySurface);
     }
-    let reoriented = !soup.orient_outward();
+    let reoriented = soup.orient_bodies_outward().0 > 0;
     let surf = sample_surface(&soup, options.surface_points, options.seed);
     let query = SurfaceQuery::new(&soup);
     let volume = sample_volume(

@@ -99,6 +99,98 @@ impl TriangleSoup {
     }
 }
 
+impl TriangleSoup {
+    /// The connected bodies of the soup: triangles that share a corner (same coordinates) belong
+    /// to one body. Returns each triangle's body number (0-based, in order of first appearance)
+    /// and the number of bodies.
+    pub fn bodies(&self) -> (Vec<u32>, usize) {
+        let n = self.triangles.len();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn root(parent: &mut [u32], mut i: u32) -> u32 {
+            while parent[i as usize] != i {
+                let up = parent[parent[i as usize] as usize];
+                parent[i as usize] = up;
+                i = up;
+            }
+            i
+        }
+        // The first triangle seen at each corner position; later ones join its body.
+        let mut first_at: std::collections::HashMap<[u32; 3], u32> =
+            std::collections::HashMap::with_capacity(n * 3 / 2);
+        for (t, tri) in self.triangles.iter().enumerate() {
+            for corner in tri {
+                // +0.0 and −0.0 are one position.
+                let key = corner.map(|c| (c + 0.0).to_bits());
+                let other = *first_at.entry(key).or_insert(t as u32);
+                let (a, b) = (root(&mut parent, t as u32), root(&mut parent, other));
+                if a != b {
+                    parent[a.max(b) as usize] = a.min(b);
+                }
+            }
+        }
+        let mut number = std::collections::HashMap::new();
+        let body: Vec<u32> = (0..n as u32)
+            .map(|t| {
+                let r = root(&mut parent, t);
+                let next = number.len() as u32;
+                *number.entry(r).or_insert(next)
+            })
+            .collect();
+        (body, number.len())
+    }
+
+    /// [`Self::orient_outward`] body by body: each closed body (see [`Self::bodies`]; every edge
+    /// shared by two of its triangles) whose enclosed volume is negative has its triangles
+    /// reversed, so one inward-wound body in a file of several no longer flips the others. The
+    /// open pieces, whose own volumes mean nothing (CAD patches that do not share corners), are
+    /// judged together as before: reversed all at once when their summed volume is negative.
+    /// Returns how many bodies were reversed, and of how many. Meant for separate closed bodies
+    /// (wheels, mirrors, a trailer), not for a shell nested in another (a cavity is wound inward
+    /// on purpose).
+    pub fn orient_bodies_outward(&mut self) -> (usize, usize) {
+        let (body, count) = self.bodies();
+        let widen = |p: [f32; 3]| [p[0] as f64, p[1] as f64, p[2] as f64];
+        let mut volume = vec![0.0f64; count];
+        // Each undirected edge (by corner positions) with how many triangles use it.
+        let key = |p: [f32; 3]| p.map(|c| (c + 0.0).to_bits());
+        let mut edges: std::collections::HashMap<([u32; 3], [u32; 3]), u32> =
+            std::collections::HashMap::with_capacity(self.triangles.len() * 3 / 2);
+        for (t, tri) in self.triangles.iter().enumerate() {
+            let (a, b, c) = (widen(tri[0]), widen(tri[1]), widen(tri[2]));
+            volume[body[t] as usize] += (a[0] * (b[1] * c[2] - b[2] * c[1])
+                + a[1] * (b[2] * c[0] - b[0] * c[2])
+                + a[2] * (b[0] * c[1] - b[1] * c[0]))
+                / 6.0;
+            for k in 0..3 {
+                let (p, q) = (key(tri[k]), key(tri[(k + 1) % 3]));
+                *edges.entry((p.min(q), p.max(q))).or_insert(0) += 1;
+            }
+        }
+        let mut closed = vec![true; count];
+        for (t, tri) in self.triangles.iter().enumerate() {
+            for k in 0..3 {
+                let (p, q) = (key(tri[k]), key(tri[(k + 1) % 3]));
+                if edges.get(&(p.min(q), p.max(q))) == Some(&1) {
+                    closed[body[t] as usize] = false;
+                }
+            }
+        }
+        let open_volume: f64 = (0..count).filter(|&b| !closed[b]).map(|b| volume[b]).sum();
+        let flip: Vec<bool> = (0..count)
+            .map(|b| match closed[b] {
+                true => volume[b] < 0.0,
+                false => open_volume < 0.0,
+            })
+            .collect();
+        for (t, tri) in self.triangles.iter_mut().enumerate() {
+            if flip[body[t] as usize] {
+                tri.swap(1, 2);
+            }
+        }
+        (flip.iter().filter(|f| **f).count(), count)
+    }
+}
+
 /// `a - b`, widened to f64.
 pub fn sub(a: [f32; 3], b: [f32; 3]) -> [f64; 3] {
     [
@@ -156,5 +248,85 @@ mod tests {
         for t in &soup.triangles {
             assert!(triangle_cross(t)[2] > 0.0);
         }
+    }
+
+    /// An axis-aligned box from `lo` to `hi` as 12 outward-wound triangles (`inward`: reversed).
+    fn box_soup(lo: [f32; 3], hi: [f32; 3], inward: bool) -> Vec<Triangle> {
+        let p = |i: usize| -> [f32; 3] {
+            std::array::from_fn(|k| if (i >> k) & 1 == 1 { hi[k] } else { lo[k] })
+        };
+        // Faces as corner bit patterns, counter-clockwise seen from outside.
+        let quads = [
+            [0, 2, 3, 1],
+            [4, 5, 7, 6],
+            [0, 1, 5, 4],
+            [2, 6, 7, 3],
+            [0, 4, 6, 2],
+            [1, 3, 7, 5],
+        ];
+        let mut tris = Vec::new();
+        for q in quads {
+            for t in [[q[0], q[1], q[2]], [q[0], q[2], q[3]]] {
+                let mut tri = [p(t[0]), p(t[1]), p(t[2])];
+                if inward {
+                    tri.swap(1, 2);
+                }
+                tris.push(tri);
+            }
+        }
+        tris
+    }
+
+    #[test]
+    fn separate_bodies_are_oriented_one_by_one() {
+        // A 2 × 1 × 1 box wound outward and, apart from it, a 1 × 1 × 1 box wound inward.
+        let mut triangles = box_soup([0.0; 3], [2.0, 1.0, 1.0], false);
+        triangles.extend(box_soup([5.0, 0.0, 0.0], [6.0, 1.0, 1.0], true));
+        let mut soup = TriangleSoup {
+            source_cell: (0..triangles.len() as u32).collect(),
+            triangles,
+        };
+        assert!((soup.signed_volume_m3() - (2.0 - 1.0)).abs() < 1e-9);
+        let (body, count) = soup.bodies();
+        assert_eq!(count, 2);
+        assert!(body[..12].iter().all(|b| *b == 0) && body[12..].iter().all(|b| *b == 1));
+        // Flipping the whole soup would give −2 + 1; body by body both count.
+        let mut whole = soup.clone();
+        whole.orient_outward();
+        assert!((whole.signed_volume_m3() - 1.0).abs() < 1e-9);
+        assert_eq!(soup.orient_bodies_outward(), (1, 2));
+        assert!((soup.signed_volume_m3() - 3.0).abs() < 1e-9);
+        assert_eq!(soup.orient_bodies_outward(), (0, 2));
+        // The reversed body is the same triangles as a box wound outward.
+        let outward = box_soup([5.0, 0.0, 0.0], [6.0, 1.0, 1.0], false);
+        for (a, b) in soup.triangles[12..].iter().zip(&outward) {
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn open_pieces_are_judged_together() {
+        // One inward box cut into two open halves that share no corners (a CAD export whose
+        // patches are not stitched): each half's own volume depends on the origin, so the halves
+        // are flipped together by their summed volume, as a whole surface would be.
+        let lo = [10.0f32, 10.0, 10.0];
+        let whole = box_soup(lo, [11.0, 11.0, 11.0], true);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (k, tri) in whole.iter().enumerate() {
+            // Faces 0-2 in one piece, 3-5 in the other, the second moved by a hair.
+            if k < 6 {
+                a.push(*tri);
+            } else {
+                b.push(tri.map(|p| p.map(|c| c + 1e-5)));
+            }
+        }
+        a.extend(b);
+        let mut soup = TriangleSoup {
+            source_cell: (0..a.len() as u32).collect(),
+            triangles: a,
+        };
+        assert_eq!(soup.bodies().1, 2);
+        assert_eq!(soup.orient_bodies_outward(), (2, 2));
+        assert!((soup.signed_volume_m3() - 1.0).abs() < 1e-3);
     }
 }

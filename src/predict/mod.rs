@@ -175,8 +175,17 @@ impl Job for PredictJob {
                 "{open} of {edges} edges are open (small holes); results may suffer near them"
             ));
         }
-        if !soup.orient_outward() {
-            warnings.push("the surface's normals pointed inward; they were flipped".into());
+        // Body by body: one inward-wound part of a file (a wheel, a mirror) must not turn the
+        // others inside out.
+        match soup.orient_bodies_outward() {
+            (0, _) => {}
+            (1, 1) => {
+                warnings.push("the surface's normals pointed inward; they were flipped".into())
+            }
+            (flipped, bodies) => warnings.push(format!(
+                "{flipped} of the {bodies} bodies in the file had normals pointing inward; they \
+                 were flipped"
+            )),
         }
         let body = bounding_box(&surface_mesh.points)
             .ok_or_else(|| bad(&self.geometry, "no finite points"))?;
