@@ -127,8 +127,10 @@ pub struct DeviceArgs {
 pub struct PredictArgs {
     /// The body's surface: STL or OBJ in metres, closed.
     pub geometry: PathBuf,
-    /// Checkpoint folder (or a training run folder holding checkpoint/).
-    #[arg(long, default_value = "checkpoints/ahmed-small")]
+    /// Checkpoint folder (or a training run folder holding checkpoint/). The default, the shipped
+    /// checkpoint, is also found beside the binary or in the source tree it was built from, so
+    /// predict works from any folder.
+    #[arg(long, default_value = slipstream::train::checkpoint::SHIPPED)]
     pub checkpoint: PathBuf,
     /// Output folder (created; files in it are replaced only once complete).
     #[arg(long, default_value = "prediction")]
@@ -971,9 +973,14 @@ fn predict(a: &PredictArgs) -> Result<()> {
         })?),
     };
     let (device, precision) = resolve_device(&a.device)?;
+    use slipstream::train::checkpoint::{find_shipped, SHIPPED};
+    let checkpoint = match a.checkpoint == Path::new(SHIPPED) && !a.checkpoint.exists() {
+        true => find_shipped().unwrap_or_else(|| a.checkpoint.clone()),
+        false => a.checkpoint.clone(),
+    };
     let job = PredictJob {
         geometry: a.geometry.clone(),
-        checkpoint: a.checkpoint.clone(),
+        checkpoint,
         out: a.out.clone(),
         speed_m_s: a.speed,
         density_kg_m3: a.density,

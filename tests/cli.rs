@@ -332,3 +332,30 @@ fn prepare_rejects_unknown_layouts_and_missing_folders() {
         text(&out.stderr)
     );
 }
+
+/// `slipstream predict car.stl` from a folder that is not the repository: the shipped checkpoint
+/// is found anyway (beside the binary's build tree), and the outputs land in that folder.
+#[test]
+fn predict_works_from_any_folder_with_the_shipped_checkpoint() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stl = Path::new(env!("CARGO_MANIFEST_DIR")).join("geometry/ahmed_25deg.stl");
+    let out = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .arg("predict")
+        .arg(&stl)
+        .args([
+            "--surface-points",
+            "2000",
+            "--volume-points",
+            "0",
+            "--no-picture",
+            "--json",
+        ])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cd = v["cd"].as_f64().unwrap();
+    assert!((0.1..0.6).contains(&cd), "Cd {cd}");
+    assert!(elsewhere.path().join("prediction/summary.json").is_file());
+}

@@ -255,6 +255,26 @@ pub fn locate(dir: &Path) -> Result<PathBuf, CheckpointError> {
     ))
 }
 
+/// The checkpoint `predict` uses when none is named, relative to the repository (and to a
+/// release folder laid out like it).
+pub const SHIPPED: &str = "checkpoints/ahmed-small";
+
+/// Where the shipped checkpoint is when `slipstream` runs from another folder: beside the
+/// binary (`<bin>/checkpoints/…`, a release folder), above cargo's `target/<profile>/`, or in the
+/// source tree the binary was built from. `None` when none of them holds it.
+pub fn find_shipped() -> Option<PathBuf> {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf));
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(dir) = &exe_dir {
+        candidates.push(dir.join(SHIPPED));
+        candidates.extend(dir.ancestors().nth(2).map(|d| d.join(SHIPPED)));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(SHIPPED));
+    candidates.into_iter().find(|c| c.join(META).is_file())
+}
+
 pub fn read_meta(dir: &Path) -> Result<CheckpointMeta, CheckpointError> {
     let path = locate(dir)?.join(META);
     let text = std::fs::read_to_string(&path).map_err(|e| file_error(&path, e))?;
