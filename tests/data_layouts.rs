@@ -159,6 +159,13 @@ fn drivaerml_and_ahmedml_folders_prepare_to_the_manifests_facts() {
     }
     let volume = std::fs::read(synthetic.join("volume_f32_binary_u64.vtu")).unwrap();
     std::fs::write(src.join("run_1/volume_1.vtu"), &volume).unwrap();
+    // Design parameters as DrivAerML ships them (header of names, one row), carried into the
+    // prepared run.
+    std::fs::write(
+        src.join("run_1/geo_parameters_1.csv"),
+        "Vehicle_Length,Vehicle_Width,Hood_Angle\n-0.05,0.02,1.5\n",
+    )
+    .unwrap();
     let third = volume.len() / 3;
     for (k, piece) in [
         &volume[..third],
@@ -224,6 +231,15 @@ fn drivaerml_and_ahmedml_folders_prepare_to_the_manifests_facts() {
         (38.889, 2.17)
     );
     assert_eq!((run.meta.cd, run.meta.cl), (Some(0.2871), Some(0.0512)));
+    let names: Vec<&str> = run
+        .meta
+        .parameters
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(names, ["Vehicle_Length", "Vehicle_Width", "Hood_Angle"]);
+    let values: Vec<f64> = run.meta.parameters.iter().map(|(_, v)| *v).collect();
+    assert_eq!(values, [-0.05, 0.02, 1.5]);
     let cd_pressure = fx / (0.5 * 1.0 * 38.889f64.powi(2) * 2.17);
     let forces = slipstream::physics::integrate(
         &run.loads_with(&run.surface_pressure, &vec![0.0; run.surface_len() * 3]),

@@ -1022,6 +1022,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generated_runs_take_coefficients_from_run_json_else_the_force_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let record_path = dir.path().join("run.json");
+        let with: serde_json::Value =
+            serde_json::from_str(r#"{"cd": 0.3, "cl": 0.1, "cs": 0.0}"#).unwrap();
+        assert_eq!(
+            slipstream_coefficients(&with, &record_path, dir.path(), "7").unwrap(),
+            [Some(0.3), Some(0.1), Some(0.0)]
+        );
+        let without: serde_json::Value = serde_json::from_str(r#"{"cd": 0.3}"#).unwrap();
+        let e = slipstream_coefficients(&without, &record_path, dir.path(), "7").unwrap_err();
+        assert!(
+            e.contains("run.json") && e.contains("force_mom_7.csv"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("force_mom_7.csv"), "cd,cl\n0.31,0.12\n").unwrap();
+        let e = slipstream_coefficients(&without, &record_path, dir.path(), "7").unwrap_err();
+        assert!(
+            e.contains("run.json") && e.contains("force_mom_7.csv"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join("force_mom_7.csv"),
+            "cd,cl,cs\n0.31,0.12,0.01\n",
+        )
+        .unwrap();
+        assert_eq!(
+            slipstream_coefficients(&without, &record_path, dir.path(), "7").unwrap(),
+            [Some(0.31), Some(0.12), Some(0.01)]
+        );
+    }
+
+    #[test]
     fn a_second_files_point_arrays_follow_their_points() {
         let points: Vec<[f32; 3]> = (0..50)
             .map(|i| [i as f32 * 0.1, (i % 7) as f32, (i % 3) as f32 * 0.5])
