@@ -123,7 +123,7 @@ impl Default for CaseSettings {
             body_levels: (3, 4),
             wake_level: 2,
             // From the mesh study (datasets/openfoam/validation/mesh-study.md): two layers sized
-            // from the surface cells with nutkWallFunction gave a friction drag 26 % below a
+            // from the surface cells with nutkWallFunction gave a friction drag 23 % below a
             // turbulent flat plate's; five layers from 0.5 mm (y+ ≈ 30) with Spalding's law
             // came within 4 % of it.
             layers: 5,
