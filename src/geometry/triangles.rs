@@ -250,29 +250,11 @@ mod tests {
         }
     }
 
-    /// An axis-aligned box from `lo` to `hi` as 12 outward-wound triangles (`inward`: reversed).
-    fn box_soup(lo: [f32; 3], hi: [f32; 3], inward: bool) -> Vec<Triangle> {
-        let p = |i: usize| -> [f32; 3] {
-            std::array::from_fn(|k| if (i >> k) & 1 == 1 { hi[k] } else { lo[k] })
-        };
-        // Faces as corner bit patterns, counter-clockwise seen from outside.
-        let quads = [
-            [0, 2, 3, 1],
-            [4, 5, 7, 6],
-            [0, 1, 5, 4],
-            [2, 6, 7, 3],
-            [0, 4, 6, 2],
-            [1, 3, 7, 5],
-        ];
-        let mut tris = Vec::new();
-        for q in quads {
-            for t in [[q[0], q[1], q[2]], [q[0], q[2], q[3]]] {
-                let mut tri = [p(t[0]), p(t[1]), p(t[2])];
-                if inward {
-                    tri.swap(1, 2);
-                }
-                tris.push(tri);
-            }
+    /// The box `[lo, hi]` of the shared test shapes, its 12 triangles wound outward or reversed.
+    fn box_soup(lo: [f64; 3], hi: [f64; 3], inward: bool) -> Vec<Triangle> {
+        let mut tris = crate::geometry::test_shapes::box_soup(lo, hi).triangles;
+        if inward {
+            tris.iter_mut().for_each(|t| t.swap(1, 2));
         }
         tris
     }
@@ -309,7 +291,7 @@ mod tests {
         // One inward box cut into two open halves that share no corners (a CAD export whose
         // patches are not stitched): each half's own volume depends on the origin, so the halves
         // are flipped together by their summed volume, as a whole surface would be.
-        let lo = [10.0f32, 10.0, 10.0];
+        let lo = [10.0, 10.0, 10.0];
         let whole = box_soup(lo, [11.0, 11.0, 11.0], true);
         let (mut a, mut b) = (Vec::new(), Vec::new());
         for (k, tri) in whole.iter().enumerate() {
