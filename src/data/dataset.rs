@@ -99,7 +99,7 @@ impl RunSet {
                         None if present.contains(item) => names.push(item.clone()),
                         None => {
                             return Err(DataError::file(
-                                &dir.join(format!("{item}.h5")),
+                                &run_file(dir, item),
                                 "no such prepared run",
                             ))
                         }
@@ -148,12 +148,17 @@ pub fn prepared_runs(dir: &Path) -> Result<Vec<String>, DataError> {
     Ok(names)
 }
 
+/// The file of prepared run `run` in folder `dir`.
+fn run_file(dir: &Path, run: &str) -> PathBuf {
+    dir.join(format!("{run}.h5"))
+}
+
 /// Reads the named runs of a prepared folder (in parallel); an unreadable run is an error
 /// naming it.
 pub fn load_runs(dir: &Path, names: &[String]) -> Result<Vec<PreparedRun>, DataError> {
     names
         .par_iter()
-        .map(|r| PreparedRun::read(&dir.join(format!("{r}.h5"))))
+        .map(|r| PreparedRun::read(&run_file(dir, r)))
         .collect()
 }
 
@@ -196,7 +201,7 @@ impl PreparedDataset {
     }
 
     pub fn run_path(&self, run: &str) -> PathBuf {
-        self.dir.join(format!("{run}.h5"))
+        run_file(&self.dir, run)
     }
 
     /// Reads every run of `split` (in parallel); any unreadable run is an error naming it.

@@ -35,6 +35,14 @@ pub fn from_csv(path: &Path) -> Result<Parameters, String> {
     }
 }
 
+/// [`from_csv`] for a run that may lack the table: `None` when there is no file at `path`.
+pub fn from_csv_if_present(path: &Path) -> Result<Option<Parameters>, String> {
+    match path.is_file() {
+        true => from_csv(path).map(Some),
+        false => Ok(None),
+    }
+}
+
 /// The numeric entries of a `params` object (booleans as 0 and 1), sorted by name.
 pub fn from_json(params: &serde_json::Value) -> Parameters {
     params

@@ -219,9 +219,10 @@ pub fn prepare_run(
         up_axis: layout.up_axis.into(),
         flow_axis: layout.flow_axis.into(),
         coefficients,
-        parameters: match layout.parameters_file.map(|pattern| file(dir, pattern, n)) {
-            Some(path) if path.is_file() => super::design_parameters::from_csv(&path)?,
-            _ => Vec::new(),
+        parameters: match layout.parameters_file {
+            Some(pattern) => super::design_parameters::from_csv_if_present(&file(dir, pattern, n))?
+                .unwrap_or_default(),
+            None => Vec::new(),
         },
         ..arrays
     };

@@ -593,11 +593,9 @@ fn slipstream_parameters(
     dir: &Path,
     n: &str,
 ) -> Result<super::design_parameters::Parameters, String> {
-    let csv_path = dir.join(format!("geo_parameters_{n}.csv"));
-    if csv_path.is_file() {
-        return super::design_parameters::from_csv(&csv_path);
-    }
-    Ok(super::design_parameters::from_json(&record["params"]))
+    use super::design_parameters::{from_csv_if_present, from_json};
+    let csv = from_csv_if_present(&dir.join(format!("geo_parameters_{n}.csv")))?;
+    Ok(csv.unwrap_or_else(|| from_json(&record["params"])))
 }
 
 /// Everything a prepared run stores (DESIGN.md "Prepared run"), row-major float32.

@@ -108,6 +108,19 @@ impl Ridge {
     }
 }
 
+/// The values of `run`'s design parameters when it has exactly `names`, in that order; `None`
+/// when it has others (or none).
+fn values_named(names: &[String], run: &PreparedRun) -> Option<Vec<f64>> {
+    let same = run.meta.parameters.len() == names.len()
+        && run
+            .meta
+            .parameters
+            .iter()
+            .zip(names)
+            .all(|((a, _), b)| a == b);
+    same.then(|| run.meta.parameters.iter().map(|(_, v)| *v).collect())
+}
+
 /// Ridge regressions of Cd and Cl on the design parameters of the training runs.
 pub struct ParametricBaseline {
     names: Vec<String>,
@@ -126,15 +139,7 @@ impl ParametricBaseline {
             }
             _ => return Err("the training runs carry no design parameters".into()),
         };
-        let values = |r: &PreparedRun| -> Option<Vec<f64>> {
-            let same = r.meta.parameters.len() == names.len()
-                && r.meta
-                    .parameters
-                    .iter()
-                    .zip(&names)
-                    .all(|((a, _), b)| a == b);
-            same.then(|| r.meta.parameters.iter().map(|(_, v)| *v).collect())
-        };
+        let values = |r: &PreparedRun| values_named(&names, r);
         if let Some(odd) = training.iter().find(|r| values(r).is_none()) {
             return Err(format!(
                 "training run {} has other design parameters than {}",
@@ -165,17 +170,7 @@ impl ParametricBaseline {
     /// Cd and Cl for `run` (NaN for a coefficient without a regression); `None` when the run
     /// lacks the parameters.
     pub fn predict(&self, run: &PreparedRun) -> Option<(f64, f64)> {
-        let same = run.meta.parameters.len() == self.names.len()
-            && run
-                .meta
-                .parameters
-                .iter()
-                .zip(&self.names)
-                .all(|((a, _), b)| a == b);
-        if !same {
-            return None;
-        }
-        let x: Vec<f64> = run.meta.parameters.iter().map(|(_, v)| *v).collect();
+        let x = values_named(&self.names, run)?;
         let at = |r: &Option<Ridge>| r.as_ref().map_or(f64::NAN, |r| r.predict(&x));
         Some((at(&self.cd), at(&self.cl)))
     }

@@ -68,17 +68,7 @@ impl TriangleSoup {
     /// negative when they point inward; for an open surface it depends on the origin and means
     /// little. Triangles with non-finite corners make it NaN.
     pub fn signed_volume_m3(&self) -> f64 {
-        let widen = |p: [f32; 3]| [p[0] as f64, p[1] as f64, p[2] as f64];
-        self.triangles
-            .iter()
-            .map(|t| {
-                let (a, b, c) = (widen(t[0]), widen(t[1]), widen(t[2]));
-                a[0] * (b[1] * c[2] - b[2] * c[1])
-                    + a[1] * (b[2] * c[0] - b[0] * c[2])
-                    + a[2] * (b[0] * c[1] - b[1] * c[0])
-            })
-            .sum::<f64>()
-            / 6.0
+        self.triangles.iter().map(six_signed_volume).sum::<f64>() / 6.0
     }
 
     /// Makes the triangle normals point outward: when [`Self::signed_volume_m3`] is negative, every
@@ -149,18 +139,13 @@ impl TriangleSoup {
     /// on purpose).
     pub fn orient_bodies_outward(&mut self) -> (usize, usize) {
         let (body, count) = self.bodies();
-        let widen = |p: [f32; 3]| [p[0] as f64, p[1] as f64, p[2] as f64];
         let mut volume = vec![0.0f64; count];
         // Each undirected edge (by corner positions) with how many triangles use it.
         let key = |p: [f32; 3]| p.map(|c| (c + 0.0).to_bits());
         let mut edges: std::collections::HashMap<([u32; 3], [u32; 3]), u32> =
             std::collections::HashMap::with_capacity(self.triangles.len() * 3 / 2);
         for (t, tri) in self.triangles.iter().enumerate() {
-            let (a, b, c) = (widen(tri[0]), widen(tri[1]), widen(tri[2]));
-            volume[body[t] as usize] += (a[0] * (b[1] * c[2] - b[2] * c[1])
-                + a[1] * (b[2] * c[0] - b[0] * c[2])
-                + a[2] * (b[0] * c[1] - b[1] * c[0]))
-                / 6.0;
+            volume[body[t] as usize] += six_signed_volume(tri) / 6.0;
             for k in 0..3 {
                 let (p, q) = (key(tri[k]), key(tri[(k + 1) % 3]));
                 *edges.entry((p.min(q), p.max(q))).or_insert(0) += 1;
@@ -189,6 +174,15 @@ impl TriangleSoup {
         }
         (flip.iter().filter(|f| **f).count(), count)
     }
+}
+
+/// Six times a triangle's term of the divergence-theorem volume, `a · (b × c)` in f64 (m³).
+fn six_signed_volume(t: &Triangle) -> f64 {
+    let widen = |p: [f32; 3]| [p[0] as f64, p[1] as f64, p[2] as f64];
+    let (a, b, c) = (widen(t[0]), widen(t[1]), widen(t[2]));
+    a[0] * (b[1] * c[2] - b[2] * c[1])
+        + a[1] * (b[2] * c[0] - b[0] * c[2])
+        + a[2] * (b[0] * c[1] - b[1] * c[0])
 }
 
 /// `a - b`, widened to f64.

@@ -17,6 +17,7 @@ use super::forces;
 use super::wall::{self, LayerCoverage, YPlus};
 use crate::geometry::surface::surface_properties;
 use crate::mesh::{self, Location, Mesh};
+use crate::physics::{self, PressureKind};
 
 /// Where OpenFOAM's `WM_PROJECT_DIR` may be (Debian's `openfoam` package first).
 const PROJECT_DIRS: [&str; 3] = [
@@ -394,7 +395,7 @@ pub fn run_one(
         ],
     )?;
     let cells = volume.n_cells();
-    let (cd_pressure, cd_viscous) = drag_parts(&boundary, s.speed_m_s, p.frontal_area_m2())?;
+    let (cd_pressure, cd_viscous) = drag_parts(&boundary, s.speed_m_s, p)?;
     let y_plus_path = case.join("postProcessing/yPlus/0/yPlus.dat");
     let y_plus = wall::parse_y_plus(
         &std::fs::read_to_string(&y_plus_path).map_err(io(&y_plus_path))?,
@@ -466,26 +467,46 @@ pub fn run_one(
 }
 
 /// Pressure and friction parts of Cd from a boundary in OpenFOAM's conventions (kinematic `p`,
-/// `wallShearStress` = −traction on the body): Σ −p n_x A and Σ −τ_x A over q∞ A_ref, with n
-/// pointing out of the body.
-fn drag_parts(boundary: &Mesh, speed_m_s: f64, ref_area_m2: f64) -> Result<(f64, f64), String> {
+/// `wallShearStress` = −traction on the body, patch normals into the body), integrated by
+/// [`physics::integrate`] with the normals turned out of the body and the shear negated.
+fn drag_parts(boundary: &Mesh, speed_m_s: f64, p: &AhmedParams) -> Result<(f64, f64), String> {
     let mut props = surface_properties(boundary);
     props.orient_outward();
     let field = |name: &str| {
         boundary
             .field(Location::Cell, name)
-            .map(|f| f.values.iter_f64().collect::<Vec<f64>>())
+            .map(|f| f.values.to_f32().into_owned())
             .ok_or_else(|| format!("boundary lacks cell array `{name}`"))
     };
-    let (p, wss) = (field("p")?, field("wallShearStress")?);
-    let (mut pressure, mut viscous) = (0.0, 0.0);
-    for c in 0..boundary.n_cells() {
-        let a = props.cell_area_m2[c];
-        pressure -= p[c] * props.cell_normal[c][0] * a;
-        viscous -= wss[3 * c] * a;
-    }
-    let q_a = 0.5 * speed_m_s * speed_m_s * ref_area_m2;
-    Ok((pressure / q_a, viscous / q_a))
+    let (pressure, wss) = (field("p")?, field("wallShearStress")?);
+    let normal: Vec<f32> = props
+        .cell_normal
+        .iter()
+        .flatten()
+        .map(|c| *c as f32)
+        .collect();
+    let area_m2: Vec<f32> = props.cell_area_m2.iter().map(|a| *a as f32).collect();
+    let shear: Vec<f32> = wss.iter().map(|t| -t).collect();
+    let loads = physics::SurfaceLoads {
+        normal: &normal,
+        area_m2: &area_m2,
+        pressure: &pressure,
+        shear: &shear,
+        position_m: &[],
+    };
+    let reference = physics::Reference {
+        density_kg_m3: 1.0,
+        speed_m_s,
+        area_m2: p.frontal_area_m2(),
+        length_m: p.length_m,
+    };
+    let forces = physics::integrate(&loads, PressureKind::Kinematic, &reference, [0.0; 3])
+        .map_err(|e| e.to_string())?;
+    let q_a = reference.dynamic_pressure_pa() * reference.area_m2;
+    Ok((
+        forces.pressure_force_n[0] / q_a,
+        forces.shear_force_n[0] / q_a,
+    ))
 }
 
 /// `VTK/<case>_<time>` with the largest time.
