@@ -853,6 +853,7 @@ fn bench_geometry(a: &BenchGeometryArgs) -> Result<()> {
 }
 
 fn resolve_device(a: &DeviceArgs) -> Result<(DeviceChoice, Precision)> {
+    slipstream::model::cpu_isa::check_env().map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     let device = DeviceChoice::resolve(a.device.as_deref()).map_err(|e| BadInput(e.into()))?;
     let precision: Precision = a
         .precision
@@ -1164,6 +1165,13 @@ fn bench_model(a: &BenchModelArgs) -> Result<()> {
         "preset {} ({} parameters) on {}",
         r.preset, r.params, r.backend
     );
+    println!("cpu: {} ({})", r.cpu, r.cpu_features.join(" "));
+    if let Some(k) = &r.kernels {
+        println!(
+            "kernels: matmul {}, attention {}, gelu {}",
+            k.matmul, k.attention, k.gelu
+        );
+    }
     println!(
         "workload: {} geometry points, {} supernodes, {} anchors and {} queries per branch",
         r.geometry_points, r.supernodes, r.anchors, r.queries

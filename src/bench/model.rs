@@ -11,6 +11,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::Serialize;
 
+use crate::model::cpu_isa::{self, KernelIsas};
 use crate::model::device::Job;
 use crate::model::{positions_tensor, AbUpt, AbUptConfig, Branch, Encoded, ModelError};
 use crate::rng::Rng;
@@ -129,6 +130,12 @@ pub struct ModelBenchReport {
     pub query_points_per_s: f64,
     pub peak_rss_mb: Option<f64>,
     pub backend: String,
+    /// The CPU's model name: every timing is read against its machine.
+    pub cpu: String,
+    /// The CPU features that matter to the kernels (avx2, fma, avx512f, avx512bf16, …).
+    pub cpu_features: Vec<&'static str>,
+    /// The instruction set each hot CPU kernel used (`None` on a GPU backend).
+    pub kernels: Option<KernelIsas>,
 }
 
 /// The `bench model` job.
@@ -241,6 +248,11 @@ impl Job for ModelBench {
             query_points_per_s: (2 * self.queries) as f64 / decode_s.max(1e-12),
             peak_rss_mb: super::peak_rss_mb(),
             backend: backend.to_string(),
+            cpu: cpu_isa::cpu_model(),
+            cpu_features: cpu_isa::cpu_features(),
+            kernels: backend
+                .contains("cpu")
+                .then(|| KernelIsas::report(crate::model::fused_cpu_kernels::<B>())),
         })
     }
 }

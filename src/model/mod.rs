@@ -11,8 +11,11 @@
 
 mod abupt;
 mod attention;
+#[cfg(target_arch = "x86_64")]
+mod attention_avx512;
 mod block;
 mod config;
+pub mod cpu_isa;
 mod cpu_kernels;
 pub mod device;
 mod embedding;
@@ -33,6 +36,12 @@ pub use abupt::{AbUpt, Branch, Encoded};
 pub use config::{AbUptConfig, CoordinateFrame, VectorHead, PRESETS};
 pub use params::{NamedTensor, ParamSource};
 pub use tangent::Dual;
+
+/// True when slipstream's fused CPU kernels (attention, GELU) run for backend `B` in this
+/// thread's precision, rather than burn's own operations.
+pub fn fused_cpu_kernels<B: Backend>() -> bool {
+    cpu_kernels::applies::<B>()
+}
 
 /// The CPU backend: burn's pure-Rust Flex.
 pub type Cpu = burn::backend::Flex;
