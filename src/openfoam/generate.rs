@@ -195,6 +195,11 @@ pub struct RunRecord {
     pub final_residuals: std::collections::BTreeMap<String, f64>,
     /// Mesh and solver settings the run was made with.
     pub settings: CaseSettings,
+    /// Why the first attempt failed, when the run was solved a second time with calmer
+    /// relaxation (`settings` are the second attempt's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_attempt_failed: Option<String>,
+    /// Seconds of the attempt that produced this record.
     pub wall_time_s: f64,
     pub solver: &'static str,
 }
@@ -266,7 +271,7 @@ pub fn generate(
                 } else if let Err(reason) = enough_space(&config.out, free_bytes(&config.out)) {
                     RunOutcome::Failed { run, reason }
                 } else {
-                    match run_one(&foam, &dir, run, params, config) {
+                    match run_with_retry(&foam, &dir, run, params, config) {
                         Ok(r) => RunOutcome::Done {
                             run,
                             cd: r.cd,
@@ -344,13 +349,50 @@ fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> String + '_ {
     move |e| format!("{}: {e}", path.display())
 }
 
-/// Meshes, solves and converts one body.
+/// True when a run failed because its solver diverged (crashed), rather than for its mesh, a
+/// file or the time limit.
+fn solver_diverged(reason: &str) -> bool {
+    reason.starts_with("simpleFoam failed")
+}
+
+/// [`run_one`], and when the solver diverges, once more with calmer under-relaxation
+/// ([`CaseSettings::calmer`]); `run.json` then records the first failure and the settings that
+/// ran. A run that fails twice reports both reasons.
+pub fn run_with_retry(
+    foam: &OpenFoam,
+    dir: &Path,
+    run: usize,
+    p: &AhmedParams,
+    config: &GenerateConfig,
+) -> Result<RunRecord, String> {
+    let first = match run_one(foam, dir, run, p, config, None) {
+        Err(reason) if solver_diverged(&reason) => reason,
+        other => return other,
+    };
+    let Some(calmer) = config.settings.calmer() else {
+        return Err(first);
+    };
+    let retry = GenerateConfig {
+        settings: calmer,
+        ..config.clone()
+    };
+    run_one(foam, dir, run, p, &retry, Some(&first)).map_err(|second| {
+        format!(
+            "{first}\nsolved again with relaxation U {}, k/omega {}: {second}",
+            calmer.relax_u, calmer.relax_turbulence
+        )
+    })
+}
+
+/// Meshes, solves and converts one body. `earlier_failure` is the reason a first attempt
+/// failed, recorded in `run.json` when this one succeeds.
 pub fn run_one(
     foam: &OpenFoam,
     dir: &Path,
     run: usize,
     p: &AhmedParams,
     config: &GenerateConfig,
+    earlier_failure: Option<&str>,
 ) -> Result<RunRecord, String> {
     let started = Instant::now();
     let s = &config.settings;
@@ -455,6 +497,7 @@ pub fn run_one(
         layer_coverage,
         final_residuals,
         settings: *s,
+        first_attempt_failed: earlier_failure.map(str::to_string),
         wall_time_s: started.elapsed().as_secs_f64(),
         solver: "OpenFOAM simpleFoam (SIMPLEC, k-omega SST, wall functions)",
     };
@@ -546,6 +589,19 @@ fn keep_fields(mut m: Mesh, names: &[(&str, &str)]) -> Result<Mesh, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_crashed_solver_counts_as_diverged() {
+        assert!(solver_diverged(
+            "simpleFoam failed (signal: 8 (SIGFPE)); end of run_2/case/log.simpleFoam:"
+        ));
+        assert!(!solver_diverged(
+            "simpleFoam exceeded the time limit of 5400 s and was stopped; end of …"
+        ));
+        assert!(!solver_diverged(
+            "snappyHexMesh failed (exit status: 1); end of …"
+        ));
+    }
 
     #[test]
     fn a_crash_is_quoted_by_what_the_solver_said_before_its_stack_trace() {
