@@ -81,6 +81,15 @@ fn enclosed_volume_m3(run: &PreparedRun) -> f64 {
         .sum()
 }
 
+/// [`drivaerml_run`] with Cd 0.28, Cl 0.05 and the fixture volume as `volume_<i>.vtu`.
+fn drivaerml_run_with_volume(synthetic: &Path, src: &Path, i: usize) {
+    let run = drivaerml_run(synthetic, src, i, "cd,cl\n0.28,0.05\n");
+    copy(
+        &synthetic.join("volume_f32_binary_u64.vtu"),
+        &run.join(format!("volume_{i}.vtu")),
+    );
+}
+
 fn prepare(layout: &str, src: &Path, out: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_slipstream"))
         .args([
@@ -590,13 +599,7 @@ fn new_runs_join_the_named_split_and_old_ones_stay() {
     let synthetic = fixtures.join("synthetic");
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("drivaerml");
-    let add_run = |i: usize| {
-        let run = drivaerml_run(&synthetic, &src, i, "cd,cl\n0.28,0.05\n");
-        copy(
-            &synthetic.join("volume_f32_binary_u64.vtu"),
-            &run.join(format!("volume_{i}.vtu")),
-        );
-    };
+    let add_run = |i: usize| drivaerml_run_with_volume(&synthetic, &src, i);
     for i in 1..=3 {
         add_run(i);
     }
@@ -649,6 +652,51 @@ fn new_runs_join_the_named_split_and_old_ones_stay() {
         .collect();
     assert!(train.contains(&"run_4"), "{train:?}");
     assert_eq!(train.len(), before["train"].as_array().unwrap().len() + 1);
+}
+
+/// Split lists fix each run's split before it exists: runs prepared one call at a time
+/// (`--runs N`, as a family is prepared while it is generated) all keep their listed split.
+#[test]
+fn runs_prepared_one_at_a_time_keep_their_listed_splits() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let synthetic = fixtures.join("synthetic");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("drivaerml");
+    for i in 1..=3 {
+        drivaerml_run_with_volume(&synthetic, &src, i);
+    }
+    let lists = dir.path().join("lists");
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::write(lists.join("train.txt"), "run_1\nrun_3\nrun_9\n").unwrap();
+    std::fs::write(lists.join("val.txt"), "run_2\n").unwrap();
+    std::fs::write(lists.join("test.txt"), "run_8\n").unwrap();
+    let out = dir.path().join("prepared");
+    for run in ["3", "2", "1"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+            .args([
+                "prepare",
+                "--layout",
+                "drivaerml",
+                "--geometry-points",
+                "2000",
+            ])
+            .args(["--runs", run, "--split"])
+            .arg(&lists)
+            .arg("--src")
+            .arg(&src)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let splits: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("splits.json")).unwrap()).unwrap();
+    assert_eq!(splits["train"], serde_json::json!(["run_1", "run_3"]));
+    assert_eq!(splits["val"], serde_json::json!(["run_2"]));
+    assert_eq!(splits["test"], serde_json::json!([]));
 }
 
 /// A legacy ASCII VTK file of `points` and `cells` with the given point arrays, as the public

@@ -928,6 +928,21 @@ fn split_usage(text: &str) -> String {
     )
 }
 
+/// The runs prepared in `out`: the stems of its `.h5` files.
+fn prepared_run_names(out: &Path) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut names = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", out.display()))?.path();
+        if path.extension().is_some_and(|x| x == "h5") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                names.push(stem.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// Writes `out/splits.json` (once: an existing file is kept, so the split stays fixed; split
 /// lists are applied anew each time) and
 /// `out/stats.json` (statistics of the training split's prepared runs). Returns both.
@@ -957,8 +972,15 @@ pub fn write_splits_and_stats_adding(
         Ok(s)
     };
     let splits: Splits = match rule {
-        // The lists fix every run's split, so runs prepared later take their listed place.
-        SplitRule::Lists(dir) => fresh(super::published_splits::from_lists(dir, runs)?)?,
+        // The lists fix every run's split, so runs prepared later take their listed place, and
+        // runs prepared by an earlier call (`--runs` one at a time) keep theirs.
+        SplitRule::Lists(dir) => {
+            let mut all = prepared_run_names(out)?;
+            all.extend(runs.iter().cloned());
+            all.sort();
+            all.dedup();
+            fresh(super::published_splits::from_lists(dir, &all)?)?
+        }
         _ if splits_path.is_file() => {
             let text = std::fs::read_to_string(&splits_path)
                 .map_err(|e| format!("{}: {e}", splits_path.display()))?;
