@@ -168,6 +168,28 @@ isa_dispatch! {
     fn gelu_slice(values: &mut [f32]) = gelu_slice_generic;
 }
 
+/// Replaces each `keys`-long row of `scores` by its softmax (probabilities that sum to one), at
+/// the level `isa`.
+pub(super) fn softmax_probabilities(isa: Isa, scores: &mut [f32], keys: usize) {
+    let rows = scores.len() / keys.max(1);
+    let mut inv_sum = vec![0.0f32; rows];
+    let mut done = false;
+    #[cfg(target_arch = "x86_64")]
+    if isa >= Isa::Avx512 && Isa::Avx512.available() {
+        for (row, inv) in scores.chunks_mut(keys).zip(&mut inv_sum) {
+            // SAFETY: the CPU has AVX-512 F (checked).
+            *inv = unsafe { super::attention_avx512::softmax_numerators(row) };
+        }
+        done = true;
+    }
+    if !done {
+        softmax_rows(isa, scores, keys, keys, &mut inv_sum);
+    }
+    for (row, inv) in scores.chunks_mut(keys).zip(&inv_sum) {
+        row.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
 /// Query rows per block of the `gemm` path. `gemm` packs both operands on every call, so the
 /// keys and values of a head are packed once per block: 256 rows (a 2 MB score block at 2048
 /// keys) amortise that best at the `drivaerml` bench sizes on an AVX-512 Xeon (2026-12-07,

@@ -28,6 +28,7 @@ pub mod precision;
 mod supernode;
 mod tangent;
 mod training_attention;
+mod training_attention_cpu;
 pub mod weights;
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};

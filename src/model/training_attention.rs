@@ -21,6 +21,8 @@ use burn::backend::Autodiff;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{activation, backend::Backend, Tensor, TensorPrimitive};
 
+use super::{tensor_from, tensor_values};
+
 /// Probability elements held at once (per block of query rows): 2²⁴ floats, 64 MiB; a few
 /// hundred in unit tests, so that they cross block boundaries.
 const BLOCK_ELEMENTS: usize = if cfg!(test) { 600 } else { 1 << 24 };
@@ -91,9 +93,36 @@ fn scale(head_dim: usize) -> f64 {
     1.0 / (head_dim as f64).sqrt()
 }
 
-/// Forward on the inner backend, one block of query rows at a time.
+/// True when the inner backend is the CPU backend, whose memory the fused kernels work on (unit
+/// tests can turn them off to test the generic path on the CPU).
+fn on_cpu<I: Backend>() -> bool {
+    #[cfg(test)]
+    if tests::GENERIC_ONLY.with(std::cell::Cell::get) {
+        return false;
+    }
+    TypeId::of::<I>() == TypeId::of::<super::Cpu>()
+}
+
+/// Forward on the inner backend, one block of query rows at a time (on the CPU, each head
+/// through the fused inference kernels).
 fn forward<I: Backend>(q: Tensor<I, 4>, k: Tensor<I, 4>, v: Tensor<I, 4>) -> Tensor<I, 4> {
     let [b, h, n, d] = q.dims();
+    if on_cpu::<I>() {
+        let device = q.device();
+        let keys = k.dims()[2];
+        let (q, k, v) = (tensor_values(q), tensor_values(k), tensor_values(v));
+        let mut out = Vec::with_capacity(b * h * n * d);
+        for slice in 0..b * h {
+            out.extend(super::cpu_kernels::attention_rows(
+                &q[slice * n * d..][..n * d],
+                &k[slice * keys * d..][..keys * d],
+                &v[slice * keys * d..][..keys * d],
+                1,
+                d,
+            ));
+        }
+        return tensor_from(out, [b, h, n, d], &device);
+    }
     let keys = k.dims()[2];
     let rows = block_rows(BLOCK_ELEMENTS, b * h, keys, n);
     let kt = k.swap_dims(2, 3);
@@ -132,6 +161,25 @@ impl<I: Backend> Backward<I, 3> for RecomputingAttention {
         );
         let [b, h, n, d] = q.dims();
         let keys = k.dims()[2];
+        if on_cpu::<I>() {
+            let device = q.device();
+            let (dq, dk, dv) = super::training_attention_cpu::attention_backward(
+                &tensor_values(q),
+                &tensor_values(k),
+                &tensor_values(v),
+                &tensor_values(out),
+                &tensor_values(grad_out),
+                b * h,
+                [n, keys, d],
+            );
+            for (node, values, rows) in [(node_q, dq, n), (node_k, dk, keys), (node_v, dv, keys)] {
+                if let Some(node) = node {
+                    let grad = tensor_from::<I, 4>(values, [b, h, rows, d], &device);
+                    grads.register::<I>(node.id, primitive(grad));
+                }
+            }
+            return;
+        }
         let s = scale(d);
         let rows = block_rows(BLOCK_ELEMENTS, b * h, keys, n);
         let kt = k.clone().swap_dims(2, 3);
@@ -196,15 +244,30 @@ mod tests {
     use crate::model::{Cpu, CpuAutodiff};
     use burn::tensor::{Distribution, Tensor};
 
-    /// Gradients of q, k and v equal burn's recorded attention's, in one block and in 60.
+    thread_local! {
+        /// Set: the generic path (burn's operations) serves the CPU backend too.
+        pub(super) static GENERIC_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Gradients of q, k and v equal burn's recorded attention's: through the CPU's fused
+    /// kernels, and through burn's operations in one block and in 60.
     #[test]
     fn gradients_equal_the_recorded_attention() {
+        gradients_match();
+        GENERIC_ONLY.with(|g| g.set(true));
+        gradients_match();
+        GENERIC_ONLY.with(|g| g.set(false));
+    }
+
+    fn gradients_match() {
         let device = Default::default();
-        for (n, keys) in [(7, 5), (300, 40)] {
+        // Head dims 8 (gemm around the softmax) and 16 (the AVX-512 kernels where present);
+        // 300 query rows cross the CPU backward's 256-row blocks.
+        for (n, keys, d) in [(7, 5, 8), (300, 40, 8), (300, 70, 16)] {
             let make = |rows: usize, seed: u64| {
                 <Cpu as Backend>::seed(&device, seed);
                 Tensor::<CpuAutodiff, 4>::random(
-                    [1, 3, rows, 8],
+                    [1, 3, rows, d],
                     Distribution::Normal(0.0, 1.0),
                     &device,
                 )
@@ -212,7 +275,7 @@ mod tests {
             };
             let (q, k, v) = (make(n, 1), make(keys, 2), make(keys, 3));
             let weights =
-                Tensor::<CpuAutodiff, 4>::random([1, 3, n, 8], Distribution::Default, &device);
+                Tensor::<CpuAutodiff, 4>::random([1, 3, n, d], Distribution::Default, &device);
             let want = burn::tensor::module::attention(
                 q.clone(),
                 k.clone(),
@@ -234,6 +297,10 @@ mod tests {
                 close(t.grad(&grads_got).unwrap(), t.grad(&grads_want).unwrap());
             }
         }
+    }
+
+    #[test]
+    fn the_attention_serves_the_cpu_autodiff_backend_only() {
         assert!(serves::<CpuAutodiff>());
         assert!(!serves::<Cpu>());
     }
