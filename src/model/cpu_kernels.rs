@@ -58,18 +58,36 @@ fn erf_fast(x: f32) -> f32 {
 }
 
 /// Exact-erf GELU, `x · Φ(x)`.
+/// On the CPU backend with autodiff (training) it is one autodiff operation of our own
+/// (`training_gelu`), on other backends burn's.
 pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    if super::training_gelu::serves::<B>() {
+        return super::training_gelu::gelu(x);
+    }
     if !applies::<B>() {
         return activation::gelu(x);
     }
     let shape = x.dims();
     let device = x.device();
     let mut values = tensor_values(x);
+    gelu_in_place(&mut values);
+    tensor_from(values, shape, &device)
+}
+
+/// Exact GELU of every value, in parallel, at the active instruction-set level.
+pub(super) fn gelu_in_place(values: &mut [f32]) {
     let isa = Isa::active();
     values
         .par_chunks_mut(16 * 1024)
         .for_each(|chunk| gelu_slice(isa, chunk));
-    tensor_from(values, shape, &device)
+}
+
+/// `grad · GELU′(x)` into `grad`, in parallel: GELU′(x) = Φ(x) + x·φ(x).
+pub(super) fn gelu_backward_in_place(x: &[f32], grad: &mut [f32]) {
+    let isa = Isa::active();
+    grad.par_chunks_mut(16 * 1024)
+        .zip(x.par_chunks(16 * 1024))
+        .for_each(|(g, x)| gelu_backward_slice(isa, x, g));
 }
 
 /// Lanes of the independent accumulators in [`softmax_numerators`]: a serial max or sum would
@@ -125,6 +143,17 @@ fn gelu_slice_generic(values: &mut [f32]) {
     }
 }
 
+/// `grad · GELU′(x)` over a slice (see [`gelu_backward_in_place`]).
+#[inline(always)]
+fn gelu_backward_slice_generic(x: &[f32], grad: &mut [f32]) {
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    for (g, x) in grad.iter_mut().zip(x) {
+        let cdf = 0.5 * (1.0 + erf_fast(*x * std::f32::consts::FRAC_1_SQRT_2));
+        let pdf = INV_SQRT_2PI * exp_fast(-0.5 * *x * *x);
+        *g *= cdf + *x * pdf;
+    }
+}
+
 /// Defines `$name(isa, args…)`: `$generic` compiled for each [`Isa`] level, run at the level
 /// asked for when the CPU has it, else at the highest level below it that it has. The generic
 /// bodies are `#[inline(always)]`, so each copy is vectorised for its own level.
@@ -166,6 +195,11 @@ isa_dispatch! {
 isa_dispatch! {
     /// [`gelu_slice_generic`] at the level `isa`.
     fn gelu_slice(values: &mut [f32]) = gelu_slice_generic;
+}
+
+isa_dispatch! {
+    /// [`gelu_backward_slice_generic`] at the level `isa`.
+    fn gelu_backward_slice(x: &[f32], grad: &mut [f32]) = gelu_backward_slice_generic;
 }
 
 /// Replaces each `keys`-long row of `scores` by its softmax (probabilities that sum to one), at

@@ -29,6 +29,7 @@ mod supernode;
 mod tangent;
 mod training_attention;
 mod training_attention_cpu;
+mod training_gelu;
 pub mod weights;
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};

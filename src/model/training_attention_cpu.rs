@@ -82,101 +82,98 @@ pub fn attention_backward(
             &grad[h * n * d..][..n * d],
         );
         let (k, v) = (&k[h * m * d..][..m * d], &v[h * m * d..][..m * d]);
-        let (dk_sum, dv_sum) = dq[h * n * d..][..n * d]
+        // Each block's share of dk and dv, summed in block order afterwards: the result does
+        // not depend on how the blocks were spread over threads (a resumed training run must
+        // end with the weights of an uninterrupted one).
+        let parts: Vec<(Vec<f32>, Vec<f32>)> = dq[h * n * d..][..n * d]
             .par_chunks_mut(BLOCK_ROWS * d)
             .enumerate()
-            .fold(
-                || (vec![0.0f32; m * d], vec![0.0f32; m * d]),
-                |(mut dk, mut dv), (blk, dq_b)| {
-                    let r0 = blk * BLOCK_ROWS;
-                    let rows = dq_b.len() / d;
-                    let (q_b, o_b, g_b) = (
-                        &q[r0 * d..][..rows * d],
-                        &o[r0 * d..][..rows * d],
-                        &grad[r0 * d..][..rows * d],
+            .map(|(blk, dq_b)| {
+                let (mut dk, mut dv) = (vec![0.0f32; m * d], vec![0.0f32; m * d]);
+                let r0 = blk * BLOCK_ROWS;
+                let rows = dq_b.len() / d;
+                let (q_b, o_b, g_b) = (
+                    &q[r0 * d..][..rows * d],
+                    &o[r0 * d..][..rows * d],
+                    &grad[r0 * d..][..rows * d],
+                );
+                let mut p = vec![0.0f32; rows * m];
+                let mut dp = vec![0.0f32; rows * m];
+                let (d_i, m_i) = (d as isize, m as isize);
+                // SAFETY (all products): every matrix below lies inside its slice: p and dp
+                // rows × m, q_b, o_b, g_b and dq_b rows × d, k, v, dk and dv m × d; the
+                // strides read them row-major or transposed within those bounds.
+                unsafe {
+                    // P = softmax(s · q kᵀ)
+                    product(
+                        [rows, m, d],
+                        (p.as_mut_ptr(), 1, m_i),
+                        false,
+                        (q_b.as_ptr(), 1, d_i),
+                        (k.as_ptr(), d_i, 1),
+                        s,
                     );
-                    let mut p = vec![0.0f32; rows * m];
-                    let mut dp = vec![0.0f32; rows * m];
-                    let (d_i, m_i) = (d as isize, m as isize);
-                    // SAFETY (all products): every matrix below lies inside its slice: p and dp
-                    // rows × m, q_b, o_b, g_b and dq_b rows × d, k, v, dk and dv m × d; the
-                    // strides read them row-major or transposed within those bounds.
-                    unsafe {
-                        // P = softmax(s · q kᵀ)
-                        product(
-                            [rows, m, d],
-                            (p.as_mut_ptr(), 1, m_i),
-                            false,
-                            (q_b.as_ptr(), 1, d_i),
-                            (k.as_ptr(), d_i, 1),
-                            s,
-                        );
+                }
+                softmax_probabilities(isa, &mut p, m);
+                unsafe {
+                    // dv += Pᵀ dO
+                    product(
+                        [m, d, rows],
+                        (dv.as_mut_ptr(), 1, d_i),
+                        true,
+                        (p.as_ptr(), m_i, 1),
+                        (g_b.as_ptr(), 1, d_i),
+                        1.0,
+                    );
+                    // dP = dO vᵀ
+                    product(
+                        [rows, m, d],
+                        (dp.as_mut_ptr(), 1, m_i),
+                        false,
+                        (g_b.as_ptr(), 1, d_i),
+                        (v.as_ptr(), d_i, 1),
+                        1.0,
+                    );
+                }
+                // dS = P ⊙ (dP − D), in place of dP
+                for r in 0..rows {
+                    let dot: f32 = g_b[r * d..][..d]
+                        .iter()
+                        .zip(&o_b[r * d..][..d])
+                        .map(|(a, b)| a * b)
+                        .sum();
+                    for (x, pr) in dp[r * m..][..m].iter_mut().zip(&p[r * m..][..m]) {
+                        *x = pr * (*x - dot);
                     }
-                    softmax_probabilities(isa, &mut p, m);
-                    unsafe {
-                        // dv += Pᵀ dO
-                        product(
-                            [m, d, rows],
-                            (dv.as_mut_ptr(), 1, d_i),
-                            true,
-                            (p.as_ptr(), m_i, 1),
-                            (g_b.as_ptr(), 1, d_i),
-                            1.0,
-                        );
-                        // dP = dO vᵀ
-                        product(
-                            [rows, m, d],
-                            (dp.as_mut_ptr(), 1, m_i),
-                            false,
-                            (g_b.as_ptr(), 1, d_i),
-                            (v.as_ptr(), d_i, 1),
-                            1.0,
-                        );
-                    }
-                    // dS = P ⊙ (dP − D), in place of dP
-                    for r in 0..rows {
-                        let dot: f32 = g_b[r * d..][..d]
-                            .iter()
-                            .zip(&o_b[r * d..][..d])
-                            .map(|(a, b)| a * b)
-                            .sum();
-                        for (x, pr) in dp[r * m..][..m].iter_mut().zip(&p[r * m..][..m]) {
-                            *x = pr * (*x - dot);
-                        }
-                    }
-                    unsafe {
-                        // dq = s · dS k
-                        product(
-                            [rows, d, m],
-                            (dq_b.as_mut_ptr(), 1, d_i),
-                            false,
-                            (dp.as_ptr(), 1, m_i),
-                            (k.as_ptr(), 1, d_i),
-                            s,
-                        );
-                        // dk += s · dSᵀ q
-                        product(
-                            [m, d, rows],
-                            (dk.as_mut_ptr(), 1, d_i),
-                            true,
-                            (dp.as_ptr(), m_i, 1),
-                            (q_b.as_ptr(), 1, d_i),
-                            s,
-                        );
-                    }
-                    (dk, dv)
-                },
-            )
-            .reduce(
-                || (vec![0.0f32; m * d], vec![0.0f32; m * d]),
-                |(mut dk, mut dv), (dk2, dv2)| {
-                    dk.iter_mut().zip(&dk2).for_each(|(a, b)| *a += b);
-                    dv.iter_mut().zip(&dv2).for_each(|(a, b)| *a += b);
-                    (dk, dv)
-                },
-            );
-        dk[h * m * d..][..m * d].copy_from_slice(&dk_sum);
-        dv[h * m * d..][..m * d].copy_from_slice(&dv_sum);
+                }
+                unsafe {
+                    // dq = s · dS k
+                    product(
+                        [rows, d, m],
+                        (dq_b.as_mut_ptr(), 1, d_i),
+                        false,
+                        (dp.as_ptr(), 1, m_i),
+                        (k.as_ptr(), 1, d_i),
+                        s,
+                    );
+                    // dk += s · dSᵀ q
+                    product(
+                        [m, d, rows],
+                        (dk.as_mut_ptr(), 1, d_i),
+                        true,
+                        (dp.as_ptr(), m_i, 1),
+                        (q_b.as_ptr(), 1, d_i),
+                        s,
+                    );
+                }
+                (dk, dv)
+            })
+            .collect();
+        let (dk_h, dv_h) = (&mut dk[h * m * d..][..m * d], &mut dv[h * m * d..][..m * d]);
+        for (dk_part, dv_part) in &parts {
+            dk_h.iter_mut().zip(dk_part).for_each(|(a, b)| *a += b);
+            dv_h.iter_mut().zip(dv_part).for_each(|(a, b)| *a += b);
+        }
     }
     (dq, dk, dv)
 }
