@@ -66,8 +66,9 @@ fn over<B: Backend, I: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<Autodiff<I>>()
 }
 
-/// `value` as type `T`, which the caller has checked it is.
-fn same<T: 'static, U: 'static>(value: U) -> T {
+/// `value` as type `T`, which the caller has checked it is (the autodiff operations of this
+/// module and `training_gelu` recognise their backend by type).
+pub(super) fn same<T: 'static, U: 'static>(value: U) -> T {
     let boxed: Box<dyn Any> = Box::new(value);
     *boxed.downcast::<T>().expect("types checked by the caller")
 }

@@ -5,7 +5,7 @@
 //! vectorised inference kernel and the backward one vectorised pass, `grad · (Φ(x) + x·φ(x))`,
 //! keeping only the input.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
@@ -15,18 +15,13 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
 
 use super::cpu_kernels::{gelu_backward_in_place, gelu_in_place};
+use super::training_attention::same;
 use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
 
 /// True when `B` is the CPU backend with autodiff and products are f32 (this operation's
 /// domain).
 pub fn serves<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<CpuAutodiff>() && !super::precision::half_products()
-}
-
-/// `value` as type `T`, which the caller has checked it is.
-fn same<T: 'static, U: 'static>(value: U) -> T {
-    let boxed: Box<dyn Any> = Box::new(value);
-    *boxed.downcast::<T>().expect("types checked by the caller")
 }
 
 /// Exact GELU, differentiable; `B` must be a backend [`serves`] accepts.
