@@ -32,7 +32,7 @@ const KEY_CHUNK: usize = 128;
 
 /// One head's keys and values, packed for [`scores`] and [`weighted_values`].
 pub struct PackedHead {
-    /// `[keys_padded / 32][head_dim][32]`, zero past the last key.
+    /// `[keys_padded / KEY_STRIP][head_dim][KEY_STRIP]`, zero past the last key.
     keys: Vec<f32>,
     /// `[keys][head_dim]`.
     values: Vec<f32>,
@@ -110,7 +110,7 @@ pub unsafe fn scores(
             2 => score_tile::<2>(q_r, q_stride, k, d, scale, o_r, stride),
             3 => score_tile::<3>(q_r, q_stride, k, d, scale, o_r, stride),
             4 => score_tile::<4>(q_r, q_stride, k, d, scale, o_r, stride),
-            5 => score_tile::<5>(q_r, q_stride, k, d, scale, o_r, stride),
+            // At most SCORE_ROWS − 1 = 5 rows remain.
             _ => score_tile::<5>(q_r, q_stride, k, d, scale, o_r, stride),
         }
     }
@@ -277,8 +277,9 @@ unsafe fn value_tile<const MR: usize, const NV: usize>(
 /// Replaces `row` by `exp(row − max row)` and returns 1 / its sum: the softmax numerators of one
 /// row of scores. Same range reduction and polynomial as `cpu_kernels::exp_fast` (relative error
 /// below 3e-7), 2^n applied by `vscalefps`; four independent accumulators for the max and the
-/// sum, so neither pass waits on one register's latency. The compiled generic loop spent about
-/// 2.8 cycles an element here (single-accumulator chains); this takes a fraction of that.
+/// sum, so neither pass waits on one register's latency (the compiled generic loop chains each
+/// into one register): on 64 rows of 2048 in cache, 0.40 ns an element against the generic
+/// loop's 0.57 ns at AVX-512 (AVX-512 Xeon, 2026-12-07, both timings refilling the rows).
 ///
 /// # Safety
 /// The CPU has AVX-512 F.

@@ -202,23 +202,31 @@ isa_dispatch! {
     fn gelu_backward_slice(x: &[f32], grad: &mut [f32]) = gelu_backward_slice_generic;
 }
 
+/// [`softmax_rows`], with the AVX-512 intrinsics softmax (`attention_avx512`) at that level.
+fn softmax_rows_fastest(
+    isa: Isa,
+    scores: &mut [f32],
+    stride: usize,
+    keys: usize,
+    inv_sum: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if isa >= Isa::Avx512 && Isa::Avx512.available() {
+        for (row, inv) in scores.chunks_mut(stride).zip(inv_sum) {
+            // SAFETY: the CPU has AVX-512 F (checked).
+            *inv = unsafe { super::attention_avx512::softmax_numerators(&mut row[..keys]) };
+        }
+        return;
+    }
+    softmax_rows(isa, scores, stride, keys, inv_sum);
+}
+
 /// Replaces each `keys`-long row of `scores` by its softmax (probabilities that sum to one), at
 /// the level `isa`.
 pub(super) fn softmax_probabilities(isa: Isa, scores: &mut [f32], keys: usize) {
     let rows = scores.len() / keys.max(1);
     let mut inv_sum = vec![0.0f32; rows];
-    let mut done = false;
-    #[cfg(target_arch = "x86_64")]
-    if isa >= Isa::Avx512 && Isa::Avx512.available() {
-        for (row, inv) in scores.chunks_mut(keys).zip(&mut inv_sum) {
-            // SAFETY: the CPU has AVX-512 F (checked).
-            *inv = unsafe { super::attention_avx512::softmax_numerators(row) };
-        }
-        done = true;
-    }
-    if !done {
-        softmax_rows(isa, scores, keys, keys, &mut inv_sum);
-    }
+    softmax_rows_fastest(isa, scores, keys, keys, &mut inv_sum);
     for (row, inv) in scores.chunks_mut(keys).zip(&inv_sum) {
         row.iter_mut().for_each(|x| *x *= inv);
     }
@@ -353,7 +361,7 @@ fn attention_rows_on(
 /// [`attention_rows`] through the AVX-512 micro-kernels (the caller checked the CPU).
 #[cfg(target_arch = "x86_64")]
 fn attention_rows_avx512(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
-    use super::attention_avx512::{scores, softmax_numerators, weighted_values, PackedHead};
+    use super::attention_avx512::{scores, weighted_values, PackedHead};
     let d = dim / heads;
     let scale = 1.0 / (d as f32).sqrt();
     let packed: Vec<PackedHead> = (0..heads)
@@ -377,10 +385,7 @@ fn attention_rows_avx512(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usi
                 unsafe {
                     scores(&q_b[h * d..], dim, rows, head, scale, &mut s);
                 }
-                for (row, inv) in s.chunks_mut(stride).zip(&mut inv_sum) {
-                    // SAFETY: as above.
-                    *inv = unsafe { softmax_numerators(&mut row[..head.key_count()]) };
-                }
+                softmax_rows_fastest(Isa::Avx512, &mut s, stride, head.key_count(), &mut inv_sum);
                 unsafe {
                     weighted_values(&s, rows, head, &inv_sum, &mut o[h * d..], dim);
                 }

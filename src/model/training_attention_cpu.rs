@@ -57,7 +57,6 @@ unsafe fn product(
 
 /// Gradients of q, k and v for `slices` independent heads, each `q`, `o`, `grad` `[n, d]` and
 /// `k`, `v` `[m, d]`, stored slice after slice (burn's `[batch, heads, rows, d]` layout).
-#[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
     q: &[f32],
     k: &[f32],
