@@ -19,9 +19,52 @@ ap.add_argument("--eval-command", default=None)
 ap.add_argument("--name", default=None)
 ap.add_argument("--history", default=None, help="a Markdown paragraph on how the checkpoint came about")
 ap.add_argument("--note", default=None, help="a Markdown paragraph printed after the evaluation")
+ap.add_argument("--uncertainty-report", default=None,
+                help="folder from `slipstream eval --draws N --out` (N >= 2) on the same split: its σ calibration")
 a = ap.parse_args()
 
 ck, report_dir = Path(a.checkpoint), Path(a.report)
+
+
+def uncertainty_section():
+    """The domain and σ calibration stored in the checkpoint, and σ checked on the split."""
+    if not a.uncertainty_report:
+        return ""
+    u = json.load(open(Path(a.uncertainty_report) / "report.json")).get("uncertainty")
+    cal = meta.get("uncertainty")
+    shape = meta["domain"].get("shape")
+    if not u or not cal or not shape:
+        raise SystemExit("--uncertainty-report needs a calibrated checkpoint and an eval with --draws >= 2")
+    far = max(shape["validation"], key=lambda v: v[1])
+    factors = ", ".join(f"{k} {v:.2f}" for k, v in cal["fields"].items())
+    rows = []
+    for name, c in u["coefficients"].items():
+        rows.append(f"| {'Cd' if name == 'cd' else 'Cl'} ({c['runs']} runs) | {100 * c['within_1sigma']:.1f} % | "
+                    f"{100 * c['within_2sigma']:.1f} % | {c['spearman_sigma_error']:.3f} | {100 * c['mean_sigma_relative']:.2f} % | |")
+    for name, f in u["fields"].items():
+        full = f["sparsification"][-1]["error"]
+        rows.append(f"| {name} | {100 * f['within_1sigma']:.1f} % | {100 * f['within_2sigma']:.1f} % | "
+                    f"{f['spearman_sigma_error']:.3f} | | {100 * f['sparsification'][0]['error'] / full:.1f} % / "
+                    f"{100 * f['sparsification'][4]['error'] / full:.1f} % |")
+    table = chr(10).join(rows)
+    return f"""## Domain and uncertainty (`slipstream calibrate`)
+
+**Domain.** `checkpoint.json` holds the shape descriptors of the {len(shape['members'])} training bodies
+(length, proportions, frontal fill, surface area, the directions the surface faces, the D2 distribution of
+point distances). `predict` accepts a body up to `domain_score` {shape['threshold']:.2f}: 1.5 × the
+farthest validation body ({far[0]}, {far[1]:.2f}; scores are distances to the nearest training body over
+the training bodies' median spacing {shape['spacing']:.3f}). Every validation and test body is accepted
+(`tests/domain_guard.rs`); a car-sized box, a sphere, a cylinder and the motorbike are refused.
+
+**Uncertainty.** σ is the spread of {cal['draws']} anchor draws times factors fitted on the
+{cal['runs']} {cal['split']} runs: Cd {cal['cd']:.2f}, Cl {cal['cl']:.2f}; fields {factors}. Checked on the
+test split (`slipstream eval --split test --draws {u['draws']} --out DIR`, `calibration.png` in this folder):
+
+| quantity | within 1σ | within 2σ | Spearman(σ, abs. error) | mean σ / abs. value | error of the 10 % / 50 % most confident points (all: 100 %) |
+|---|---|---|---|---|---|
+{table}
+
+"""
 meta = json.load(open(ck / "checkpoint.json"))
 report = json.load(open(report_dir / "report.json"))
 report_md = open(report_dir / "report.md").read()
@@ -90,7 +133,7 @@ standardised channels). `log.jsonl` holds every logged step and validation, `los
 the training runs' mean coefficients); *nearest geometry* carries over the fields (nearest point)
 and coefficients of the training run whose CAD surface is closest (symmetric Chamfer distance).
 
-## Goals (issue 7) and where the checkpoint stands
+{uncertainty_section()}## Goals (issue 7) and where the checkpoint stands
 
 | goal | target | measured |
 |---|---|---|

@@ -71,6 +71,16 @@ pub enum Command {
     /// validation split (slipstream eval --split val), never on the test split.
     /// Example: slipstream average runs/a/snap_5000 runs/a/snap_6000 --out runs/a/avg
     Average(AverageArgs),
+    /// Store in a checkpoint what its predictions need to know their limits: the shapes of its
+    /// training bodies with the threshold of "like them" (set on the validation bodies), and the
+    /// factors that turn the spread of anchor draws into σ (fitted on the validation runs).
+    ///
+    /// `predict` then refuses bodies unlike the training ones (exit status 2; --allow-extrapolation
+    /// predicts anyway) and gives Cd and Cl with a 1σ (cd_std, cl_std) and σ fields in its VTK
+    /// files. Training stores the domain itself; run this on older or averaged checkpoints, or
+    /// after the weights changed. Rewrites checkpoint.json only (atomically).
+    /// Example: slipstream calibrate --checkpoint checkpoints/ahmed-small --data datasets/ahmed
+    Calibrate(CalibrateArgs),
     /// Evaluate a checkpoint on a dataset split: relative L2 of every field (area-weighted on the
     /// surface), MSE, and Cd/Cl accuracy (mean relative error, MAE, max error, R², Spearman ρ),
     /// next to the mean-field and nearest-geometry baselines.
@@ -166,9 +176,15 @@ pub struct PredictArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Average the predictions of N independent anchor draws: steadier fields and Cd (one
-    /// draw's Cd varies by a few per cent), N times the encode and decode time.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=64))]
-    pub draws: u64,
+    /// draw's Cd varies by a few per cent), N times the encode and decode time. Their spread
+    /// gives σ (cd_std, cl_std, *_std fields) on a calibrated checkpoint. Default: the draws
+    /// the checkpoint was calibrated with (1 without a calibration; 1: fastest, no σ).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub draws: Option<u64>,
+    /// Predict a body unlike the checkpoint's training bodies anyway (refused otherwise, exit
+    /// status 2); the result says "in_domain": false and carries a warning.
+    #[arg(long)]
+    pub allow_extrapolation: bool,
     /// Skip surface_cp.png.
     #[arg(long)]
     pub no_picture: bool,
@@ -262,6 +278,32 @@ pub struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     pub fields_out: Option<PathBuf>,
     /// Print one JSON object (DESIGN.md "Stable interfaces") instead of the tables.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Checkpoint folder (or a training run folder holding checkpoint/); its checkpoint.json is
+    /// rewritten.
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// Prepared dataset (default: the one the checkpoint was trained on): its training split
+    /// makes the domain, its validation split sets the threshold and fits σ.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Anchor draws per validation prediction; predict uses as many by default.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(2..=64))]
+    pub draws: u64,
+    /// Query points decoded at once (memory bound; results do not depend on it).
+    #[arg(long, default_value_t = 8192)]
+    pub chunk: usize,
+    /// Seed of the anchors drawn from each run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -679,6 +721,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => predict(&a),
         Command::Train(a) => train(&a),
         Command::Average(a) => average(&a),
+        Command::Calibrate(a) => calibrate(&a),
         Command::Eval(a) => eval(&a),
         Command::Prepare(a) => prepare(&a),
         Command::Generate(GenerateCommand::Ahmed(a)) => generate_ahmed(&a),
@@ -993,7 +1036,8 @@ fn predict(a: &PredictArgs) -> Result<()> {
         volume_mesh: a.volume_mesh.clone(),
         chunk: a.chunk.max(1),
         seed: a.seed,
-        draws: a.draws as usize,
+        draws: a.draws.map(|d| d as usize),
+        allow_extrapolation: a.allow_extrapolation,
         picture: !a.no_picture,
     };
     let r = dispatch(device, precision, job).map_err(model_error)?;
@@ -1005,16 +1049,32 @@ fn predict(a: &PredictArgs) -> Result<()> {
         return Ok(());
     }
     let t = &r.timings_s;
+    let pm = |sigma: Option<f64>| sigma.map_or(String::new(), |s| format!(" ± {s:.4}"));
+    let domain = match (r.in_domain, r.domain_score, r.domain_threshold) {
+        (Some(inside), Some(score), Some(limit)) => format!(
+            "{} (score {score:.2}, accepted up to {limit:.2}; nearest training body {})",
+            if inside {
+                "like the training bodies"
+            } else {
+                "OUTSIDE the training bodies: extrapolation"
+            },
+            r.nearest_training_run.as_deref().unwrap_or("?")
+        ),
+        _ => "not checked (the checkpoint records no shape domain)".to_string(),
+    };
     println!(
-        "{}\n  Cd {:.4}   Cl {:.4}   Cs {:.4}\n  force [N]   drag {:.2}   lift {:.2}   side {:.2}   (x {:.2}, y {:.2}, z {:.2})\n  \
+        "{}\n  Cd {:.4}{}   Cl {:.4}{}   Cs {:.4}{}\n  domain      {domain}\n  force [N]   drag {:.2}   lift {:.2}   side {:.2}   (x {:.2}, y {:.2}, z {:.2})\n  \
          reference   U {} m/s, rho {} kg/m3, A {:.5} m2, L {:.4} m\n  \
          points      {} surface ({} triangles), {} volume\n  \
          time [s]    load {:.2}, sample {:.2}, encode {:.2}, decode {:.2}, export {:.2}, total {:.2}\n  \
          wrote       {}",
         a.geometry.display(),
         r.cd,
+        pm(r.cd_std),
         r.cl,
+        pm(r.cl_std),
         r.cs,
+        if r.cd_std.is_some() { "   (± 1σ)" } else { "" },
         r.cd * 0.5 * a.density * a.speed * a.speed * r.reference.area_m2,
         r.cl * 0.5 * a.density * a.speed * a.speed * r.reference.area_m2,
         r.cs * 0.5 * a.density * a.speed * a.speed * r.reference.area_m2,
@@ -1053,6 +1113,46 @@ fn dataset_info(a: &DatasetInfoArgs) -> Result<()> {
     }
     if !info.broken.is_empty() {
         bail!("{} broken runs", info.broken.len());
+    }
+    Ok(())
+}
+
+fn calibrate(a: &CalibrateArgs) -> Result<()> {
+    use slipstream::eval::calibrate::CalibrateJob;
+    let (device, precision) = resolve_device(&a.device)?;
+    let job = CalibrateJob {
+        checkpoint: a.checkpoint.clone(),
+        data: a.data.clone(),
+        draws: a.draws as usize,
+        chunk: a.chunk.max(1),
+        seed: a.seed,
+        progress: !a.json,
+    };
+    let r = dispatch(device, precision, job).map_err(model_error)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    let u = &r.uncertainty;
+    println!(
+        "{}: calibrated on {} ({} training, {} validation runs)",
+        r.checkpoint, r.data, r.training_runs, r.validation_runs
+    );
+    let farthest = r
+        .validation_scores
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    println!(
+        "  shape domain: bodies up to domain_score {:.2} accepted (farthest validation body: {})",
+        r.domain_threshold,
+        farthest.map_or("none".to_string(), |(run, s)| format!("{run}, {s:.2}"))
+    );
+    println!(
+        "  sigma = factor x spread of {} draws: Cd {:.2}, Cl {:.2}",
+        u.draws, u.cd, u.cl
+    );
+    for (field, f) in &u.fields {
+        println!("    {field:<20} {f:.2}");
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 pub mod allocator;
 pub mod bench;
 pub mod data;
+pub mod domain;
 #[cfg(feature = "model")]
 pub mod eval;
 pub mod export;

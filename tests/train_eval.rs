@@ -411,6 +411,53 @@ fn eval_scores_a_checkpoint_and_both_baselines() {
         .all(|((t, p), e)| (p - t - e).abs() <= 1e-5 * t.abs().max(1.0)));
     assert!(fields.join(format!("{test_run}_volume.vtu")).is_file());
 
+    // Several draws give σ: raw spreads until the checkpoint is calibrated, which `calibrate`
+    // does on the validation split (training already stored the shape domain).
+    let u = &averaged["uncertainty"];
+    assert_eq!(u["calibrated"], false, "{u}");
+    assert!(averaged["per_run"][0]["cd_std"].as_f64().unwrap() >= 0.0);
+    let meta = checkpoint::read_meta(&run).unwrap();
+    assert!(meta.domain.shape.is_some() && meta.uncertainty.is_none());
+    let calibrate = |draws: &str| {
+        Command::new(bin)
+            .args(["calibrate", "--checkpoint"])
+            .arg(&run)
+            .args(["--draws", draws, "--json"])
+            .output()
+            .unwrap()
+    };
+    let before = weights(&run);
+    let refused = calibrate("1");
+    assert_eq!(refused.status.code(), Some(2));
+    let out = calibrate("3");
+    assert_succeeded(&out);
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["validation_runs"], 1);
+    assert!(c["uncertainty"]["cd"].as_f64().unwrap() > 0.0, "{c}");
+    assert!(c["domain_threshold"].as_f64().unwrap() > 0.0, "{c}");
+    let meta = checkpoint::read_meta(&run).unwrap();
+    assert_eq!(meta.uncertainty.as_ref().unwrap().draws, 3);
+    assert_eq!(
+        weights(&run),
+        before,
+        "calibration leaves the weights as they were"
+    );
+    let out = Command::new(bin)
+        .args(["eval", "--checkpoint"])
+        .arg(&run)
+        .args(["--json", "--draws", "3", "--out"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_succeeded(&out);
+    let calibrated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let u = &calibrated["uncertainty"];
+    assert_eq!(u["calibrated"], true, "{u}");
+    assert!(u["fields"]["surface_pressure"]["sparsification"]
+        .as_array()
+        .is_some_and(|a| a.len() == 10));
+    assert!(report.join("calibration.png").is_file());
+
     // A dataset without force tables still scores its fields; Cd and Cl are left out, and say so.
     let bare = dir.path().join("no-forces");
     common::write_synthetic_prepared_with(&bare, 5, false);
@@ -570,6 +617,9 @@ fn predict_writes_every_output_and_refuses_unusable_geometry() {
             .arg("--out")
             .arg(out)
             .args(["--surface-points", "3000", "--json"])
+            // The synthetic training bodies are boxes: the Ahmed body may lie outside their
+            // domain, which is not what this test is about (tests/domain_guard.rs is).
+            .arg("--allow-extrapolation")
             .args(extra)
             .output()
             .unwrap()

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::geometry::shape_descriptor::{shape_descriptor, OrientedPoints};
 use crate::mesh::hdf5::{self, H5Contents};
 use crate::physics::{Axes, PressureKind, Reference, SurfaceLoads};
 
@@ -280,5 +281,27 @@ impl PreparedRun {
     /// The run's own surface loads.
     pub fn loads(&self) -> SurfaceLoads<'_> {
         self.loads_with(&self.surface_pressure, &self.surface_wall_shear)
+    }
+
+    /// The body's [shape descriptor](crate::geometry::shape_descriptor) from its surface cells
+    /// (centres, normals, areas), in the run's own axes.
+    pub fn shape_descriptor(&self) -> Result<Vec<f64>, DataError> {
+        let triples = |v: &[f32]| {
+            v.chunks_exact(3)
+                .map(|p| [p[0], p[1], p[2]])
+                .collect::<Vec<_>>()
+        };
+        let (position, normal) = (
+            triples(&self.surface_position),
+            triples(&self.surface_normal),
+        );
+        let area: Vec<f64> = self.surface_area.iter().map(|a| *a as f64).collect();
+        let points = OrientedPoints {
+            position: &position,
+            normal: &normal,
+            area_m2: &area,
+        };
+        shape_descriptor(points, self.meta.axes.flow, self.meta.axes.up, 0)
+            .map_err(|e| DataError::file(Path::new(&self.name), format!("its surface: {e}")))
     }
 }

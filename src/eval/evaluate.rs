@@ -21,6 +21,7 @@ use burn::tensor::backend::Backend;
 use super::metrics::{mse, relative_l2, scalar_metrics};
 use super::parametric::ParametricBaseline;
 use super::report::{EvalReport, FieldMetrics, MethodReport, RunReport};
+use super::uncertainty::{Checking, FieldSpread, RunSpread};
 use crate::data::batch::{batch_for_run, Normalizer, VolumeFields};
 use crate::data::dataset::{load_runs, RunSet};
 use crate::data::prepare::pick;
@@ -28,6 +29,7 @@ use crate::data::{PreparedDataset, PreparedRun, Split};
 use crate::geometry::neighbours::PointIndex;
 use crate::geometry::sampling::choose_subset;
 use crate::model::device::Job;
+use crate::model::uncertainty::{std_of, DrawSpread};
 use crate::model::{positions_tensor, AbUpt, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, integrate};
 use crate::rng::Rng;
@@ -62,9 +64,9 @@ pub struct EvalJob {
 
 /// Fields physical, row-major, for one run.
 #[derive(Debug, Clone)]
-struct Fields {
-    surface_pressure: Vec<f32>,
-    surface_shear: Vec<f32>,
+pub(super) struct Fields {
+    pub(super) surface_pressure: Vec<f32>,
+    pub(super) surface_shear: Vec<f32>,
     volume: VolumeFields,
 }
 
@@ -306,9 +308,10 @@ fn transfer(source: &PreparedRun, target: &PreparedRun) -> Fields {
 }
 
 /// The model's fields on every point of `run`: the mean of `draws` predictions, each from
-/// its own draw of anchors, geometry points and supernodes.
+/// its own draw of anchors, geometry points and supernodes; and each draw's own fields (for the
+/// spread between them).
 #[allow(clippy::too_many_arguments)]
-fn predict<B: Backend>(
+pub(super) fn predict<B: Backend>(
     model: &AbUpt<B>,
     normalizer: &Normalizer,
     spec: &crate::data::BatchSpec,
@@ -317,7 +320,7 @@ fn predict<B: Backend>(
     draws: usize,
     chunk: usize,
     device: &B::Device,
-) -> Result<Fields, ModelError> {
+) -> Result<(Fields, Vec<Fields>), ModelError> {
     let frame = model.config().coordinates;
     let points = |v: &[f32]| {
         v.chunks_exact(3)
@@ -327,6 +330,7 @@ fn predict<B: Backend>(
     let (surface_points, volume_points) =
         (points(&run.surface_position), points(&run.volume_position));
     let (mut s, mut v) = (DrawMean::default(), DrawMean::default());
+    let mut each = Vec::with_capacity(draws);
     for _ in 0..draws.max(1) {
         let anchors = batch_for_run(run, normalizer, spec, rng, 0);
         let encoded = model.encode(
@@ -339,13 +343,80 @@ fn predict<B: Backend>(
         let dv = model.decode_chunked(&encoded, Branch::Volume, &volume_points, chunk, |_| {})?;
         s.add(&ds);
         v.add(&dv);
+        if draws > 1 {
+            each.push(physical(normalizer, &ds, &dv));
+        }
     }
-    let (s, v) = (s.mean(), v.mean());
-    let (surface_pressure, surface_shear) = normalizer.surface_fields(&s);
-    Ok(Fields {
+    Ok((physical(normalizer, &s.mean(), &v.mean()), each))
+}
+
+/// Standardised model outputs in the run's units.
+fn physical(normalizer: &Normalizer, surface: &[f32], volume: &[f32]) -> Fields {
+    let (surface_pressure, surface_shear) = normalizer.surface_fields(surface);
+    Fields {
         surface_pressure,
         surface_shear,
-        volume: normalizer.volume_fields(&v),
+        volume: normalizer.volume_fields(volume),
+    }
+}
+
+/// The spread of the draws' predictions on `run` against the errors of their mean `pred`:
+/// per point (vectors as magnitudes) and for Cd and Cl. Fields the run lacks are left out.
+pub(super) fn run_spread(
+    run: &PreparedRun,
+    draws: &[Fields],
+    pred: &Fields,
+    predicted: &RunCoefficients,
+) -> Result<RunSpread, ModelError> {
+    let mut cd = Vec::with_capacity(draws.len());
+    let mut cl = Vec::with_capacity(draws.len());
+    for d in draws {
+        let c = coefficients_of(run, &d.surface_pressure, &d.surface_shear)?;
+        cd.push(c.cd);
+        cl.push(c.cl);
+    }
+    let spread = |get: &dyn Fn(&Fields) -> &[f32], width: usize| {
+        let mut s = DrawSpread::default();
+        draws.iter().for_each(|d| s.add(get(d)));
+        s.vector_std(width)
+    };
+    let magnitude = |v: &[f32], width: usize| -> Vec<f32> {
+        v.chunks_exact(width)
+            .map(|c| c.iter().map(|x| x * x).sum::<f32>().sqrt())
+            .collect()
+    };
+    let error = |p: &[f32], t: &[f32], width: usize| -> Vec<f32> {
+        let d: Vec<f32> = p.iter().zip(t).map(|(a, b)| a - b).collect();
+        magnitude(&d, width)
+    };
+    let truth = Fields::truth(run);
+    type Get = fn(&Fields) -> &[f32];
+    let table: [(&'static str, Get, usize); 5] = [
+        ("surface_pressure", |f| &f.surface_pressure, 1),
+        ("surface_wall_shear", |f| &f.surface_shear, 3),
+        ("volume_pressure", |f| &f.volume.pressure, 1),
+        ("volume_velocity", |f| &f.volume.velocity, 3),
+        ("volume_vorticity", |f| &f.volume.vorticity, 3),
+    ];
+    let fields = table
+        .into_iter()
+        .filter(|(name, ..)| {
+            !run.meta
+                .absent
+                .iter()
+                .any(|a| name.starts_with(&a.replace('/', "_")))
+        })
+        .map(|(name, get, width)| FieldSpread {
+            name,
+            spread: spread(&get, width),
+            error: error(get(pred), get(&truth), width),
+            truth: magnitude(get(&truth), width),
+        })
+        .collect();
+    Ok(RunSpread {
+        cd: run.meta.cd.map(|t| (predicted.cd - t, std_of(&cd))),
+        cl: run.meta.cl.map(|t| (predicted.cl - t, std_of(&cl))),
+        fields,
     })
 }
 
@@ -411,14 +482,14 @@ fn write_fields(
 }
 
 /// Drag and lift of surface fields on `run`, with drag split into its pressure and friction parts.
-struct RunCoefficients {
+pub(super) struct RunCoefficients {
     cd: f64,
     cl: f64,
     cd_pressure: f64,
     cd_friction: f64,
 }
 
-fn coefficients_of(
+pub(super) fn coefficients_of(
     run: &PreparedRun,
     pressure: &[f32],
     shear: &[f32],
@@ -484,6 +555,7 @@ impl Job for EvalJob {
             (Scores::default(), Scores::default(), Scores::default());
         let (mut cd_true, mut cl_true) = (Vec::new(), Vec::new());
         let mut per_run = Vec::new();
+        let mut checking = Checking::default();
         for (i, run) in runs.iter().enumerate() {
             let started = Instant::now();
             let (truth_cd, truth_cl) = (run.meta.cd, run.meta.cl);
@@ -493,7 +565,7 @@ impl Job for EvalJob {
             let from_truth = coefficients_of(run, &run.surface_pressure, &run.surface_wall_shear)?;
 
             let mut rng = Rng::stream(self.seed, i as u64);
-            let pred = predict(
+            let (pred, draws) = predict(
                 &model,
                 &normalizer,
                 &spec,
@@ -505,6 +577,17 @@ impl Job for EvalJob {
             )?;
             let predicted = coefficients_of(run, &pred.surface_pressure, &pred.surface_shear)?;
             let (cd, cl) = (predicted.cd, predicted.cl);
+            let mut sigma = (None, None);
+            if !draws.is_empty() {
+                let spread = run_spread(run, &draws, &pred, &predicted)?;
+                let factor = |k: f64, s: Option<(f64, f64)>| s.map(|(_, s)| k * s);
+                let c = meta.uncertainty.as_ref();
+                sigma = (
+                    factor(c.map_or(1.0, |c| c.cd), spread.cd),
+                    factor(c.map_or(1.0, |c| c.cl), spread.cl),
+                );
+                checking.add(&spread, [truth_cd, truth_cl], c);
+            }
             if let Some(dir) = &self.fields_out {
                 write_fields(dir, run, &pred, &truth)?;
             }
@@ -573,6 +656,8 @@ impl Job for EvalJob {
                 cd_friction_pred: predicted.cd_friction,
                 cl_true: truth_cl,
                 cl_pred: cl,
+                cd_std: sigma.0,
+                cl_std: sigma.1,
                 rel_l2: rel,
                 nearest_training_run: neighbour.name.clone(),
                 seconds,
@@ -620,6 +705,8 @@ impl Job for EvalJob {
             coefficients: model_report.coefficients,
             baselines,
             per_run,
+            uncertainty: (self.draws > 1)
+                .then(|| checking.finish(self.draws, meta.uncertainty.is_some())),
         })
     }
 }

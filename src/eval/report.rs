@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::metrics::ScalarMetrics;
+use super::uncertainty::{write_sparsification_png, UncertaintyReport};
 
 /// Scores of one field.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -43,6 +44,12 @@ pub struct RunReport {
     pub cd_friction_pred: f64,
     pub cl_true: Option<f64>,
     pub cl_pred: f64,
+    /// 1σ of the predicted Cd and Cl from the spread of the anchor draws (with `--draws` ≥ 2),
+    /// scaled by the checkpoint's calibration when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cd_std: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cl_std: Option<f64>,
     pub rel_l2: BTreeMap<String, f64>,
     pub nearest_training_run: String,
     pub seconds: f64,
@@ -64,6 +71,9 @@ pub struct EvalReport {
     pub coefficients: BTreeMap<String, ScalarMetrics>,
     pub baselines: BTreeMap<String, MethodReport>,
     pub per_run: Vec<RunReport>,
+    /// How well σ bounds the errors (with `--draws` ≥ 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<UncertaintyReport>,
 }
 
 fn percent(x: f64) -> String {
@@ -156,7 +166,51 @@ impl EvalReport {
         for (name, note) in &self.baseline_notes {
             s += &format!("\nBaseline `{name}`: {note}.\n");
         }
-        s + &self.run_table()
+        s + &self.uncertainty_table() + &self.run_table()
+    }
+
+    /// σ against the errors, when the draws gave one.
+    fn uncertainty_table(&self) -> String {
+        let Some(u) = &self.uncertainty else {
+            return String::new();
+        };
+        let mut s = format!(
+            "\nUncertainty: σ from the spread of {} anchor draws{}.\n\n\
+             | quantity | within 1σ | within 2σ | Spearman(σ, abs. error) | mean σ / abs. value | error of the 10 % / 50 % most confident (all: 100 %) |\n\
+             |---|---|---|---|---|---|\n",
+            u.draws,
+            if u.calibrated {
+                ", scaled by the checkpoint's calibration"
+            } else {
+                " (the checkpoint is not calibrated: raw spread; run `slipstream calibrate`)"
+            }
+        );
+        for (name, c) in &u.coefficients {
+            s += &format!(
+                "| {} ({} runs) | {} | {} | {} | {} | |\n",
+                if name == "cd" { "Cd" } else { "Cl" },
+                c.runs,
+                percent(c.within_1sigma),
+                percent(c.within_2sigma),
+                number(c.spearman_sigma_error),
+                percent(c.mean_sigma_relative)
+            );
+        }
+        for (name, f) in &u.fields {
+            let at = |k: usize| {
+                let full = f.sparsification.last().map_or(f64::NAN, |p| p.error);
+                f.sparsification.get(k).map_or(f64::NAN, |p| p.error / full)
+            };
+            s += &format!(
+                "| {name} | {} | {} | {} | | {} / {} |\n",
+                percent(f.within_1sigma),
+                percent(f.within_2sigma),
+                number(f.spearman_sigma_error),
+                percent(at(0)),
+                percent(at(4))
+            );
+        }
+        s
     }
 
     /// One row per run: drag (truth, prediction), surface-pressure error, nearest training run.
@@ -190,6 +244,10 @@ impl EvalReport {
         crate::mesh::write_bytes_atomically(&dir.join("report.json"), json.as_bytes())
             .map_err(|e| e.to_string())?;
         crate::mesh::write_bytes_atomically(&dir.join("report.md"), self.markdown().as_bytes())
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if let Some(u) = &self.uncertainty {
+            write_sparsification_png(u, &dir.join("calibration.png")).map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }

@@ -21,6 +21,7 @@ pub mod neighbours;
 mod polygon;
 pub mod sample_cloud;
 pub mod sampling;
+pub mod shape_descriptor;
 pub mod surface;
 pub mod surface_query;
 #[cfg(test)]

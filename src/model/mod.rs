@@ -30,6 +30,7 @@ mod tangent;
 mod training_attention;
 mod training_attention_cpu;
 mod training_gelu;
+pub mod uncertainty;
 pub mod weights;
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};

@@ -19,12 +19,14 @@ use crate::data::Normalizer;
 use crate::export::surface_picture;
 use crate::geometry::centroid::cell_centres;
 use crate::geometry::sampling::{choose_subset, sample_surface};
+use crate::geometry::shape_descriptor::soup_descriptor;
 use crate::geometry::surface_query::SurfaceQuery;
 use crate::geometry::triangles::{triangle_area, triangle_cross, TriangleSoup};
 use crate::geometry::volume_sampling::{sample_volume, VolumeSamplingConfig};
 use crate::geometry::{bounding_box, frontal_area};
 use crate::mesh::{self, Field, Mesh};
 use crate::model::device::Job;
+use crate::model::uncertainty::{std_of, DrawSpread};
 use crate::model::{positions_tensor, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, Axes, Forces, Reference};
 use crate::train::checkpoint;
@@ -56,8 +58,11 @@ pub struct PredictJob {
     pub chunk: usize,
     pub seed: u64,
     /// Independent anchor draws whose predictions are averaged (as `eval --draws`): each costs
-    /// an encode and a decode, and Cd from one draw varies by a few per cent between draws.
-    pub draws: usize,
+    /// an encode and a decode, and Cd from one draw varies by a few per cent between draws. Their
+    /// spread gives σ. `None`: as many as the checkpoint's calibration used (1 without one).
+    pub draws: Option<usize>,
+    /// Predict bodies outside the checkpoint's shape domain anyway (marked as such).
+    pub allow_extrapolation: bool,
     pub picture: bool,
 }
 
@@ -88,12 +93,26 @@ pub struct Timings {
 }
 
 /// The result (DESIGN.md "Stable interfaces": `cd`, `cl`, `cs`, `force_n`, `reference`,
-/// `outputs`, `timings_s`; the rest is extra).
+/// `outputs`, `timings_s`, `in_domain`, `domain_score`, `cd_std`, `cl_std`; the rest is extra).
 #[derive(Debug, Clone, Serialize)]
 pub struct PredictReport {
     pub cd: f64,
     pub cl: f64,
     pub cs: f64,
+    /// 1σ of Cd and Cl: the spread of the anchor draws times the checkpoint's calibrated factor;
+    /// `null` with one draw or an uncalibrated checkpoint.
+    pub cd_std: Option<f64>,
+    pub cl_std: Option<f64>,
+    /// Whether the body is like the checkpoint's training bodies (`null`: the checkpoint has no
+    /// shape domain; `slipstream calibrate` adds one).
+    pub in_domain: Option<bool>,
+    /// Distance to the nearest training body over the training bodies' typical spacing;
+    /// accepted up to `domain_threshold`.
+    pub domain_score: Option<f64>,
+    pub domain_threshold: Option<f64>,
+    pub nearest_training_run: Option<String>,
+    /// What is unlike the training bodies, in words (empty in the domain).
+    pub domain_reasons: Vec<String>,
     pub force_n: [f64; 3],
     pub pressure_force_n: [f64; 3],
     pub shear_force_n: [f64; 3],
@@ -212,6 +231,44 @@ impl Job for PredictJob {
                 "the axes differ from the training data's; the model sees the body as given".into(),
             );
         }
+        let verdict = match &domain.shape {
+            Some(shape) => {
+                let descriptor = soup_descriptor(&soup, axes.flow, axes.up, self.seed)
+                    .map_err(|e| bad(&self.geometry, e))?;
+                Some(
+                    shape
+                        .judge(&descriptor)
+                        .map_err(|e| bad(&self.checkpoint, e))?,
+                )
+            }
+            None => {
+                warnings.push(
+                    "the checkpoint records no shape domain: whether this body is like its \
+                     training bodies is not checked (slipstream calibrate adds it)"
+                        .into(),
+                );
+                None
+            }
+        };
+        if let Some(v) = verdict.as_ref().filter(|v| !v.in_domain) {
+            let what = format!(
+                "unlike the bodies the checkpoint was trained on (domain_score {:.2}, accepted up \
+                 to {:.2}; nearest training body {}): {}",
+                v.domain_score,
+                v.threshold,
+                v.nearest_run,
+                v.reasons.join("; ")
+            );
+            if !self.allow_extrapolation {
+                return Err(ModelError::Input(format!(
+                    "{}: {what}. A checkpoint trained on bodies like this one is needed (this one \
+                     learnt from `{}`); --allow-extrapolation predicts anyway, marked as such",
+                    self.geometry.display(),
+                    meta.data
+                )));
+            }
+            warnings.push(format!("EXTRAPOLATION: the body is {what}"));
+        }
         timings.load = started.elapsed().as_secs_f64();
 
         // Sample as in training.
@@ -294,8 +351,13 @@ impl Job for PredictJob {
         let to_model = |v: &[[f32; 3]]| v.iter().map(|p| frame.to_model(*p)).collect::<Vec<_>>();
         let surface_model = to_model(&surface_queries);
         let volume_model = to_model(&volume_queries);
-        let draws = self.draws.max(1);
+        let calibration = meta.uncertainty.as_ref();
+        let draws = self
+            .draws
+            .unwrap_or_else(|| calibration.map_or(1, |c| c.draws))
+            .max(1);
         let (mut s, mut v) = (DrawMean::default(), DrawMean::default());
+        let mut each: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
         for draw in 0..draws {
             let t = Instant::now();
             let (geometry, supernodes, surface_anchors, volume_anchors) = anchors(draw as u64);
@@ -322,6 +384,9 @@ impl Job for PredictJob {
             timings.decode += t.elapsed().as_secs_f64();
             s.add(&s_draw);
             v.add(&v_draw);
+            if draws > 1 {
+                each.push((s_draw, v_draw));
+            }
         }
         let (s, v) = (s.mean(), v.mean());
 
@@ -359,26 +424,7 @@ impl Job for PredictJob {
         let q = 0.5 * self.density_kg_m3 * self.speed_m_s * self.speed_m_s;
         let velocity_ratio = self.speed_m_s / domain.speed_m_s;
         let n_tri = soup.len();
-        let mut sums = vec![[0.0f64; 4]; n_tri];
-        let mut counts = vec![0u32; n_tri];
-        for (i, &tri) in owner.iter().enumerate() {
-            let tri = tri as usize;
-            sums[tri][0] += p_raw[i] as f64 * to_coefficient;
-            for k in 0..3 {
-                sums[tri][1 + k] += tau_raw[3 * i + k] as f64 * to_coefficient;
-            }
-            counts[tri] += 1;
-        }
-        let cp: Vec<f64> = sums
-            .iter()
-            .zip(&counts)
-            .map(|(s, c)| s[0] / *c as f64)
-            .collect();
-        let cf: Vec<[f64; 3]> = sums
-            .iter()
-            .zip(&counts)
-            .map(|(s, c)| [s[1] / *c as f64, s[2] / *c as f64, s[3] / *c as f64])
-            .collect();
+        let (cp, cf) = triangle_coefficients(&p_raw, &tau_raw, &owner, n_tri, to_coefficient);
         let area_m2 = match self.area {
             AreaChoice::Value(a) if a.is_finite() && a > 0.0 => a,
             AreaChoice::Value(a) => {
@@ -398,31 +444,66 @@ impl Job for PredictJob {
             area_m2,
             length_m: length,
         };
-        let mut pressure_force = [0.0f64; 3];
-        let mut shear_force = [0.0f64; 3];
-        let mut tri_normal = Vec::with_capacity(n_tri);
-        for (k, t) in soup.triangles.iter().enumerate() {
-            let c = triangle_cross(t);
-            let a = triangle_area(t);
-            let n = if a > 0.0 {
-                c.map(|x| x / (2.0 * a))
-            } else {
-                [0.0; 3]
-            };
-            for d in 0..3 {
-                pressure_force[d] += -cp[k] * q * n[d] * a;
-                shear_force[d] += cf[k][d] * q * a;
-            }
-            tri_normal.push(n);
-        }
-        let forces = Forces {
-            force_n: std::array::from_fn(|d| pressure_force[d] + shear_force[d]),
-            pressure_force_n: pressure_force,
-            shear_force_n: shear_force,
-            moment_nm: [0.0; 3],
-            moment_centre_m: [0.0; 3],
-        };
+        let tri_normal: Vec<[f64; 3]> = soup.triangles.iter().map(unit_normal).collect();
+        let forces = body_forces(&soup, &tri_normal, &cp, &cf, q);
         let c = coefficients(&forces, &reference, axes);
+
+        // σ: the spread of the draws, scaled by the checkpoint's calibration.
+        let mut sigma = Sigma::default();
+        if let (Some(cal), false) = (calibration, each.is_empty()) {
+            let (mut cds, mut cls) = (Vec::new(), Vec::new());
+            let (mut cp_spread, mut cf_spread) = (DrawSpread::default(), DrawSpread::default());
+            let mut volume_spread = [
+                DrawSpread::default(),
+                DrawSpread::default(),
+                DrawSpread::default(),
+            ];
+            for (s_draw, v_draw) in &each {
+                let (p, tau) = normalizer.surface_fields(s_draw);
+                let (cp_d, cf_d) = triangle_coefficients(&p, &tau, &owner, n_tri, to_coefficient);
+                let c_d = coefficients(
+                    &body_forces(&soup, &tri_normal, &cp_d, &cf_d, q),
+                    &reference,
+                    axes,
+                );
+                cds.push(c_d.cd);
+                cls.push(c_d.cl);
+                cp_spread.add(&cp_d.iter().map(|x| *x as f32).collect::<Vec<_>>());
+                cf_spread.add(&cf_d.iter().flatten().map(|x| *x as f32).collect::<Vec<_>>());
+                if !v_draw.is_empty() {
+                    let f = normalizer.volume_fields(v_draw);
+                    let cp_v: Vec<f32> = f
+                        .pressure
+                        .iter()
+                        .map(|x| (*x as f64 * to_coefficient) as f32)
+                        .collect();
+                    volume_spread[0].add(&cp_v);
+                    volume_spread[1].add(&f.velocity);
+                    volume_spread[2].add(&f.vorticity);
+                }
+            }
+            let scale =
+                |v: Vec<f32>, k: f64| v.into_iter().map(|x| x as f64 * k).collect::<Vec<f64>>();
+            sigma = Sigma {
+                cd: Some(cal.cd * std_of(&cds)),
+                cl: Some(cal.cl * std_of(&cls)),
+                cp: scale(cp_spread.std(), cal.field("surface_pressure")),
+                cf: scale(cf_spread.vector_std(3), cal.field("surface_wall_shear")),
+                volume_cp: scale(volume_spread[0].std(), cal.field("volume_pressure")),
+                velocity: scale(
+                    volume_spread[1].vector_std(3),
+                    cal.field("volume_velocity") * velocity_ratio,
+                ),
+                vorticity: scale(
+                    volume_spread[2].vector_std(3),
+                    cal.field("volume_vorticity") * velocity_ratio,
+                ),
+            };
+        } else if draws > 1 {
+            warnings.push(
+                "the checkpoint is not calibrated: no σ (slipstream calibrate fits it)".into(),
+            );
+        }
 
         // Export into a staging folder, then move every file into place.
         std::fs::create_dir_all(&self.out).map_err(|e| bad(&self.out, e))?;
@@ -435,7 +516,7 @@ impl Job for PredictJob {
 
         let mut surface_out = surface_mesh.clone();
         let n_cells = surface_out.n_cells();
-        let mut cell_acc = vec![[0.0f64; 8]; n_cells];
+        let mut cell_acc = vec![[0.0f64; 10]; n_cells];
         for (k, &cell) in soup.source_cell.iter().enumerate() {
             let a = triangle_area(&soup.triangles[k]).max(1e-300);
             let acc = &mut cell_acc[cell as usize];
@@ -445,11 +526,15 @@ impl Job for PredictJob {
                 acc[4 + d] += a * tri_normal[k][d];
             }
             acc[7] += a;
+            if !sigma.cp.is_empty() {
+                acc[8] += a * sigma.cp[k];
+                acc[9] += a * sigma.cf[k];
+            }
         }
-        let per_cell = |f: &dyn Fn(&[f64; 8]) -> Vec<f32>| -> Vec<f32> {
+        let per_cell = |f: &dyn Fn(&[f64; 10]) -> Vec<f32>| -> Vec<f32> {
             cell_acc.iter().flat_map(f).collect()
         };
-        let w = |a: &[f64; 8]| a[7].max(1e-300);
+        let w = |a: &[f64; 10]| a[7].max(1e-300);
         surface_out.point_data.clear();
         let mut surface_fields = vec![
             Field::new_f32(
@@ -478,8 +563,28 @@ impl Job for PredictJob {
                 }),
             ),
         ];
+        if !sigma.cp.is_empty() {
+            surface_fields.extend([
+                Field::new_f32(
+                    "pressure_std_pa",
+                    1,
+                    per_cell(&|a| vec![(a[8] / w(a) * q) as f32]),
+                ),
+                Field::new_f32("cp_std", 1, per_cell(&|a| vec![(a[8] / w(a)) as f32])),
+                Field::new_f32(
+                    "wall_shear_std_pa",
+                    1,
+                    per_cell(&|a| vec![(a[9] / w(a) * q) as f32]),
+                ),
+            ]);
+        }
         if !shear_trained {
-            surface_fields.retain(|f| f.name != "wall_shear_pa" && f.name != "cf");
+            surface_fields.retain(|f| {
+                !matches!(
+                    f.name.as_str(),
+                    "wall_shear_pa" | "cf" | "wall_shear_std_pa"
+                )
+            });
         }
         surface_out.cell_data = surface_fields;
         mesh::write_mesh(&staging.join("surface.vtp"), &surface_out)
@@ -514,8 +619,22 @@ impl Job for PredictJob {
                 Field::new_f32("velocity_m_s", 3, velocity),
                 Field::new_f32("vorticity_1_s", 3, vorticity),
             ];
+            if !sigma.volume_cp.is_empty() {
+                let f32s = |v: &[f64], k: f64| v.iter().map(|x| (x * k) as f32).collect::<Vec<_>>();
+                arrays.extend([
+                    Field::new_f32("pressure_std_pa", 1, f32s(&sigma.volume_cp, q)),
+                    Field::new_f32("cp_std", 1, f32s(&sigma.volume_cp, 1.0)),
+                    Field::new_f32("velocity_std_m_s", 1, f32s(&sigma.velocity, 1.0)),
+                    Field::new_f32("vorticity_std_1_s", 1, f32s(&sigma.vorticity, 1.0)),
+                ]);
+            }
             if !volume_pressure_trained {
-                arrays.retain(|f| f.name != "pressure_pa" && f.name != "cp");
+                arrays.retain(|f| {
+                    !matches!(
+                        f.name.as_str(),
+                        "pressure_pa" | "cp" | "pressure_std_pa" | "cp_std"
+                    )
+                });
             }
             let volume_out = match volume_target {
                 Some(mut m) => {
@@ -570,6 +689,13 @@ impl Job for PredictJob {
             cd: c.cd,
             cl: c.cl,
             cs: c.cs,
+            cd_std: sigma.cd,
+            cl_std: sigma.cl,
+            in_domain: verdict.as_ref().map(|v| v.in_domain),
+            domain_score: verdict.as_ref().map(|v| v.domain_score),
+            domain_threshold: verdict.as_ref().map(|v| v.threshold),
+            nearest_training_run: verdict.as_ref().map(|v| v.nearest_run.clone()),
+            domain_reasons: verdict.map(|v| v.reasons).unwrap_or_default(),
             force_n: forces.force_n,
             pressure_force_n: forces.pressure_force_n,
             shear_force_n: forces.shear_force_n,
@@ -599,5 +725,86 @@ impl Job for PredictJob {
         }
         std::fs::remove_dir_all(&staging).ok();
         Ok(report)
+    }
+}
+
+/// σ of a prediction, in coefficients (per triangle on the surface, per point in the volume;
+/// vectors as magnitudes); empty without calibrated draws.
+#[derive(Debug, Default)]
+struct Sigma {
+    cd: Option<f64>,
+    cl: Option<f64>,
+    cp: Vec<f64>,
+    cf: Vec<f64>,
+    volume_cp: Vec<f64>,
+    velocity: Vec<f64>,
+    vorticity: Vec<f64>,
+}
+
+/// Per triangle, the mean pressure and friction coefficients of the surface queries it owns
+/// (`p_raw`, `tau_raw` in the training units, times `to_coefficient`).
+fn triangle_coefficients(
+    p_raw: &[f32],
+    tau_raw: &[f32],
+    owner: &[u32],
+    n_tri: usize,
+    to_coefficient: f64,
+) -> (Vec<f64>, Vec<[f64; 3]>) {
+    let mut sums = vec![[0.0f64; 4]; n_tri];
+    let mut counts = vec![0u32; n_tri];
+    for (i, &tri) in owner.iter().enumerate() {
+        let tri = tri as usize;
+        sums[tri][0] += p_raw[i] as f64 * to_coefficient;
+        for k in 0..3 {
+            sums[tri][1 + k] += tau_raw[3 * i + k] as f64 * to_coefficient;
+        }
+        counts[tri] += 1;
+    }
+    let cp = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, c)| s[0] / *c as f64)
+        .collect();
+    let cf = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, c)| [s[1] / *c as f64, s[2] / *c as f64, s[3] / *c as f64])
+        .collect();
+    (cp, cf)
+}
+
+/// A triangle's unit normal (zero for a degenerate one).
+fn unit_normal(t: &crate::geometry::Triangle) -> [f64; 3] {
+    let a = triangle_area(t);
+    if a > 0.0 {
+        triangle_cross(t).map(|x| x / (2.0 * a))
+    } else {
+        [0.0; 3]
+    }
+}
+
+/// The force on the body from per-triangle Cp and Cf at dynamic pressure `q` (Pa).
+fn body_forces(
+    soup: &TriangleSoup,
+    normal: &[[f64; 3]],
+    cp: &[f64],
+    cf: &[[f64; 3]],
+    q: f64,
+) -> Forces {
+    let mut pressure_force = [0.0f64; 3];
+    let mut shear_force = [0.0f64; 3];
+    for (k, t) in soup.triangles.iter().enumerate() {
+        let a = triangle_area(t);
+        for d in 0..3 {
+            pressure_force[d] += -cp[k] * q * normal[k][d] * a;
+            shear_force[d] += cf[k][d] * q * a;
+        }
+    }
+    Forces {
+        force_n: std::array::from_fn(|d| pressure_force[d] + shear_force[d]),
+        pressure_force_n: pressure_force,
+        shear_force_n: shear_force,
+        moment_nm: [0.0; 3],
+        moment_centre_m: [0.0; 3],
     }
 }

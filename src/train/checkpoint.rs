@@ -53,6 +53,10 @@ pub struct CheckpointMeta {
     /// The checkpoints whose weights were averaged into this one ([`average`]), if any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub averaged_from: Vec<String>,
+    /// Factors that turn the spread of anchor draws into 1σ uncertainties, fitted on the
+    /// validation split by `slipstream calibrate`; absent: predictions carry no σ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<crate::model::uncertainty::Calibration>,
 }
 
 /// The training bodies' size range, and where their volume anchors lay relative to them.
@@ -74,6 +78,11 @@ pub struct TrainingDomain {
     pub speed_m_s: f64,
     pub flow_axis: usize,
     pub up_axis: usize,
+    /// The training bodies' shapes and the threshold of "like them", set on the validation
+    /// bodies (`predict` refuses bodies beyond it); absent in checkpoints from before it existed
+    /// (`slipstream calibrate` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<crate::domain::ShapeDomain>,
 }
 
 const META: &str = "checkpoint.json";
@@ -215,6 +224,8 @@ pub fn average<B: Backend>(
     });
     meta.step = meta.step.max(first_meta.step);
     meta.averaged_from = dirs.iter().map(|d| d.display().to_string()).collect();
+    // New weights, new spread of draws: the old factors do not apply.
+    meta.uncertainty = None;
     save_weights(out, &averaged, &meta)?;
     Ok(meta)
 }
@@ -273,6 +284,14 @@ pub fn find_shipped() -> Option<PathBuf> {
     }
     candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join(SHIPPED));
     candidates.into_iter().find(|c| c.join(META).is_file())
+}
+
+/// Replaces the metadata (`checkpoint.json`) of the checkpoint in `dir`, weights untouched;
+/// written to a temporary file first, so an interrupted write leaves the old one.
+pub fn write_meta(dir: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
+    let path = locate(dir)?.join(META);
+    let text = serde_json::to_string_pretty(meta).map_err(|e| file_error(&path, e))?;
+    crate::mesh::write_bytes_atomically(&path, text.as_bytes()).map_err(|e| file_error(&path, e))
 }
 
 pub fn read_meta(dir: &Path) -> Result<CheckpointMeta, CheckpointError> {

@@ -21,6 +21,7 @@ use super::config::{LossWeights, OptimizerKind, TrainConfig};
 use super::optim::{clip_global_norm, Lion};
 use crate::data::batch::{batch_for_run, Batch, Normalizer, Prefetcher, RunFile, RunStore};
 use crate::data::{PreparedDataset, PreparedRun, Split};
+use crate::domain::{Member, ShapeDomain};
 use crate::model::device::Job;
 use crate::model::{
     positions_tensor, tensor_from, AbUpt, AbUptConfig, CoordinateFrame, ModelError,
@@ -175,7 +176,11 @@ pub fn body_frame(run: &PreparedRun) -> ([f32; 3], f32) {
 /// share pressure kind, density, speed and axes: the model's outputs are in those units. Also
 /// the union of their points' bounds (metres), from the same pass over the runs (on disk, each
 /// run is read once).
-fn training_domain(store: &RunStore, seed: u64) -> Result<(TrainingDomain, Bounds), ModelError> {
+fn training_domain(
+    store: &RunStore,
+    validation: &[PreparedRun],
+    seed: u64,
+) -> Result<(TrainingDomain, Bounds), ModelError> {
     let count = store.len();
     if count == 0 {
         return Err(ModelError::job("the training split has no runs"));
@@ -186,8 +191,10 @@ fn training_domain(store: &RunStore, seed: u64) -> Result<(TrainingDomain, Bound
     // The first run's units, which every other run must share.
     let mut first: Option<(String, crate::data::RunMeta)> = None;
     let mut bounds: Bounds = ([f32::INFINITY; 3], [f32::NEG_INFINITY; 3]);
+    let mut shapes = Vec::with_capacity(count);
     for_each_run(store, |i, run| {
         extend_bounds(&mut bounds, run);
+        shapes.push(shape_member(run)?);
         let (b_name, b) = first.get_or_insert_with(|| (run.name.clone(), run.meta.clone()));
         let a = &run.meta;
         let same = a.pressure_kind == b.pressure_kind
@@ -225,8 +232,35 @@ fn training_domain(store: &RunStore, seed: u64) -> Result<(TrainingDomain, Bound
         speed_m_s: first.reference.speed_m_s,
         flow_axis: first.axes.flow,
         up_axis: first.axes.up,
+        shape: shape_domain(shapes, validation)?,
     };
     Ok((domain, bounds))
+}
+
+/// A run's body as a member of a shape domain.
+pub fn shape_member(run: &PreparedRun) -> Result<Member, ModelError> {
+    Ok(Member {
+        run: run.name.clone(),
+        descriptor: run.shape_descriptor().map_err(ModelError::job)?,
+    })
+}
+
+/// The shape domain of the training bodies with its threshold set on the validation bodies;
+/// `None` with fewer than two training bodies (no spacing to measure distances by).
+pub fn shape_domain(
+    training: Vec<Member>,
+    validation: &[PreparedRun],
+) -> Result<Option<ShapeDomain>, ModelError> {
+    if training.len() < 2 {
+        return Ok(None);
+    }
+    let validation = validation
+        .iter()
+        .map(shape_member)
+        .collect::<Result<Vec<_>, _>>()?;
+    ShapeDomain::fit(training, &validation)
+        .map(Some)
+        .map_err(ModelError::job)
 }
 
 /// Per-field mean squared errors of standardised outputs against a batch's targets, the
@@ -454,7 +488,7 @@ impl TrainJob {
                 )));
             }
             let mut config: AbUptConfig = self.config.model.resolve().map_err(ModelError::job)?;
-            let (domain, (lo, hi)) = training_domain(&train_runs, schedule.seed)?;
+            let (domain, (lo, hi)) = training_domain(&train_runs, &val_runs, schedule.seed)?;
             match &self.init_from {
                 Some(source) => {
                     let (model, meta) = checkpoint::load_model::<Autodiff<I>>(source, device)
@@ -537,6 +571,7 @@ impl TrainJob {
             domain,
             init_from,
             averaged_from: Vec::new(),
+            uncertainty: None,
         };
         let mut window = (0.0f64, [0.0f64; LOSS_TERMS], 0u64);
         let loop_started = Instant::now();
