@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::PreparedRun;
 use crate::geometry::shape_descriptor::{D2, FACING, FEATURE_NAMES};
 
 /// How much farther than the farthest validation body a body may be and still be accepted.
@@ -35,6 +36,18 @@ fn floor(feature: usize) -> f64 {
 pub struct Member {
     pub run: String,
     pub descriptor: Vec<f64>,
+}
+
+impl Member {
+    /// A prepared run's body, described by its surface cells.
+    pub fn of_run(run: &PreparedRun) -> Result<Self, DomainError> {
+        Ok(Member {
+            run: run.name.clone(),
+            descriptor: run
+                .shape_descriptor()
+                .map_err(|e| DomainError::Run(e.to_string()))?,
+        })
+    }
 }
 
 /// What a checkpoint's training bodies covered, and the threshold of "like them".
@@ -76,6 +89,8 @@ pub enum DomainError {
         got: usize,
         expected: usize,
     },
+    #[error("{0}")]
+    Run(String),
     #[error("the checkpoint's domain was built with other shape features ({0}); run `slipstream calibrate` again")]
     Features(String),
 }
@@ -141,6 +156,22 @@ impl ShapeDomain {
             .fold(widest, f64::max);
         domain.threshold = THRESHOLD_MARGIN * farthest;
         Ok(domain)
+    }
+
+    /// The domain of the `training` bodies with its threshold set on the `validation` runs;
+    /// `None` with fewer than two training bodies (no spacing to measure distances by).
+    pub fn of_runs(
+        training: Vec<Member>,
+        validation: &[PreparedRun],
+    ) -> Result<Option<Self>, DomainError> {
+        if training.len() < 2 {
+            return Ok(None);
+        }
+        let validation = validation
+            .iter()
+            .map(Member::of_run)
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::fit(training, &validation).map(Some)
     }
 
     /// The nearest member (skipping index `skip`) and its distance in feature units.

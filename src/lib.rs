@@ -1,8 +1,9 @@
 //! slipstream: a neural CFD surrogate engine for automotive aerodynamics.
 //!
 //! The data flow runs one way: [`mesh`] (read and write files) → [`geometry`] (areas, normals,
-//! volumes, sampling, queries) → model → physics / export. [`inspect`] and [`bench`] serve the CLI's
-//! `info` and `bench` commands.
+//! volumes, sampling, queries) → model → physics / export. [`domain`] describes which bodies a
+//! trained model has seen (from prepared runs' surfaces) for `predict` to refuse the others.
+//! [`inspect`] and [`bench`] serve the CLI's `info` and `bench` commands.
 
 pub mod allocator;
 pub mod bench;

@@ -16,13 +16,12 @@ use super::evaluate::{coefficients_of, predict, run_spread};
 use super::uncertainty::Fitting;
 use crate::data::batch::Normalizer;
 use crate::data::{PreparedDataset, Split};
-use crate::domain::ShapeDomain;
+use crate::domain::{Member, ShapeDomain};
 use crate::model::device::Job;
 use crate::model::uncertainty::Calibration;
 use crate::model::ModelError;
 use crate::rng::Rng;
 use crate::train::checkpoint;
-use crate::train::trainer::shape_member;
 
 /// What `slipstream calibrate` was asked to do.
 #[derive(Debug, Clone)]
@@ -93,13 +92,17 @@ impl Job for CalibrateJob {
         }
         let members = training
             .iter()
-            .map(shape_member)
-            .collect::<Result<Vec<_>, _>>()?;
-        let validation_members = validation
-            .iter()
-            .map(shape_member)
-            .collect::<Result<Vec<_>, _>>()?;
-        let domain = ShapeDomain::fit(members, &validation_members).map_err(ModelError::job)?;
+            .map(Member::of_run)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ModelError::job)?;
+        let domain = ShapeDomain::of_runs(members, &validation)
+            .map_err(ModelError::job)?
+            .ok_or_else(|| {
+                ModelError::job(format!(
+                    "{}: a shape domain needs at least two training runs",
+                    data_dir.display()
+                ))
+            })?;
 
         let normalizer = Normalizer::new(&meta.stats);
         let spec = meta.train.data;

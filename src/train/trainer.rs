@@ -194,7 +194,7 @@ fn training_domain(
     let mut shapes = Vec::with_capacity(count);
     for_each_run(store, |i, run| {
         extend_bounds(&mut bounds, run);
-        shapes.push(shape_member(run)?);
+        shapes.push(Member::of_run(run).map_err(ModelError::job)?);
         let (b_name, b) = first.get_or_insert_with(|| (run.name.clone(), run.meta.clone()));
         let a = &run.meta;
         let same = a.pressure_kind == b.pressure_kind
@@ -232,35 +232,9 @@ fn training_domain(
         speed_m_s: first.reference.speed_m_s,
         flow_axis: first.axes.flow,
         up_axis: first.axes.up,
-        shape: shape_domain(shapes, validation)?,
+        shape: ShapeDomain::of_runs(shapes, validation).map_err(ModelError::job)?,
     };
     Ok((domain, bounds))
-}
-
-/// A run's body as a member of a shape domain.
-pub fn shape_member(run: &PreparedRun) -> Result<Member, ModelError> {
-    Ok(Member {
-        run: run.name.clone(),
-        descriptor: run.shape_descriptor().map_err(ModelError::job)?,
-    })
-}
-
-/// The shape domain of the training bodies with its threshold set on the validation bodies;
-/// `None` with fewer than two training bodies (no spacing to measure distances by).
-pub fn shape_domain(
-    training: Vec<Member>,
-    validation: &[PreparedRun],
-) -> Result<Option<ShapeDomain>, ModelError> {
-    if training.len() < 2 {
-        return Ok(None);
-    }
-    let validation = validation
-        .iter()
-        .map(shape_member)
-        .collect::<Result<Vec<_>, _>>()?;
-    ShapeDomain::fit(training, &validation)
-        .map(Some)
-        .map_err(ModelError::job)
 }
 
 /// Per-field mean squared errors of standardised outputs against a batch's targets, the
