@@ -250,9 +250,12 @@ impl Job for ModelBench {
             backend: backend.to_string(),
             cpu: cpu_isa::cpu_model(),
             cpu_features: cpu_isa::cpu_features(),
-            kernels: backend
-                .contains("cpu")
-                .then(|| KernelIsas::report(crate::model::fused_cpu_kernels::<B>())),
+            kernels: backend.contains("cpu").then(|| {
+                KernelIsas::report(
+                    crate::model::fused_cpu_kernels::<B>(),
+                    crate::model::amx_products(),
+                )
+            }),
         })
     }
 }

@@ -98,6 +98,8 @@ impl<B: Backend> Attention<B> {
                 values.extend_from_slice(&row[dim..]);
             }
             cpu_kernels::rotate_rows(&mut keys, cos, sin, dim / self.heads);
+            precision::round_attention_inputs(&mut keys);
+            precision::round_attention_inputs(&mut values);
             return KeysValues::Host {
                 keys: Arc::new(keys),
                 values: Arc::new(values),
@@ -146,12 +148,11 @@ impl<B: Backend> Attention<B> {
             },
         ) = (rope.host(), context)
         {
-            let mut q = tensor_values(self.q.forward(x));
+            let mut q = tensor_values(precision::linear(&self.q, x));
             cpu_kernels::rotate_rows(&mut q, cos, sin, dim / self.heads);
+            precision::round_attention_inputs(&mut q);
             let out = cpu_kernels::attention_rows(&q, keys, values, self.heads, dim);
-            return self
-                .proj
-                .forward(tensor_from::<B, 2>(out, [n, dim], device));
+            return precision::linear(&self.proj, tensor_from::<B, 2>(out, [n, dim], device));
         }
         let q = rotate(self.split_heads(precision::linear(&self.q, x)), rope);
         let (keys, values) = self.kv_tensors(context);

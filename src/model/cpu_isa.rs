@@ -137,6 +137,20 @@ pub fn matmul_isa() -> &'static str {
     "portable"
 }
 
+/// The CPU has AMX tiles with bf16 products (CPUID leaf 7: EDX bits 22 and 24). Whether the OS
+/// lends them to this process is a separate question (`amx::available`).
+pub fn cpu_has_amx_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // CPUID leaf 7 exists on every CPU with AVX-512, checked first.
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            let r = std::arch::x86_64::__cpuid_count(7, 0);
+            return (r.edx >> 22) & 1 == 1 && (r.edx >> 24) & 1 == 1;
+        }
+    }
+    false
+}
+
 /// The instruction set each hot CPU kernel runs on in this process, for benchmark reports.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KernelIsas {
@@ -149,12 +163,17 @@ pub struct KernelIsas {
 }
 
 impl KernelIsas {
-    /// The kernels used when slipstream's fused kernels apply (`fused`), else burn's.
-    pub fn report(fused: bool) -> KernelIsas {
+    /// The kernels used when slipstream's fused kernels apply (`fused`), else burn's; `amx`:
+    /// the products run in bf16 on AMX tiles.
+    pub fn report(fused: bool, amx: bool) -> KernelIsas {
         let ours = if fused { Isa::active().name() } else { "burn" };
         KernelIsas {
-            matmul: matmul_isa().to_string(),
-            attention: ours.to_string(),
+            matmul: if amx { "amx-bf16" } else { matmul_isa() }.to_string(),
+            attention: if amx {
+                format!("amx-bf16, softmax {ours}")
+            } else {
+                ours.to_string()
+            },
             gelu: ours.to_string(),
         }
     }
@@ -185,6 +204,7 @@ pub fn cpu_features() -> Vec<&'static str> {
             ("avx512f", has!("avx512f")),
             ("avx512bf16", has!("avx512bf16")),
             ("avx512fp16", has!("avx512fp16")),
+            ("amx_bf16", cpu_has_amx_bf16()),
         ] {
             if present {
                 found.push(name);

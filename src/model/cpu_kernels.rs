@@ -15,10 +15,12 @@ use rayon::prelude::*;
 use super::cpu_isa::Isa;
 use super::{tensor_from, tensor_values, Cpu};
 
-/// True when `B` is the plain CPU backend (no autodiff) computing in f32, where these kernels
-/// apply.
+/// True when `B` is the plain CPU backend (no autodiff) with f32 or bf16 products, where these
+/// kernels apply (in bf16, attention's inputs are rounded first and the linear layers run on
+/// AMX tiles where present: `precision`).
 pub fn applies<B: Backend>() -> bool {
-    TypeId::of::<B>() == TypeId::of::<Cpu>() && !super::precision::half_products()
+    TypeId::of::<B>() == TypeId::of::<Cpu>()
+        && super::precision::products() != super::device::Precision::F16
 }
 
 /// `e^x` on [-87, 88], relative error below 3e-7: Cody–Waite range reduction to
@@ -203,7 +205,7 @@ isa_dispatch! {
 }
 
 /// [`softmax_rows`], with the AVX-512 intrinsics softmax (`attention_avx512`) at that level.
-fn softmax_rows_fastest(
+pub(super) fn softmax_rows_fastest(
     isa: Isa,
     scores: &mut [f32],
     stride: usize,
@@ -267,8 +269,15 @@ pub fn rotate_rows(x: &mut [f32], cos: &[f32], sin: &[f32], head_dim: usize) {
 
 /// Multi-head softmax(q·kᵀ/√d)·v on `[N, dim]` query rows and `[M, dim]` key and value rows
 /// (heads side by side in each row, as the projections produce them): no head reshuffling.
+/// With bf16 products on a CPU with AMX, the products run on its tiles (`amx`).
 pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
-    attention_rows_on(Isa::active(), q, k, v, heads, dim)
+    let isa = Isa::active();
+    if super::precision::products() == super::device::Precision::Bf16 && super::amx::available() {
+        return super::amx::attention_bf16(q, k, v, heads, dim, |s, stride, keys, inv| {
+            softmax_rows_fastest(isa, s, stride, keys, inv)
+        });
+    }
+    attention_rows_on(isa, q, k, v, heads, dim)
 }
 
 /// [`attention_rows`] at the level `isa`: AVX-512 micro-kernels over keys and values packed

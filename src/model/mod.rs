@@ -10,8 +10,9 @@
 //! path (see `tangent`), because burn has no double backward.
 
 mod abupt;
-mod attention;
 #[cfg(target_arch = "x86_64")]
+mod amx;
+mod attention;
 mod attention_avx512;
 mod block;
 mod config;
@@ -44,6 +45,12 @@ pub use tangent::Dual;
 /// thread's precision, rather than burn's own operations.
 pub fn fused_cpu_kernels<B: Backend>() -> bool {
     cpu_kernels::applies::<B>()
+}
+
+/// True when this thread's products run in bf16 on AMX tiles (`--precision bf16` on a CPU with
+/// AMX).
+pub fn amx_products() -> bool {
+    amx::serves()
 }
 
 /// The CPU backend: burn's pure-Rust Flex.
