@@ -1,5 +1,22 @@
 //! Command-line interface: parses arguments and dispatches to the library. No logic lives here.
 
+/// `println!` that returns the write's error (see [`output_error`]) instead of panicking when
+/// standard output is a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(crate::cli::output_error)
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*).map_err(crate::cli::output_error)
+    }};
+}
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -680,6 +697,28 @@ pub struct BenchReadArgs {
     pub json: bool,
 }
 
+/// Standard output was closed by its reader (`slipstream info x --json | head`): not an error
+/// of ours or the user's; `main` ends quietly with status 0, as `cat` and ripgrep do.
+#[derive(Debug)]
+pub struct OutputClosed;
+
+impl std::fmt::Display for OutputClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for OutputClosed {}
+
+/// A failed write to standard output: [`OutputClosed`] for a closed pipe, else the I/O error.
+pub fn output_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        anyhow::Error::new(OutputClosed)
+    } else {
+        anyhow::Error::new(e).context("writing to standard output")
+    }
+}
+
 /// Errors the user caused (bad input files, bad arguments): exit status 2.
 #[derive(Debug)]
 pub struct BadInput(pub anyhow::Error);
@@ -733,9 +772,9 @@ pub fn run(cli: Cli) -> Result<()> {
 fn info(a: &InfoArgs) -> Result<()> {
     let summary = inspect::summarize(&a.file, a.streaming).map_err(classify)?;
     if a.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        outln!("{}", serde_json::to_string(&summary)?)?;
     } else {
-        print!("{}", summary.to_text(&a.file));
+        out!("{}", summary.to_text(&a.file))?;
     }
     Ok(())
 }
@@ -809,9 +848,9 @@ fn bench_read(a: &BenchReadArgs) -> Result<()> {
         .map_err(classify)
         .with_context(|| "bench read failed")?;
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?)?;
     } else {
-        println!(
+        outln!(
             "{}: {:.1} MB, {} points, {} cells\n  extracted {} ({:.1} MB) in {:.3} s = {:.1} MB/s of file\n  peak RSS {} MB ({}x the extracted size)",
             r.file,
             r.file_mb,
@@ -823,7 +862,7 @@ fn bench_read(a: &BenchReadArgs) -> Result<()> {
             r.mb_per_s,
             r.peak_rss_mb.map_or("?".into(), |p| format!("{p:.1}")),
             r.rss_over_extracted.map_or("?".into(), |p| format!("{p:.2}")),
-        );
+        )?;
     }
     Ok(())
 }
@@ -857,7 +896,7 @@ fn sample(a: &SampleArgs) -> Result<()> {
         .map_err(|e| BadInput(anyhow::anyhow!("{}: {e}", a.geometry.display())))?;
     mesh::write_mesh(&a.out, &cloud).map_err(classify)?;
     if a.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
         eprintln!(
             "wrote {}: {} surface + {} volume points from {} triangles{}",
@@ -890,7 +929,7 @@ fn bench_geometry(a: &BenchGeometryArgs) -> Result<()> {
     );
     let r = bench::geometry::run(&config);
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?)?;
     }
     Ok(())
 }
@@ -907,6 +946,7 @@ fn resolve_device(a: &DeviceArgs) -> Result<(DeviceChoice, Precision)> {
 
 fn model_error(e: ModelError) -> anyhow::Error {
     match e {
+        ModelError::Write(_) => anyhow::Error::new(e),
         ModelError::File { .. }
         | ModelError::Config(_)
         | ModelError::Device(_)
@@ -931,14 +971,14 @@ fn average(a: &AverageArgs) -> Result<()> {
     )
     .map_err(|e| BadInput(anyhow::Error::new(e)))?;
     if a.json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({
                 "out": a.out.display().to_string(),
                 "averaged_from": meta.averaged_from,
                 "step": meta.step,
             })
-        );
+        )?;
     } else {
         eprintln!(
             "{}: the mean of {} checkpoints' weights (weights only)",
@@ -983,9 +1023,9 @@ fn train(a: &TrainArgs) -> Result<()> {
     };
     let report = dispatch(device, precision, job).map_err(model_error)?;
     if a.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        println!(
+        outln!(
             "trained {} of {} steps ({} parameters) in {:.0} s ({:.2} s/step); last training loss {}, \
              validation loss {}\ncheckpoint: {}\nlog: {}{}",
             report.steps_done,
@@ -1001,7 +1041,7 @@ fn train(a: &TrainArgs) -> Result<()> {
                 .loss_curve
                 .as_ref()
                 .map_or(String::new(), |p| format!("\nloss curve: {p}"))
-        );
+        )?;
     }
     Ok(())
 }
@@ -1045,7 +1085,7 @@ fn predict(a: &PredictArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?)?;
         return Ok(());
     }
     let t = &r.timings_s;
@@ -1062,7 +1102,7 @@ fn predict(a: &PredictArgs) -> Result<()> {
         ),
         _ => "not checked (the checkpoint records no shape domain)".to_string(),
     };
-    println!(
+    outln!(
         "{}\n  Cd {:.4}{}   Cl {:.4}{}   Cs {:.4}{}\n  domain      {domain}\n  force [N]   drag {:.2}   lift {:.2}   side {:.2}   (x {:.2}, y {:.2}, z {:.2})\n  \
          reference   U {} m/s, rho {} kg/m3, A {:.5} m2, L {:.4} m\n  \
          points      {} surface ({} triangles), {} volume\n  \
@@ -1099,7 +1139,7 @@ fn predict(a: &PredictArgs) -> Result<()> {
             .filter_map(|p| p.as_deref())
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )?;
     Ok(())
 }
 
@@ -1107,9 +1147,9 @@ fn dataset_info(a: &DatasetInfoArgs) -> Result<()> {
     let info = slipstream::data::info::dataset_info(&a.dir)
         .map_err(|e| BadInput(anyhow::Error::new(e)))?;
     if a.json {
-        println!("{}", serde_json::to_string(&info)?);
+        outln!("{}", serde_json::to_string(&info)?)?;
     } else {
-        print!("{info}");
+        out!("{info}")?;
     }
     if !info.broken.is_empty() {
         bail!("{} broken runs", info.broken.len());
@@ -1130,29 +1170,34 @@ fn calibrate(a: &CalibrateArgs) -> Result<()> {
     };
     let r = dispatch(device, precision, job).map_err(model_error)?;
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?)?;
         return Ok(());
     }
     let u = &r.uncertainty;
-    println!(
+    outln!(
         "{}: calibrated on {} ({} training, {} validation runs)",
-        r.checkpoint, r.data, r.training_runs, r.validation_runs
-    );
+        r.checkpoint,
+        r.data,
+        r.training_runs,
+        r.validation_runs
+    )?;
     let farthest = r
         .validation_scores
         .iter()
         .max_by(|a, b| a.1.total_cmp(&b.1));
-    println!(
+    outln!(
         "  shape domain: bodies up to domain_score {:.2} accepted (farthest validation body: {})",
         r.domain_threshold,
         farthest.map_or("none".to_string(), |(run, s)| format!("{run}, {s:.2}"))
-    );
-    println!(
+    )?;
+    outln!(
         "  sigma = factor x spread of {} draws: Cd {:.2}, Cl {:.2}",
-        u.draws, u.cd, u.cl
-    );
+        u.draws,
+        u.cd,
+        u.cl
+    )?;
     for (field, f) in &u.fields {
-        println!("    {field:<20} {f:.2}");
+        outln!("    {field:<20} {f:.2}")?;
     }
     Ok(())
 }
@@ -1180,9 +1225,9 @@ fn eval(a: &EvalArgs) -> Result<()> {
         report.write(dir).map_err(|e| anyhow::anyhow!(e))?;
     }
     if a.json {
-        println!("{}", serde_json::to_string(&report)?);
+        outln!("{}", serde_json::to_string(&report)?)?;
     } else {
-        print!("{}", report.markdown());
+        out!("{}", report.markdown())?;
     }
     Ok(())
 }
@@ -1195,25 +1240,29 @@ fn parity(a: &ParityArgs) -> Result<()> {
     };
     let reports = dispatch(device, precision, job).map_err(model_error)?;
     if a.json {
-        println!("{}", serde_json::to_string(&reports)?);
+        outln!("{}", serde_json::to_string(&reports)?)?;
     } else {
         for r in &reports {
-            println!(
+            outln!(
                 "case {} ({}; {} parameters, reference {}; {:.2} s)",
-                r.case, r.backend, r.parameters, r.parameters_reference, r.seconds
-            );
+                r.case,
+                r.backend,
+                r.parameters,
+                r.parameters_reference,
+                r.seconds
+            )?;
             for o in &r.outputs {
-                println!(
+                outln!(
                     "  {:<46} {:>6} values  max rel {:.2e}  max abs {:.2e}  {}",
                     o.name,
                     o.values,
                     o.max_rel_error,
                     o.max_abs_error,
                     if o.passed { "ok" } else { "FAIL" }
-                );
+                )?;
             }
             if r.parameters_reference != 0 && r.parameters != r.parameters_reference {
-                println!("  parameter count differs from the reference: FAIL");
+                outln!("  parameter count differs from the reference: FAIL")?;
             }
         }
     }
@@ -1230,11 +1279,11 @@ fn parity(a: &ParityArgs) -> Result<()> {
         );
     }
     if !a.json {
-        println!(
+        outln!(
             "parity: {} case(s) within {:.0e}",
             reports.len(),
             a.tolerance
-        );
+        )?;
     }
     Ok(())
 }
@@ -1258,33 +1307,43 @@ fn bench_model(a: &BenchModelArgs) -> Result<()> {
     };
     let r = dispatch(device, precision, job).map_err(model_error)?;
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?)?;
         return Ok(());
     }
-    println!(
+    outln!(
         "preset {} ({} parameters) on {}",
-        r.preset, r.params, r.backend
-    );
-    println!("cpu: {} ({})", r.cpu, r.cpu_features.join(" "));
+        r.preset,
+        r.params,
+        r.backend
+    )?;
+    outln!("cpu: {} ({})", r.cpu, r.cpu_features.join(" "))?;
     if let Some(k) = &r.kernels {
-        println!(
+        outln!(
             "kernels: matmul {}, attention {}, gelu {}",
-            k.matmul, k.attention, k.gelu
-        );
+            k.matmul,
+            k.attention,
+            k.gelu
+        )?;
     }
-    println!(
+    outln!(
         "workload: {} geometry points, {} supernodes, {} anchors and {} queries per branch",
-        r.geometry_points, r.supernodes, r.anchors, r.queries
-    );
-    println!(
+        r.geometry_points,
+        r.supernodes,
+        r.anchors,
+        r.queries
+    )?;
+    outln!(
         "inference forward  {:>8.3} s  (encode {:.3} s, decode {:.3} s, {:.0} query points/s)",
-        r.infer_s, r.encode_s, r.decode_s, r.query_points_per_s
-    );
+        r.infer_s,
+        r.encode_s,
+        r.decode_s,
+        r.query_points_per_s
+    )?;
     if let Some(t) = r.train_step_s {
-        println!("training step      {t:>8.3} s  (forward + backward + AdamW)");
+        outln!("training step      {t:>8.3} s  (forward + backward + AdamW)")?;
     }
     if let Some(m) = r.peak_rss_mb {
-        println!("peak RSS           {m:>8.0} MB");
+        outln!("peak RSS           {m:>8.0} MB")?;
     }
     Ok(())
 }
@@ -1305,21 +1364,26 @@ fn bench_stream(a: &BenchStreamArgs) -> Result<()> {
     };
     let r = dispatch(device, precision, job).map_err(model_error)?;
     if a.json {
-        println!("{}", serde_json::to_string(&r)?);
+        outln!("{}", serde_json::to_string(&r)?)?;
         return Ok(());
     }
-    println!(
+    outln!(
         "preset {} on {}, {} anchors per branch, chunk {}",
-        r.preset, r.backend, r.anchors, r.chunk
-    );
-    println!("encode             {:>8.3} s", r.encode_s);
+        r.preset,
+        r.backend,
+        r.anchors,
+        r.chunk
+    )?;
+    outln!("encode             {:>8.3} s", r.encode_s)?;
     for (name, part) in [("surface", &r.surface), ("volume", &r.volume)] {
-        println!(
+        outln!(
             "{name:<8} {:>11} points {:>8.3} s  {:>12.0} points/s",
-            part.points, part.seconds, part.points_per_s
-        );
+            part.points,
+            part.seconds,
+            part.points_per_s
+        )?;
     }
-    println!("total              {:>8.3} s", r.total_s);
+    outln!("total              {:>8.3} s", r.total_s)?;
     Ok(())
 }
 
@@ -1394,7 +1458,7 @@ fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         other => other.into(),
     })?;
     if a.json {
-        println!("{}", serde_json::to_string(&outcomes)?);
+        outln!("{}", serde_json::to_string(&outcomes)?)?;
     }
     let failed = outcomes
         .iter()
@@ -1464,7 +1528,7 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
     )
     .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
     if a.json {
-        println!("{}", serde_json::to_string(&outcomes)?);
+        outln!("{}", serde_json::to_string(&outcomes)?)?;
     }
     let ready: Vec<String> = outcomes
         .iter()

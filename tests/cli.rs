@@ -22,11 +22,21 @@ fn help_lists_every_subcommand() {
     assert!(out.status.success());
     let help = text(&out.stdout);
     for cmd in [
-        "info", "convert", "bench", "predict", "train", "eval", "prepare", "generate", "parity",
+        "info",
+        "convert",
+        "bench",
+        "predict",
+        "train",
+        "eval",
+        "calibrate",
+        "average",
+        "prepare",
+        "generate",
+        "parity",
     ] {
         assert!(help.contains(cmd), "--help lacks {cmd}:\n{help}");
     }
-    for cmd in ["predict", "train", "eval"] {
+    for cmd in ["predict", "train", "eval", "calibrate"] {
         let out = slipstream(&[cmd, "--help"]);
         assert!(out.status.success(), "{cmd} --help");
         assert!(
@@ -358,4 +368,62 @@ fn predict_works_from_any_folder_with_the_shipped_checkpoint() {
     let cd = v["cd"].as_f64().unwrap();
     assert!((0.1..0.6).contains(&cd), "Cd {cd}");
     assert!(elsewhere.path().join("prediction/summary.json").is_file());
+}
+
+/// A reader that goes away (`slipstream info x --json | head -c 10`) ends the command quietly with
+/// status 0: no panic, no error message.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/ahmed/run_1.h5");
+    for _ in 0..3 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+            .arg("info")
+            .arg(&run)
+            .arg("--json")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command has written (it reads a file first).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    }
+}
+
+/// Exit statuses: a result that cannot be written is our failure (1, the path named), a bad
+/// input the user's (2).
+#[test]
+fn a_failed_write_exits_1_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::write_synthetic_prepared(&data, 5);
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a folder").unwrap();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ci_train.toml");
+    let out_dir = file.join("run");
+    let out = slipstream(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(out_dir.to_str().unwrap()), "{err}");
+    let missing = dir.path().join("no-such-dataset");
+    let out = slipstream(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        missing.to_str().unwrap(),
+        "--out",
+        dir.path().join("run").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }

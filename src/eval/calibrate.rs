@@ -154,7 +154,7 @@ impl Job for CalibrateJob {
         };
         meta.domain.shape = Some(domain);
         meta.uncertainty = Some(calibration);
-        checkpoint::write_meta(&self.checkpoint, &meta).map_err(ModelError::job)?;
+        checkpoint::write_meta(&self.checkpoint, &meta).map_err(ModelError::write_error)?;
         Ok(report)
     }
 }

@@ -430,7 +430,7 @@ fn write_fields(
     truth: &Fields,
 ) -> Result<(), ModelError> {
     use crate::mesh::{write_mesh, Field, Mesh};
-    std::fs::create_dir_all(dir).map_err(|e| ModelError::job(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::write(dir, e))?;
     let points = |v: &[f32]| {
         v.chunks_exact(3)
             .map(|p| [p[0], p[1], p[2]])
@@ -476,7 +476,7 @@ fn write_fields(
         .extend(triple("vorticity", 3, &p.vorticity, &t.vorticity));
     for (file, mesh) in [("surface.vtp", &surface), ("volume.vtu", &volume)] {
         let path = dir.join(format!("{}_{file}", run.name));
-        write_mesh(&path, mesh).map_err(|e| ModelError::job(e.to_string()))?;
+        write_mesh(&path, mesh).map_err(ModelError::write_error)?;
     }
     Ok(())
 }

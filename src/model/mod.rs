@@ -76,12 +76,26 @@ pub enum ModelError {
     /// A job run through [`device::dispatch`] failed for its own reasons (data, files).
     #[error("{0}")]
     Job(String),
+    /// Writing a result (a checkpoint, a log, a prediction's files) failed: not the input's
+    /// fault (exit status 1, not 2). The message names the path.
+    #[error("{0}")]
+    Write(String),
 }
 
 impl ModelError {
     /// A job's own failure (data, files), as its message.
     pub fn job(e: impl ToString) -> Self {
         ModelError::Job(e.to_string())
+    }
+
+    /// A failed write of `path`.
+    pub fn write(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+        ModelError::Write(format!("{}: {e}", path.display()))
+    }
+
+    /// A failed write whose error already names its path.
+    pub fn write_error(e: impl ToString) -> Self {
+        ModelError::Write(e.to_string())
     }
 }
 

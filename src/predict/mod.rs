@@ -506,12 +506,12 @@ impl Job for PredictJob {
         }
 
         // Export into a staging folder, then move every file into place.
-        std::fs::create_dir_all(&self.out).map_err(|e| bad(&self.out, e))?;
+        std::fs::create_dir_all(&self.out).map_err(|e| ModelError::write(&self.out, e))?;
         let staging = self.out.join(".slipstream-predict.tmp");
         if staging.exists() {
-            std::fs::remove_dir_all(&staging).map_err(|e| bad(&staging, e))?;
+            std::fs::remove_dir_all(&staging).map_err(|e| ModelError::write(&staging, e))?;
         }
-        std::fs::create_dir_all(&staging).map_err(|e| bad(&staging, e))?;
+        std::fs::create_dir_all(&staging).map_err(|e| ModelError::write(&staging, e))?;
         let mut files: Vec<&str> = Vec::new();
 
         let mut surface_out = surface_mesh.clone();
@@ -588,7 +588,7 @@ impl Job for PredictJob {
         }
         surface_out.cell_data = surface_fields;
         mesh::write_mesh(&staging.join("surface.vtp"), &surface_out)
-            .map_err(|e| ModelError::job(e.to_string()))?;
+            .map_err(ModelError::write_error)?;
         files.push("surface.vtp");
 
         if !volume_queries.is_empty() {
@@ -649,7 +649,7 @@ impl Job for PredictJob {
                 }
             };
             mesh::write_mesh(&staging.join("volume.vtu"), &volume_out)
-                .map_err(|e| ModelError::job(e.to_string()))?;
+                .map_err(ModelError::write_error)?;
             files.push("volume.vtu");
         }
         if self.picture {
@@ -673,7 +673,7 @@ impl Job for PredictJob {
             );
             picture
                 .save_png(&staging.join("surface_cp.png"))
-                .map_err(ModelError::job)?;
+                .map_err(ModelError::write_error)?;
             files.push("surface_cp.png");
         }
         let path_of = |name: &str| self.out.join(name).display().to_string();
@@ -717,11 +717,12 @@ impl Job for PredictJob {
         report.timings_s.export = t.elapsed().as_secs_f64();
         report.timings_s.total = started.elapsed().as_secs_f64();
         let summary = serde_json::to_string_pretty(&report).map_err(ModelError::job)?;
-        std::fs::write(staging.join("summary.json"), summary).map_err(|e| bad(&staging, e))?;
+        std::fs::write(staging.join("summary.json"), summary)
+            .map_err(|e| ModelError::write(&staging.join("summary.json"), e))?;
         files.push("summary.json");
         for name in files {
             std::fs::rename(staging.join(name), self.out.join(name))
-                .map_err(|e| bad(&self.out.join(name), e))?;
+                .map_err(|e| ModelError::write(&self.out.join(name), e))?;
         }
         std::fs::remove_dir_all(&staging).ok();
         Ok(report)

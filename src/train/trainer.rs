@@ -352,7 +352,7 @@ fn field_map(values: &[f64; LOSS_TERMS]) -> serde_json::Map<String, serde_json::
 /// The log file, cut back to the checkpoint's step on resume (lines written after the last
 /// checkpoint belong to steps that will be redone).
 fn open_log(path: &Path, keep_through_step: Option<u64>) -> Result<std::fs::File, ModelError> {
-    let fail = |e: std::io::Error| ModelError::job(format!("{}: {e}", path.display()));
+    let fail = |e: std::io::Error| ModelError::write(path, e);
     if let Some(step) = keep_through_step {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let kept: String = text
@@ -365,7 +365,8 @@ fn open_log(path: &Path, keep_through_step: Option<u64>) -> Result<std::fs::File
             })
             .map(|l| format!("{l}\n"))
             .collect();
-        crate::mesh::write_bytes_atomically(path, kept.as_bytes()).map_err(ModelError::job)?;
+        crate::mesh::write_bytes_atomically(path, kept.as_bytes())
+            .map_err(ModelError::write_error)?;
     } else {
         std::fs::write(path, b"").map_err(fail)?;
     }
@@ -493,13 +494,12 @@ impl TrainJob {
             }
         };
         let normalizer = Normalizer::new(&stats);
-        std::fs::create_dir_all(&self.out)
-            .map_err(|e| ModelError::job(format!("{}: {e}", self.out.display())))?;
+        std::fs::create_dir_all(&self.out).map_err(|e| ModelError::write(&self.out, e))?;
         crate::mesh::write_bytes_atomically(
             &self.out.join("train.toml"),
             self.config.to_toml().as_bytes(),
         )
-        .map_err(ModelError::job)?;
+        .map_err(ModelError::write_error)?;
         let log_path = self.out.join("log.jsonl");
         let mut log = open_log(&log_path, self.resume.then_some(first_step))?;
         let params = burn::module::Module::num_params(&model) as u64;
@@ -596,7 +596,7 @@ impl TrainJob {
                     seconds_per_step: Some(per_step),
                 };
                 writeln!(log, "{}", serde_json::to_string(&line).unwrap_or_default())
-                    .map_err(|e| ModelError::job(format!("{}: {e}", log_path.display())))?;
+                    .map_err(|e| ModelError::write(&log_path, e))?;
                 meta.train_loss = Some(mean);
                 if self.progress {
                     let overall = loop_started.elapsed().as_secs_f64() / (done - first_step) as f64;
@@ -633,7 +633,7 @@ impl TrainJob {
                     seconds_per_step: None,
                 };
                 writeln!(log, "{}", serde_json::to_string(&line).unwrap_or_default())
-                    .map_err(|e| ModelError::job(format!("{}: {e}", log_path.display())))?;
+                    .map_err(|e| ModelError::write(&log_path, e))?;
                 meta.val_loss = Some(total / n);
                 if self.progress {
                     eprintln!("validation at step {done}: loss {:.4}", total / n);
@@ -643,20 +643,21 @@ impl TrainJob {
                 meta.step = done;
                 log.flush().ok();
                 checkpoint::save::<Autodiff<I>, O>(&checkpoint_dir, &model, Some(&optim), &meta)
-                    .map_err(ModelError::job)?;
+                    .map_err(ModelError::write_error)?;
             }
             if schedule.snapshot_every > 0 && done % schedule.snapshot_every == 0 {
                 // Weights kept along the way, for choosing or averaging late checkpoints.
                 meta.step = done;
                 let dir = self.out.join("snapshots").join(format!("step_{done}"));
-                checkpoint::save_weights(&dir, &model.valid(), &meta).map_err(ModelError::job)?;
+                checkpoint::save_weights(&dir, &model.valid(), &meta)
+                    .map_err(ModelError::write_error)?;
             }
         }
         log.flush().ok();
         drop(log);
         let loss_curve = if last_step == schedule.steps {
             let png = self.out.join("loss.png");
-            super::curve::write_loss_curve(&log_path, &png).map_err(ModelError::job)?;
+            super::curve::write_loss_curve(&log_path, &png).map_err(ModelError::write_error)?;
             Some(png.display().to_string())
         } else {
             None
