@@ -157,7 +157,7 @@ pub struct PredictArgs {
     /// Checkpoint folder (or a training run folder holding checkpoint/). The default, the shipped
     /// checkpoint, is also found beside the binary or in the source tree it was built from, so
     /// predict works from any folder.
-    #[arg(long, default_value = slipstream::train::checkpoint::SHIPPED)]
+    #[arg(long, default_value = slipstream::checkpoint::SHIPPED)]
     pub checkpoint: PathBuf,
     /// Output folder (created; files in it are replaced only once complete).
     #[arg(long, default_value = "prediction")]
@@ -964,7 +964,7 @@ fn average(a: &AverageArgs) -> Result<()> {
         ))
         .into());
     }
-    let meta = slipstream::train::checkpoint::average::<slipstream::model::Cpu>(
+    let meta = slipstream::checkpoint::average::<slipstream::model::Cpu>(
         &a.checkpoints,
         &a.out,
         &Default::default(),
@@ -1057,7 +1057,7 @@ fn predict(a: &PredictArgs) -> Result<()> {
         })?),
     };
     let (device, precision) = resolve_device(&a.device)?;
-    use slipstream::train::checkpoint::{find_shipped, SHIPPED};
+    use slipstream::checkpoint::{find_shipped, SHIPPED};
     let checkpoint = match a.checkpoint == Path::new(SHIPPED) && !a.checkpoint.exists() {
         true => find_shipped().unwrap_or_else(|| a.checkpoint.clone()),
         false => a.checkpoint.clone(),

@@ -7,6 +7,8 @@
 
 pub mod allocator;
 pub mod bench;
+#[cfg(feature = "model")]
+pub mod checkpoint;
 pub mod data;
 pub mod domain;
 #[cfg(feature = "model")]

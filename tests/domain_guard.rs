@@ -13,11 +13,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use slipstream::checkpoint;
 use slipstream::data::{PreparedDataset, Split};
 use slipstream::geometry::shape_descriptor::soup_descriptor;
 use slipstream::geometry::TriangleSoup;
 use slipstream::mesh::{self, CellType, Mesh};
-use slipstream::train::checkpoint;
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

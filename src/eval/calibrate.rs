@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use super::evaluate::{coefficients_of, predict, run_spread};
 use super::uncertainty::Fitting;
+use crate::checkpoint;
 use crate::data::batch::Normalizer;
 use crate::data::{PreparedDataset, Split};
 use crate::domain::{Member, ShapeDomain};
@@ -21,7 +22,6 @@ use crate::model::device::Job;
 use crate::model::uncertainty::Calibration;
 use crate::model::ModelError;
 use crate::rng::Rng;
-use crate::train::checkpoint;
 
 /// What `slipstream calibrate` was asked to do.
 #[derive(Debug, Clone)]

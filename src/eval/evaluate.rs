@@ -22,6 +22,7 @@ use super::metrics::{mse, relative_l2, scalar_metrics};
 use super::parametric::ParametricBaseline;
 use super::report::{EvalReport, FieldMetrics, MethodReport, RunReport};
 use super::uncertainty::{Checking, FieldSpread, RunSpread};
+use crate::checkpoint;
 use crate::data::batch::{batch_for_run, Normalizer, VolumeFields};
 use crate::data::dataset::{load_runs, RunSet};
 use crate::data::prepare::pick;
@@ -33,8 +34,6 @@ use crate::model::uncertainty::{std_of, DrawSpread};
 use crate::model::{positions_tensor, AbUpt, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, integrate};
 use crate::rng::Rng;
-use crate::train::checkpoint;
-use crate::train::trainer::to_model_frame;
 
 /// What `slipstream eval` was asked to do.
 #[derive(Debug, Clone)]
@@ -334,10 +333,10 @@ pub(super) fn predict<B: Backend>(
     for _ in 0..draws.max(1) {
         let anchors = batch_for_run(run, normalizer, spec, rng, 0);
         let encoded = model.encode(
-            &to_model_frame(&frame, &anchors.geometry_m),
+            &frame.to_model_points(&anchors.geometry_m),
             &anchors.supernodes,
-            positions_tensor::<B>(&to_model_frame(&frame, &anchors.surface_m), device),
-            positions_tensor::<B>(&to_model_frame(&frame, &anchors.volume_m), device),
+            positions_tensor::<B>(&frame.to_model_points(&anchors.surface_m), device),
+            positions_tensor::<B>(&frame.to_model_points(&anchors.volume_m), device),
         )?;
         let ds = model.decode_chunked(&encoded, Branch::Surface, &surface_points, chunk, |_| {})?;
         let dv = model.decode_chunked(&encoded, Branch::Volume, &volume_points, chunk, |_| {})?;

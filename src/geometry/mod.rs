@@ -24,6 +24,7 @@ pub mod sampling;
 pub mod shape_descriptor;
 pub mod surface;
 pub mod surface_query;
+pub mod synthetic;
 #[cfg(test)]
 mod test_shapes;
 pub mod triangles;

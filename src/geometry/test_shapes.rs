@@ -115,5 +115,5 @@ pub fn box_soup(lo: [f64; 3], hi: [f64; 3]) -> TriangleSoup {
 /// A 1M-triangle surface: the benchmark's UV-tessellated ellipsoid of car size, 4.5 × 1.8 × 1.4 m
 /// (semi-axes 2.25, 0.9, 0.7 along x, y, z), centred at the origin.
 pub fn car_sized_ellipsoid() -> TriangleSoup {
-    crate::bench::geometry::ellipsoid(1_000_000, [2.25, 0.9, 0.7], [0.0; 3])
+    super::synthetic::ellipsoid(1_000_000, [2.25, 0.9, 0.7], [0.0; 3])
 }

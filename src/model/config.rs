@@ -43,6 +43,11 @@ impl CoordinateFrame {
         ]
     }
 
+    /// Physical points in the model frame.
+    pub fn to_model_points(&self, points: &[[f32; 3]]) -> Vec<[f32; 3]> {
+        points.iter().map(|p| self.to_model(*p)).collect()
+    }
+
     /// The frame that maps the box `[min, max]` (metres, grown by `margin` of its largest side on
     /// every side) isotropically onto `[0, 1000]` along its largest side.
     pub fn fit(min: [f32; 3], max: [f32; 3], margin: f32) -> CoordinateFrame {

@@ -11,11 +11,55 @@
 //! set for the duration of a job on the thread that runs it (see `device::dispatch`).
 
 use std::cell::Cell;
+use std::fmt;
+use std::str::FromStr;
 
 use burn::nn::Linear;
 use burn::tensor::{backend::Backend, module, ops::AttentionModuleOptions, FloatDType, Tensor};
 
-use super::device::Precision;
+use super::ModelError;
+
+/// Precision of the model's matrix products; everything else is f32 (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 multiply-adds, as the reference computes (on a GPU: no tensor cores, slowest).
+    #[default]
+    F32,
+    /// f32 inputs rounded to TF32 on tensor cores (burn's GPU default); f32 on the CPU.
+    Tf32,
+    /// bf16 inputs, f32 accumulation: tensor cores on a GPU; AMX tiles on a CPU that has them
+    /// (`amx`), else f32 products of the rounded inputs.
+    Bf16,
+    /// f16 inputs, f32 accumulation; on a GPU attention runs as a flash kernel on tensor cores.
+    F16,
+}
+
+impl FromStr for Precision {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "f32" | "fp32" | "float32" => Ok(Precision::F32),
+            "tf32" => Ok(Precision::Tf32),
+            "bf16" | "bfloat16" => Ok(Precision::Bf16),
+            "f16" | "fp16" | "float16" | "half" => Ok(Precision::F16),
+            other => Err(ModelError::Device(format!(
+                "precision `{other}`: use f32, tf32, bf16 or f16"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::F32 => "f32",
+            Precision::Tf32 => "tf32",
+            Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
+        })
+    }
+}
 
 thread_local! {
     static PRODUCTS: Cell<Precision> = const { Cell::new(Precision::F32) };

@@ -15,6 +15,7 @@ use std::time::Instant;
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
+use crate::checkpoint;
 use crate::data::Normalizer;
 use crate::export::surface_picture;
 use crate::geometry::centroid::cell_centres;
@@ -29,7 +30,6 @@ use crate::model::device::Job;
 use crate::model::uncertainty::{std_of, DrawSpread};
 use crate::model::{positions_tensor, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, Axes, Forces, Reference};
-use crate::train::checkpoint;
 
 pub use closed::open_edges;
 

@@ -16,9 +16,9 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 use serde::Serialize;
 
-use super::checkpoint::{self, CheckpointMeta, TrainingDomain};
-use super::config::{LossWeights, OptimizerKind, TrainConfig};
 use super::optim::{clip_global_norm, Lion};
+use crate::checkpoint::train_config::{LossWeights, OptimizerKind, TrainConfig};
+use crate::checkpoint::{self, CheckpointMeta, TrainingDomain};
 use crate::data::batch::{batch_for_run, Batch, Normalizer, Prefetcher, RunFile, RunStore};
 use crate::data::{PreparedDataset, PreparedRun, Split};
 use crate::domain::{Member, ShapeDomain};
@@ -256,11 +256,6 @@ pub const LOSS_FIELDS: [&str; LOSS_TERMS] = [
 ];
 pub const LOSS_TERMS: usize = 7;
 
-/// Model positions of metres.
-pub fn to_model_frame(frame: &CoordinateFrame, points: &[[f32; 3]]) -> Vec<[f32; 3]> {
-    points.iter().map(|p| frame.to_model(*p)).collect()
-}
-
 /// The loss of `model` on `batch`.
 pub fn batch_loss<B: Backend>(
     model: &AbUpt<B>,
@@ -269,9 +264,9 @@ pub fn batch_loss<B: Backend>(
     device: &B::Device,
 ) -> Result<Losses<B>, ModelError> {
     let frame = model.config().coordinates;
-    let geometry = to_model_frame(&frame, &batch.geometry_m);
-    let surface = positions_tensor::<B>(&to_model_frame(&frame, &batch.surface_m), device);
-    let volume = positions_tensor::<B>(&to_model_frame(&frame, &batch.volume_m), device);
+    let geometry = frame.to_model_points(&batch.geometry_m);
+    let surface = positions_tensor::<B>(&frame.to_model_points(&batch.surface_m), device);
+    let volume = positions_tensor::<B>(&frame.to_model_points(&batch.volume_m), device);
     let encoded = model.encode(&geometry, &batch.supernodes, surface, volume.clone())?;
     let (s, v) = model.anchor_outputs(&encoded, volume);
     let (ns, nv) = (batch.surface_m.len(), batch.volume_m.len());

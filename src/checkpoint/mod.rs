@@ -13,9 +13,11 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use super::config::TrainConfig;
+pub mod train_config;
+
 use crate::data::stats::DatasetStats;
 use crate::model::{AbUpt, AbUptConfig};
+pub use train_config::TrainConfig;
 
 /// Errors of writing or reading checkpoints.
 #[derive(Debug, thiserror::Error)]
