@@ -28,6 +28,11 @@ mod imp {
 
     /// Rows and columns of one output block (two tiles each way).
     const BLOCK: usize = 32;
+    /// Row strides of the block buffers are padded by one cache line beyond the data: a
+    /// power-of-two stride (2048 keys: 4 KiB of bf16, 8 KiB of f32) would put all 16 rows of a
+    /// tile in one L1 set, more than its 12 ways.
+    const A_SKEW: usize = 32;
+    const C_SKEW: usize = 16;
     /// Depth of one step: a tile row holds 32 bf16.
     const DEPTH: usize = 32;
 
@@ -159,10 +164,11 @@ mod imp {
         c.par_chunks_mut(BLOCK * n)
             .zip(a.par_chunks(BLOCK * k))
             .for_each(|(c_rows, a_rows)| {
-                with_scratch(BLOCK * b.k_pad, BLOCK * b.n_pad, 0, |sc| {
+                let (lda, ldc) = (b.k_pad + A_SKEW, b.n_pad + C_SKEW);
+                with_scratch(BLOCK * lda, BLOCK * ldc, 0, |sc| {
                     let rows = a_rows.len() / k;
                     for r in 0..BLOCK {
-                        let dst = &mut sc.a16[r * b.k_pad..(r + 1) * b.k_pad];
+                        let dst = &mut sc.a16[r * lda..r * lda + b.k_pad];
                         if r < rows {
                             round_row(&a_rows[r * k..(r + 1) * k], &mut dst[..k]);
                             dst[k..].fill(0);
@@ -170,9 +176,9 @@ mod imp {
                             dst.fill(0);
                         }
                     }
-                    block_product(&sc.a16, b, &mut sc.c32);
+                    block_product(&sc.a16, lda, b, &mut sc.c32, ldc);
                     for (r, out) in c_rows.chunks_exact_mut(n).enumerate() {
-                        out.copy_from_slice(&sc.c32[r * b.n_pad..r * b.n_pad + n]);
+                        out.copy_from_slice(&sc.c32[r * ldc..r * ldc + n]);
                     }
                 })
             });
@@ -209,15 +215,17 @@ mod imp {
         })
     }
 
-    /// One block of 32 output rows: `c32[32 × b.n_pad] = a16[32 × b.k_pad] · B`, both
-    /// row-major at their padded widths (rows past the caller's count are zeros in `a16`).
-    fn block_product(a16: &[u16], b: &PackedB, c32: &mut [f32]) {
-        assert!(a16.len() >= BLOCK * b.k_pad && c32.len() >= BLOCK * b.n_pad);
+    /// One block of 32 output rows: `c32[32 × b.n_pad] = a16[32 × b.k_pad] · B`, rows at
+    /// strides `lda` and `ldc` (elements; rows past the caller's count are zeros in `a16`).
+    fn block_product(a16: &[u16], lda: usize, b: &PackedB, c32: &mut [f32], ldc: usize) {
+        assert!(lda >= b.k_pad && ldc >= b.n_pad);
+        assert!(a16.len() >= (BLOCK - 1) * lda + b.k_pad);
+        assert!(c32.len() >= (BLOCK - 1) * ldc + b.n_pad);
         assert!(supported());
         let k_pad = b.k_pad;
         let cfg = config();
-        let a_stride = k_pad * 2;
-        let c_stride = b.n_pad * 4;
+        let a_stride = lda * 2;
+        let c_stride = ldc * 4;
         // SAFETY: the CPU has AMX and the process holds the tile state (asserted above); every
         // tile load reads 16 rows of 64 bytes inside `a16` (32 × k_pad) or a packed tile of
         // `b.data`, every store writes 16 rows of 16 f32 inside `c32` (32 × n_pad).
@@ -233,7 +241,7 @@ mod imp {
                 );
                 for step in 0..k_pad / DEPTH {
                     let a0 = a16.as_ptr().add(step * DEPTH);
-                    let a1 = a0.add(16 * k_pad);
+                    let a1 = a0.add(16 * lda);
                     let b0 = b.tile(nb / 16, step);
                     let b1 = b.tile(nb / 16 + 1, step);
                     asm!(
@@ -255,7 +263,7 @@ mod imp {
                     );
                 }
                 let c0 = c32.as_mut_ptr().add(nb);
-                let c2 = c0.add(16 * b.n_pad);
+                let c2 = c0.add(16 * ldc);
                 asm!(
                     "tilestored [{c0} + {s}*1], tmm0",
                     "tilestored [{c1} + {s}*1], tmm1",
@@ -298,20 +306,22 @@ mod imp {
             .map(|h| PackedB::strided(&v[h * d..], nk, d, dim, 1))
             .collect();
         let (d_pad, nk_pad, dv_pad) = (keys[0].k_pad, keys[0].n_pad, values[0].n_pad);
+        // Row strides: q and the numerators (bf16), the scores and the outputs (f32).
+        let (ldq, ldp) = (d_pad + A_SKEW, nk_pad + A_SKEW);
+        let (lds, ldo) = (nk_pad + C_SKEW, dv_pad + C_SKEW);
         let mut out = vec![0.0f32; q.len()];
         out.par_chunks_mut(BLOCK * dim)
             .zip(q.par_chunks(BLOCK * dim))
             .for_each(|(o, q_rows)| {
-                let a16_len = BLOCK * d_pad.max(nk_pad);
-                with_scratch(a16_len, BLOCK * nk_pad, BLOCK * dv_pad, |sc| {
+                with_scratch(BLOCK * ldq.max(ldp), BLOCK * lds, BLOCK * ldo, |sc| {
                     let rows = q_rows.len() / dim;
                     let mut inv_sum = [0.0f32; BLOCK];
                     for h in 0..heads {
-                        // q · scale in bf16, 32 rows at stride d_pad, zeros past the data. The
+                        // q · scale in bf16, 32 rows at stride ldq, zeros past the data. The
                         // scale goes in before rounding (exact for the power-of-two scales of
                         // head sizes 4^i), sparing a pass over the scores.
                         for r in 0..BLOCK {
-                            let dst = &mut sc.a16[r * d_pad..(r + 1) * d_pad];
+                            let dst = &mut sc.a16[r * ldq..r * ldq + d_pad];
                             if r < rows {
                                 let src = &q_rows[r * dim + h * d..r * dim + h * d + d];
                                 round_row_scaled(src, scale, &mut dst[..d]);
@@ -320,25 +330,25 @@ mod imp {
                                 dst.fill(0);
                             }
                         }
-                        block_product(&sc.a16, &keys[h], &mut sc.c32);
-                        let scores = &mut sc.c32[..rows * nk_pad];
-                        softmax(scores, nk_pad, nk, &mut inv_sum[..rows]);
-                        // The numerators in bf16, at stride nk_pad, zeros past the data.
+                        block_product(&sc.a16, ldq, &keys[h], &mut sc.c32, lds);
+                        let scores = &mut sc.c32[..rows * lds];
+                        softmax(scores, lds, nk, &mut inv_sum[..rows]);
+                        // The numerators in bf16, at stride ldp, zeros past the data.
                         for r in 0..BLOCK {
-                            let dst = &mut sc.a16[r * nk_pad..(r + 1) * nk_pad];
+                            let dst = &mut sc.a16[r * ldp..r * ldp + nk_pad];
                             if r < rows {
-                                round_row(&sc.c32[r * nk_pad..r * nk_pad + nk], &mut dst[..nk]);
+                                round_row(&sc.c32[r * lds..r * lds + nk], &mut dst[..nk]);
                                 dst[nk..].fill(0);
                             } else {
                                 dst.fill(0);
                             }
                         }
-                        block_product(&sc.a16, &values[h], &mut sc.o32);
+                        block_product(&sc.a16, ldp, &values[h], &mut sc.o32, ldo);
                         for r in 0..rows {
                             let inv = inv_sum[r];
                             o[r * dim + h * d..r * dim + h * d + d]
                                 .iter_mut()
-                                .zip(&sc.o32[r * dv_pad..r * dv_pad + d])
+                                .zip(&sc.o32[r * ldo..r * ldo + d])
                                 .for_each(|(y, x)| *y = x * inv);
                         }
                     }
