@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
-use super::evaluate::{coefficients_of, predict, run_spread};
+use super::evaluate::{run_spread, RunPredictor};
 use super::uncertainty::Fitting;
 use crate::checkpoint;
 use crate::data::batch::Normalizer;
@@ -21,7 +21,6 @@ use crate::domain::{Member, ShapeDomain};
 use crate::model::device::Job;
 use crate::model::uncertainty::Calibration;
 use crate::model::ModelError;
-use crate::rng::Rng;
 
 /// What `slipstream calibrate` was asked to do.
 #[derive(Debug, Clone)]
@@ -107,20 +106,17 @@ impl Job for CalibrateJob {
         let normalizer = Normalizer::new(&meta.stats);
         let spec = meta.train.data;
         let mut fitting = Fitting::default();
+        let predictor = RunPredictor {
+            model: &model,
+            normalizer: &normalizer,
+            spec,
+            draws: self.draws,
+            chunk: self.chunk,
+            seed: self.seed,
+        };
         for (i, run) in validation.iter().enumerate() {
-            let mut rng = Rng::stream(self.seed, i as u64);
-            let (pred, draws) = predict(
-                &model,
-                &normalizer,
-                &spec,
-                run,
-                &mut rng,
-                self.draws,
-                self.chunk,
-                device,
-            )?;
-            let predicted = coefficients_of(run, &pred.surface_pressure, &pred.surface_shear)?;
-            let spread = run_spread(run, &draws, &pred, &predicted)?;
+            let p = predictor.predict(i, run, device)?;
+            let spread = run_spread(run, &p.draws, &p.fields, &p.coefficients)?;
             if self.progress {
                 if let Some((error, s)) = spread.cd {
                     eprintln!(

@@ -310,7 +310,7 @@ fn transfer(source: &PreparedRun, target: &PreparedRun) -> Fields {
 /// its own draw of anchors, geometry points and supernodes; and each draw's own fields (for the
 /// spread between them).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn predict<B: Backend>(
+fn predict<B: Backend>(
     model: &AbUpt<B>,
     normalizer: &Normalizer,
     spec: &crate::data::BatchSpec,
@@ -347,6 +347,52 @@ pub(super) fn predict<B: Backend>(
         }
     }
     Ok((physical(normalizer, &s.mean(), &v.mean()), each))
+}
+
+/// How a checkpoint predicts the runs it is scored or calibrated on: run `i` of a split gets
+/// the anchors of random stream `(seed, i)`, `draws` of them averaged.
+pub(super) struct RunPredictor<'a, B: Backend> {
+    pub model: &'a AbUpt<B>,
+    pub normalizer: &'a Normalizer,
+    pub spec: crate::data::BatchSpec,
+    pub draws: usize,
+    pub chunk: usize,
+    pub seed: u64,
+}
+
+/// A run's prediction: the mean fields, each draw's fields (none with one draw) and the mean
+/// fields' drag and lift.
+pub(super) struct Prediction {
+    pub fields: Fields,
+    pub draws: Vec<Fields>,
+    pub coefficients: RunCoefficients,
+}
+
+impl<B: Backend> RunPredictor<'_, B> {
+    pub(super) fn predict(
+        &self,
+        index: usize,
+        run: &PreparedRun,
+        device: &B::Device,
+    ) -> Result<Prediction, ModelError> {
+        let mut rng = Rng::stream(self.seed, index as u64);
+        let (fields, draws) = predict(
+            self.model,
+            self.normalizer,
+            &self.spec,
+            run,
+            &mut rng,
+            self.draws,
+            self.chunk,
+            device,
+        )?;
+        let coefficients = coefficients_of(run, &fields.surface_pressure, &fields.surface_shear)?;
+        Ok(Prediction {
+            fields,
+            draws,
+            coefficients,
+        })
+    }
 }
 
 /// Standardised model outputs in the run's units.
@@ -488,7 +534,7 @@ pub(super) struct RunCoefficients {
     cd_friction: f64,
 }
 
-pub(super) fn coefficients_of(
+fn coefficients_of(
     run: &PreparedRun,
     pressure: &[f32],
     shear: &[f32],
@@ -555,6 +601,14 @@ impl Job for EvalJob {
         let (mut cd_true, mut cl_true) = (Vec::new(), Vec::new());
         let mut per_run = Vec::new();
         let mut checking = Checking::default();
+        let predictor = RunPredictor {
+            model: &model,
+            normalizer: &normalizer,
+            spec,
+            draws: self.draws,
+            chunk: self.chunk,
+            seed: self.seed,
+        };
         for (i, run) in runs.iter().enumerate() {
             let started = Instant::now();
             let (truth_cd, truth_cl) = (run.meta.cd, run.meta.cl);
@@ -563,18 +617,11 @@ impl Job for EvalJob {
             let truth = Fields::truth(run);
             let from_truth = coefficients_of(run, &run.surface_pressure, &run.surface_wall_shear)?;
 
-            let mut rng = Rng::stream(self.seed, i as u64);
-            let (pred, draws) = predict(
-                &model,
-                &normalizer,
-                &spec,
-                run,
-                &mut rng,
-                self.draws,
-                self.chunk,
-                device,
-            )?;
-            let predicted = coefficients_of(run, &pred.surface_pressure, &pred.surface_shear)?;
+            let Prediction {
+                fields: pred,
+                draws,
+                coefficients: predicted,
+            } = predictor.predict(i, run, device)?;
             let (cd, cl) = (predicted.cd, predicted.cl);
             let mut sigma = (None, None);
             if !draws.is_empty() {

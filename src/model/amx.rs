@@ -426,22 +426,11 @@ mod imp {
     }
 }
 
-pub use imp::PackedB;
-
-/// Multi-head attention on `[N, dim]` rows with bf16 inputs and numerators on AMX
-/// ([`available`] must be true); `softmax` turns each `keys`-long row of scores (at a row
-/// stride) into numerators in place and writes one over each row's sum.
-pub fn attention_bf16(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
-    heads: usize,
-    dim: usize,
-    softmax: impl Fn(&mut [f32], usize, usize, &mut [f32]) + Sync,
-) -> Vec<f32> {
-    debug_assert!(available());
-    imp::attention(q, k, v, heads, dim, softmax)
-}
+/// `C[m, n] = A[m, k] · B` with both inputs rounded to bf16 and f32 sums, on AMX
+/// ([`available`] must be true; `B` from [`PackedB::new`]); and multi-head attention on `[N, dim]`
+/// rows with bf16 inputs and numerators, where `softmax` turns each `keys`-long row of scores (at
+/// a row stride) into numerators in place and writes one over each row's sum.
+pub use imp::{attention as attention_bf16, matmul as matmul_bf16, PackedB};
 
 /// AMX bf16 products run for this thread's job: the products are bf16 (`--precision bf16`) and
 /// [`available`].
@@ -458,13 +447,6 @@ pub fn available() -> bool {
 /// `x` rounded to the nearest bf16 (ties to even), as the f32 of that value.
 pub fn round_to_bf16(x: f32) -> f32 {
     f32::from_bits((imp::to_bf16(x) as u32) << 16)
-}
-
-/// `C[m, n] = A[m, k] · B[k, n]` with both inputs rounded to bf16 and f32 sums, on AMX
-/// ([`available`] must be true). `b` comes from [`PackedB::new`].
-pub fn matmul_bf16(a: &[f32], m: usize, k: usize, b: &PackedB, c: &mut [f32]) {
-    debug_assert!(available());
-    imp::matmul(a, m, k, b, c)
 }
 
 #[cfg(test)]
