@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::metrics::spearman;
-use crate::export::canvas::{Canvas, PictureError, Rgb, BLACK, WHITE};
+use crate::export::canvas::{Canvas, PictureError, PlotFrame, Rgb, BLACK, WHITE};
 use crate::model::uncertainty::{field_factor, scalar_factor, Calibration};
 
 /// One run's spreads and errors: per coefficient `(prediction − truth, spread of the draws)`,
@@ -279,38 +279,21 @@ pub fn write_sparsification_png(
     let top_value = 1.2;
     let x_of = |k: f64| left + k * plot_w;
     let y_of = |v: f64| top + (top_value - v.clamp(0.0, top_value)) / top_value * plot_h;
-    let grid: Rgb = [225, 225, 225];
+    let frame = PlotFrame {
+        left,
+        top,
+        width: plot_w,
+        height: plot_h,
+    };
     for k in 0..=6 {
         let v = 0.2 * k as f64;
-        c.line((left, y_of(v)), (left + plot_w, y_of(v)), grid, 1);
-        let label = format!("{v:.1}");
-        c.text(
-            left as i64 - Canvas::text_width(&label, 2) - 8,
-            y_of(v) as i64 - 7,
-            &label,
-            BLACK,
-            2,
-        );
+        frame.y_grid(&mut c, y_of(v), &format!("{v:.1}"));
     }
     for k in 0..=5 {
         let kept = 0.2 * k as f64;
-        c.line((x_of(kept), top), (x_of(kept), top + plot_h), grid, 1);
-        let label = format!("{}%", (100.0 * kept).round());
-        c.text(
-            x_of(kept) as i64 - Canvas::text_width(&label, 2) / 2,
-            (top + plot_h) as i64 + 8,
-            &label,
-            BLACK,
-            2,
-        );
+        frame.x_grid(&mut c, x_of(kept), &format!("{}%", (100.0 * kept).round()));
     }
-    c.line((left, top), (left, top + plot_h), BLACK, 1);
-    c.line(
-        (left, top + plot_h),
-        (left + plot_w, top + plot_h),
-        BLACK,
-        1,
-    );
+    frame.axes(&mut c);
     for (i, (name, f)) in report.fields.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let full = f.sparsification.last().map_or(1.0, |p| p.error).max(1e-300);

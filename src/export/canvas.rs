@@ -126,6 +126,53 @@ impl Canvas {
     }
 }
 
+/// The plotting area of a chart (pixels): grid lines with their labels and the two axes, as
+/// the loss curve and the sparsification curves draw them.
+#[derive(Debug, Clone, Copy)]
+pub struct PlotFrame {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Grid lines of charts.
+pub const GRID: Rgb = [225, 225, 225];
+
+impl PlotFrame {
+    /// A horizontal grid line at `y`, labelled left of the frame.
+    pub fn y_grid(&self, c: &mut Canvas, y: f64, label: &str) {
+        c.line((self.left, y), (self.left + self.width, y), GRID, 1);
+        let x = self.left as i64 - Canvas::text_width(label, 2) - 8;
+        c.text(x, y as i64 - 7, label, BLACK, 2);
+    }
+
+    /// A vertical grid line at `x`, labelled below the frame.
+    pub fn x_grid(&self, c: &mut Canvas, x: f64, label: &str) {
+        c.line((x, self.top), (x, self.top + self.height), GRID, 1);
+        let y = (self.top + self.height) as i64 + 8;
+        c.text(
+            x as i64 - Canvas::text_width(label, 2) / 2,
+            y,
+            label,
+            BLACK,
+            2,
+        );
+    }
+
+    /// The left and bottom axes.
+    pub fn axes(&self, c: &mut Canvas) {
+        let bottom = self.top + self.height;
+        c.line((self.left, self.top), (self.left, bottom), BLACK, 1);
+        c.line(
+            (self.left, bottom),
+            (self.left + self.width, bottom),
+            BLACK,
+            1,
+        );
+    }
+}
+
 /// A perceptually ordered blue–white–red map for signed fields (Cp), `t` in [0, 1].
 pub fn diverging(t: f64) -> Rgb {
     let t = if t.is_finite() {

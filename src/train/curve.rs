@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use crate::export::canvas::{Canvas, PictureError, BLACK, WHITE};
+use crate::export::canvas::{Canvas, PictureError, PlotFrame, BLACK, WHITE};
 
 const TRAIN: [u8; 3] = [31, 119, 180];
 const VAL: [u8; 3] = [214, 39, 40];
-const GRID: [u8; 3] = [225, 225, 225];
 
 /// (step, loss) pairs.
 type Series = Vec<(f64, f64)>;
@@ -63,41 +62,24 @@ pub fn write_loss_curve(log: &Path, out: &Path) -> Result<(), PictureError> {
     let plot_h = h as f64 - top - bottom;
     let x_of = |step: f64| left + step / max_step * plot_w;
     let y_of = |loss: f64| top + (hi - loss.log10()) / (hi - lo) * plot_h;
+    let frame = PlotFrame {
+        left,
+        top,
+        width: plot_w,
+        height: plot_h,
+    };
     // Decades on the loss axis.
     let mut decade = lo;
     while decade <= hi {
         let y = top + (hi - decade) / (hi - lo) * plot_h;
-        c.line((left, y), (left + plot_w, y), GRID, 1);
-        let label = format!("1e{}", decade as i64);
-        c.text(
-            left as i64 - Canvas::text_width(&label, 2) - 8,
-            y as i64 - 7,
-            &label,
-            BLACK,
-            2,
-        );
+        frame.y_grid(&mut c, y, &format!("1e{}", decade as i64));
         decade += 1.0;
     }
     for k in 0..=4 {
         let step = max_step * k as f64 / 4.0;
-        let x = x_of(step);
-        c.line((x, top), (x, top + plot_h), GRID, 1);
-        let label = format!("{}", step.round() as u64);
-        c.text(
-            x as i64 - Canvas::text_width(&label, 2) / 2,
-            (top + plot_h) as i64 + 8,
-            &label,
-            BLACK,
-            2,
-        );
+        frame.x_grid(&mut c, x_of(step), &format!("{}", step.round() as u64));
     }
-    c.line((left, top), (left, top + plot_h), BLACK, 1);
-    c.line(
-        (left, top + plot_h),
-        (left + plot_w, top + plot_h),
-        BLACK,
-        1,
-    );
+    frame.axes(&mut c);
     for (series, color) in [(&train, TRAIN), (&val, VAL)] {
         for pair in series.windows(2) {
             c.line(
