@@ -27,8 +27,9 @@ use slipstream::bench::model::{ModelBench, StreamBench};
 use slipstream::geometry;
 use slipstream::inspect;
 use slipstream::mesh::{self, vtk_xml, Document, Format};
-use slipstream::model::device::{dispatch, DeviceChoice, Precision};
+use slipstream::model::device::{dispatch, DeviceChoice};
 use slipstream::model::parity::ParityJob;
+use slipstream::model::precision::Precision;
 use slipstream::model::{AbUptConfig, ModelError};
 use slipstream::openfoam::case::WallFunction;
 

@@ -11,9 +11,10 @@ mod common;
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::Wgpu;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
-use slipstream::model::device::Precision;
+use slipstream::model::ops;
 use slipstream::model::parity::run_case;
-use slipstream::model::precision::{self, Products};
+use slipstream::model::precision::Precision;
+use slipstream::model::precision::Products;
 use slipstream::model::{gpu_ops, Cpu};
 
 fn values(n: usize, seed: u64) -> Vec<f32> {
@@ -114,7 +115,7 @@ fn f16_flash_attention_matches_f32_attention_through_padding_and_pieces() {
 
 #[test]
 fn f32_products_are_used_for_linear_layers_on_the_gpu() {
-    // Through `precision::matmul`, as the model calls it, in f32 and in f16.
+    // Through `ops::matmul`, as the model calls it, in f32 and in f16.
     let a = values(33 * 40, 6);
     let b = values(40 * 17, 7);
     let cpu = Default::default();
@@ -122,7 +123,7 @@ fn f32_products_are_used_for_linear_layers_on_the_gpu() {
         host(tensor::<Cpu, 2>(&a, [33, 40], &cpu).matmul(tensor::<Cpu, 2>(&b, [40, 17], &cpu)));
     for (p, bound) in [(Precision::F32, 1e-5), (Precision::F16, 5e-3)] {
         let _products = Products::set(p);
-        let got = host(precision::matmul(
+        let got = host(ops::matmul(
             tensor::<Wgpu, 2>(&a, [33, 40], &gpu()),
             tensor::<Wgpu, 2>(&b, [40, 17], &gpu()),
         ));

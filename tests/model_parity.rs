@@ -2,8 +2,8 @@
 
 mod common;
 
-use slipstream::model::device::Precision;
 use slipstream::model::parity::{find_cases, run_case, TOLERANCE};
+use slipstream::model::precision::Precision;
 use slipstream::model::precision::Products;
 use slipstream::model::Cpu;
 

@@ -16,8 +16,8 @@ use super::block::{Block, BlockSpec};
 use super::config::{AbUptConfig, VectorHead};
 use super::embedding::{RopeFrequencies, SincosEmbedding};
 use super::mlp::Mlp;
+use super::ops;
 use super::params::ParamSource;
-use super::precision;
 use super::supernode::{supernode_positions, SupernodePooling};
 use super::tangent::{self, Dual};
 use super::{tensor_from, ModelError};
@@ -213,8 +213,8 @@ impl<B: Backend> AbUpt<B> {
         let (xs, surface_decoder) = decode(&self.surface_blocks, xs, &rope_s);
         let (xv, volume_decoder) = decode(&self.volume_blocks, xv, &rope_v);
         Ok(Encoded {
-            surface_anchors: precision::linear(&self.surface_decoder, xs),
-            volume_anchors: precision::linear(&self.volume_decoder, xv),
+            surface_anchors: ops::linear(&self.surface_decoder, xs),
+            volume_anchors: ops::linear(&self.volume_decoder, xv),
             trunk,
             surface_decoder,
             volume_decoder,
@@ -264,7 +264,7 @@ impl<B: Backend> AbUpt<B> {
         {
             x = block.forward(x, &rope, context);
         }
-        precision::linear(head, x)
+        ops::linear(head, x)
     }
 
     /// Head outputs and their derivatives along the physical axes, `[3, N, channels]`.

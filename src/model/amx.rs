@@ -435,7 +435,7 @@ pub use imp::{attention as attention_bf16, matmul as matmul_bf16, PackedB};
 /// AMX bf16 products run for this thread's job: the products are bf16 (`--precision bf16`) and
 /// [`available`].
 pub fn serves() -> bool {
-    super::precision::products() == super::device::Precision::Bf16 && available()
+    super::precision::products() == super::precision::Precision::Bf16 && available()
 }
 
 /// AMX bf16 products can run here (the CPU has them, the OS lends the tiles, and

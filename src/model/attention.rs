@@ -10,8 +10,8 @@ use burn::tensor::{activation, backend::Backend, Tensor};
 
 use super::cpu_kernels;
 use super::embedding::{rotate, rotate_tangent, RopeAngles};
+use super::ops;
 use super::params::ParamSource;
-use super::precision;
 use super::tangent::{self, Dual};
 use super::ModelError;
 use super::{tensor_from, tensor_values};
@@ -88,7 +88,7 @@ impl<B: Backend> Attention<B> {
     pub fn keys_values(&self, context: Tensor<B, 2>, rope: &RopeAngles<B>) -> KeysValues<B> {
         let [_, dim] = context.dims();
         let device = context.device();
-        let kv = precision::linear(&self.kv, context);
+        let kv = ops::linear(&self.kv, context);
         if let Some((cos, sin)) = rope.host() {
             let kv = tensor_values(kv);
             let mut keys = Vec::with_capacity(kv.len() / 2);
@@ -98,8 +98,8 @@ impl<B: Backend> Attention<B> {
                 values.extend_from_slice(&row[dim..]);
             }
             cpu_kernels::rotate_rows(&mut keys, cos, sin, dim / self.heads);
-            precision::round_attention_inputs(&mut keys);
-            precision::round_attention_inputs(&mut values);
+            ops::round_attention_inputs(&mut keys);
+            ops::round_attention_inputs(&mut values);
             return KeysValues::Host {
                 keys: Arc::new(keys),
                 values: Arc::new(values),
@@ -148,16 +148,16 @@ impl<B: Backend> Attention<B> {
             },
         ) = (rope.host(), context)
         {
-            let mut q = tensor_values(precision::linear(&self.q, x));
+            let mut q = tensor_values(ops::linear(&self.q, x));
             cpu_kernels::rotate_rows(&mut q, cos, sin, dim / self.heads);
-            precision::round_attention_inputs(&mut q);
+            ops::round_attention_inputs(&mut q);
             let out = cpu_kernels::attention_rows(&q, keys, values, self.heads, dim);
-            return precision::linear(&self.proj, tensor_from::<B, 2>(out, [n, dim], device));
+            return ops::linear(&self.proj, tensor_from::<B, 2>(out, [n, dim], device));
         }
-        let q = rotate(self.split_heads(precision::linear(&self.q, x)), rope);
+        let q = rotate(self.split_heads(ops::linear(&self.q, x)), rope);
         let (keys, values) = self.kv_tensors(context);
-        let out = precision::attention(q, keys, values);
-        precision::linear(&self.proj, Self::merge_heads(out).reshape([n, dim]))
+        let out = ops::attention(q, keys, values);
+        ops::linear(&self.proj, Self::merge_heads(out).reshape([n, dim]))
     }
 
     /// [`forward`](Self::forward) with tangents. With `P = softmax(s)`, `s = q·kᵀ/√d` and
@@ -178,14 +178,14 @@ impl<B: Backend> Attention<B> {
         let k_len = keys.dims()[2];
         let scale = 1.0 / (hd as f64).sqrt();
         let keys_t = keys.swap_dims(2, 3);
-        let probs = activation::softmax(precision::matmul(q_value, keys_t.clone()) * scale, 3);
-        let out = precision::matmul(probs.clone(), values.clone());
+        let probs = activation::softmax(ops::matmul(q_value, keys_t.clone()) * scale, 3);
+        let out = ops::matmul(probs.clone(), values.clone());
         // Tangents as extra rows: [3, h, n, hd] → [1, h, 3n, hd].
         let dq = dq.swap_dims(0, 1).reshape([1, h, 3 * n, hd]);
-        let ds = precision::matmul(dq, keys_t).reshape([h, 3, n, k_len]) * scale;
+        let ds = ops::matmul(dq, keys_t).reshape([h, 3, n, k_len]) * scale;
         let weighted = probs.reshape([h, 1, n, k_len]) * ds;
         let row_sum = weighted.clone().sum_dim(3);
-        let d_out = precision::matmul(weighted.reshape([1, h, 3 * n, k_len]), values)
+        let d_out = ops::matmul(weighted.reshape([1, h, 3 * n, k_len]), values)
             .reshape([h, 3, n, hd])
             - row_sum * out.clone().reshape([h, 1, n, hd]);
         let merged = Dual {

@@ -9,18 +9,18 @@
 
 use std::any::TypeId;
 
-use burn::tensor::{activation, backend::Backend, Tensor};
+use burn::tensor::backend::Backend;
 use rayon::prelude::*;
 
 use super::cpu_isa::Isa;
-use super::{tensor_from, tensor_values, Cpu};
+use super::Cpu;
 
 /// True when `B` is the plain CPU backend (no autodiff) with f32 or bf16 products, where these
 /// kernels apply (in bf16, attention's inputs are rounded first and the linear layers run on
 /// AMX tiles where present: `precision`).
 pub fn applies<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<Cpu>()
-        && super::precision::products() != super::device::Precision::F16
+        && super::precision::products() != super::precision::Precision::F16
 }
 
 /// `e^x` on [-87, 88], relative error below 3e-7: Cody–Waite range reduction to
@@ -57,23 +57,6 @@ fn erf_fast(x: f32) -> f32 {
             + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
     let r = 1.0 - poly * exp_fast(-a * a);
     r.copysign(x)
-}
-
-/// Exact-erf GELU, `x · Φ(x)`.
-/// On the CPU backend with autodiff (training) it is one autodiff operation of our own
-/// (`training_gelu`), on other backends burn's.
-pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
-    if super::training_gelu::serves::<B>() {
-        return super::training_gelu::gelu(x);
-    }
-    if !applies::<B>() {
-        return activation::gelu(x);
-    }
-    let shape = x.dims();
-    let device = x.device();
-    let mut values = tensor_values(x);
-    gelu_in_place(&mut values);
-    tensor_from(values, shape, &device)
 }
 
 /// Exact GELU of every value, in parallel, at the active instruction-set level.
@@ -272,7 +255,8 @@ pub fn rotate_rows(x: &mut [f32], cos: &[f32], sin: &[f32], head_dim: usize) {
 /// With bf16 products on a CPU with AMX, the products run on its tiles (`amx`).
 pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
     let isa = Isa::active();
-    if super::precision::products() == super::device::Precision::Bf16 && super::amx::available() {
+    if super::precision::products() == super::precision::Precision::Bf16 && super::amx::available()
+    {
         return super::amx::attention_bf16(q, k, v, heads, dim, |s, stride, keys, inv| {
             softmax_rows_fastest(isa, s, stride, keys, inv)
         });
@@ -406,9 +390,12 @@ fn attention_rows_avx512(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ops::gelu;
+    use crate::model::{tensor_from, tensor_values};
     use burn::tensor::module::attention as burn_attention;
     use burn::tensor::ops::AttentionModuleOptions;
     use burn::tensor::Distribution;
+    use burn::tensor::{activation, Tensor};
 
     #[test]
     fn exp_and_erf_are_f32_accurate() {

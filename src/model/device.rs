@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use burn::tensor::backend::Backend;
 
-pub use super::precision::Precision;
+use super::precision::Precision;
 use super::precision::Products;
 use super::ModelError;
 
@@ -135,7 +135,7 @@ fn probe<B: Backend>(device: &B::Device, what: &str, hint: &str) -> Result<(), M
     std::panic::set_hook(Box::new(|_| {}));
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let t = burn::tensor::Tensor::<B, 2>::from_floats([[1.0f32, 2.0], [3.0, 4.0]], device);
-        let _ = super::precision::matmul(t.clone(), t).sum().into_scalar();
+        let _ = super::ops::matmul(t.clone(), t).sum().into_scalar();
     }));
     std::panic::set_hook(previous);
     result.map_err(|panic| {

@@ -4,9 +4,8 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::{backend::Backend, Tensor};
 
-use super::cpu_kernels;
+use super::ops;
 use super::params::ParamSource;
-use super::precision;
 use super::tangent::{self, Dual};
 use super::ModelError;
 
@@ -33,10 +32,7 @@ impl<B: Backend> Mlp<B> {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        precision::linear(
-            &self.fc2,
-            cpu_kernels::gelu(precision::linear(&self.fc1, x)),
-        )
+        ops::linear(&self.fc2, ops::gelu(ops::linear(&self.fc1, x)))
     }
 
     pub fn forward_dual(&self, x: Dual<B>) -> Dual<B> {

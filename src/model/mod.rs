@@ -23,6 +23,7 @@ mod embedding;
 #[cfg(feature = "gpu-kernels")]
 pub mod gpu_ops;
 mod mlp;
+pub mod ops;
 mod params;
 pub mod parity;
 pub mod precision;

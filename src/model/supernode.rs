@@ -11,8 +11,8 @@ use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 
 use super::embedding::SincosEmbedding;
 use super::mlp::Mlp;
+use super::ops;
 use super::params::ParamSource;
-use super::precision;
 use super::{tensor_from, ModelError};
 use crate::geometry::neighbours::PointIndex;
 
@@ -106,10 +106,7 @@ impl<B: Backend> SupernodePooling<B> {
         let own = self
             .pos_embed
             .forward(tensor_from::<B, 2>(flat, [s, 3], device));
-        Ok(precision::linear(
-            &self.proj,
-            Tensor::cat(vec![mean, own], 1),
-        ))
+        Ok(ops::linear(&self.proj, Tensor::cat(vec![mean, own], 1)))
     }
 }
 

@@ -10,7 +10,7 @@
 use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{activation, backend::Backend, Tensor};
 
-use super::precision;
+use super::ops;
 
 /// Token values `[N, dim]` and their derivatives along x, y, z `[3, N, dim]`.
 #[derive(Debug, Clone)]
@@ -36,8 +36,8 @@ pub fn linear<B: Backend>(layer: &Linear<B>, x: Dual<B>) -> Dual<B> {
     let weight = layer.weight.val();
     let out = weight.dims()[1];
     Dual {
-        value: precision::linear(layer, x.value),
-        tangent: precision::matmul(x.tangent.reshape([t * n, d]), weight).reshape([t, n, out]),
+        value: ops::linear(layer, x.value),
+        tangent: ops::matmul(x.tangent.reshape([t * n, d]), weight).reshape([t, n, out]),
     }
 }
 

@@ -45,7 +45,7 @@ pub fn serves<B: Backend>() -> bool {
 
 /// Scaled dot-product attention (scale 1/√head_dim) of `[batch, heads, n, head_dim]` tensors,
 /// differentiable in q, k and v. `B` must be a backend [`serves`] accepts, and n > 0
-/// (`precision::attention` answers zero rows itself).
+/// (`ops::attention` answers zero rows itself).
 pub fn attention<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>) -> Tensor<B, 4> {
     if over::<B, super::Cpu>() {
         return on::<B, super::Cpu>(q, k, v);
@@ -313,7 +313,7 @@ mod tests {
         let device = Default::default();
         let q = Tensor::<CpuAutodiff, 4>::zeros([1, 3, 0, 8], &device).require_grad();
         let k = Tensor::<CpuAutodiff, 4>::ones([1, 3, 5, 8], &device).require_grad();
-        let out = crate::model::precision::attention(q, k.clone(), k.clone());
+        let out = crate::model::ops::attention(q, k.clone(), k.clone());
         assert_eq!(out.dims(), [1, 3, 0, 8]);
         let grads = (out.sum() + k.clone().sum() * 0.0).backward();
         assert_eq!(k.grad(&grads).unwrap().dims(), [1, 3, 5, 8]);
