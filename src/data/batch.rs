@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use std::borrow::Cow;
 
-use super::prepare::pick;
-use super::run::{read_meta, DataError, PreparedRun, RunMeta};
+use super::reading::pick;
+use super::run::{read_meta, PreparedRun, RunMeta};
 use super::stats::{signed_log1p, DatasetStats};
+use super::DataError;
 use crate::geometry::sampling::choose_subset;
 use crate::mesh::hdf5;
 use crate::rng::Rng;

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::run::{DataError, PreparedRun};
+use super::run::PreparedRun;
 use super::stats::{DatasetStats, Splits};
+use super::DataError;
 
 /// The three splits by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@
 use std::path::Path;
 
 use super::csv_table::CsvTable;
+use super::DataError;
 use crate::mesh::hdf5::{AttrValue, H5Contents};
 
 /// Root attribute with the parameter names, joined by commas.
@@ -18,8 +19,8 @@ pub const VALUES_ATTRIBUTE: &str = "parameter_values";
 pub type Parameters = Vec<(String, f64)>;
 
 /// The one row of a `geo_parameters` table: header = names, one row of numbers.
-pub fn from_csv(path: &Path) -> Result<Parameters, String> {
-    let table = CsvTable::read(path).map_err(|e| e.to_string())?;
+pub fn from_csv(path: &Path) -> Result<Parameters, DataError> {
+    let table = CsvTable::read(path)?;
     match table.rows.as_slice() {
         [row] => Ok(table
             .columns
@@ -27,16 +28,18 @@ pub fn from_csv(path: &Path) -> Result<Parameters, String> {
             .cloned()
             .zip(row.iter().copied())
             .collect()),
-        rows => Err(format!(
-            "{}: a design-parameter table has one row of values, this one has {}",
-            path.display(),
-            rows.len()
+        rows => Err(DataError::file(
+            path,
+            format!(
+                "a design-parameter table has one row of values, this one has {}",
+                rows.len()
+            ),
         )),
     }
 }
 
 /// [`from_csv`] for a run that may lack the table: `None` when there is no file at `path`.
-pub fn from_csv_if_present(path: &Path) -> Result<Option<Parameters>, String> {
+pub fn from_csv_if_present(path: &Path) -> Result<Option<Parameters>, DataError> {
     match path.is_file() {
         true => from_csv(path).map(Some),
         false => Ok(None),
@@ -128,7 +131,7 @@ mod tests {
             ]
         );
         std::fs::write(&path, "Length\n1\n2\n").unwrap();
-        let e = from_csv(&path).unwrap_err();
+        let e = from_csv(&path).unwrap_err().to_string();
         assert!(
             e.contains("geo_parameters_1.csv") && e.contains("has 2"),
             "{e}"

@@ -6,7 +6,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::dataset::{PreparedDataset, Split};
-use super::run::{DataError, PreparedRun};
+use super::run::PreparedRun;
+use super::DataError;
 
 /// Minimum, mean, maximum and standard deviation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -5,14 +5,16 @@ pub mod batch;
 pub mod csv_table;
 pub mod dataset;
 pub mod design_parameters;
-pub mod drivaernet;
+mod error;
 pub mod info;
 pub mod layouts;
 pub mod point_match;
 pub mod prepare;
+pub mod prepared_arrays;
 pub mod published_splits;
+pub mod reading;
 pub mod run;
-pub mod shapenet;
+pub mod split_rule;
 pub mod stats;
 
 pub use batch::{
@@ -20,4 +22,5 @@ pub use batch::{
 };
 pub use csv_table::{CsvError, CsvTable};
 pub use dataset::{PreparedDataset, Split};
-pub use run::{DataError, PreparedRun, RunMeta};
+pub use error::DataError;
+pub use run::{PreparedRun, RunMeta};

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::stats::Splits;
+use super::DataError;
 
 const DRIVAERML_ABUPT_TEST: [u32; 50] = [
     11, 12, 19, 20, 24, 26, 29, 41, 55, 59, 108, 124, 127, 133, 142, 158, 173, 180, 187, 188, 197,
@@ -39,7 +40,7 @@ const DRIVAERML_PHYSICSNEMO_TEST: [u32; 48] = [
 pub const NAMES: &[&str] = &["abupt", "physicsnemo", "shapenet-param0"];
 
 /// The published split `name` of `runs` (prepared run names), or why it cannot apply.
-pub fn published(name: &str, runs: &[String]) -> Result<Splits, String> {
+pub fn published(name: &str, runs: &[String]) -> Result<Splits, DataError> {
     let number = |run: &str| run.strip_prefix("run_").and_then(|n| n.parse::<u32>().ok());
     let mut s = Splits {
         train: Vec::new(),
@@ -50,7 +51,9 @@ pub fn published(name: &str, runs: &[String]) -> Result<Splits, String> {
         let target = match name {
             "abupt" | "physicsnemo" => {
                 let n = number(run).ok_or_else(|| {
-                    format!("split `{name}` is for DrivAerML runs (run_<i>); `{run}` is not one")
+                    DataError::Usage(format!(
+                        "split `{name}` is for DrivAerML runs (run_<i>); `{run}` is not one"
+                    ))
                 })?;
                 let (test, val): (&[u32], &[u32]) = if name == "abupt" {
                     (&DRIVAERML_ABUPT_TEST, &DRIVAERML_ABUPT_VAL)
@@ -67,9 +70,9 @@ pub fn published(name: &str, runs: &[String]) -> Result<Splits, String> {
             }
             "shapenet-param0" => {
                 if !run.starts_with("param") {
-                    return Err(format!(
+                    return Err(DataError::Usage(format!(
                         "split `{name}` is for ShapeNet-Car runs (param<k>_<id>); `{run}` is not one"
-                    ));
+                    )));
                 }
                 if run.starts_with("param0_") {
                     &mut s.test
@@ -78,10 +81,10 @@ pub fn published(name: &str, runs: &[String]) -> Result<Splits, String> {
                 }
             }
             _ => {
-                return Err(format!(
+                return Err(DataError::Usage(format!(
                     "unknown split `{name}`; give three fractions (e.g. 0.8,0.1,0.1) or one of: {}",
                     NAMES.join(", ")
-                ))
+                )))
             }
         };
         target.push(run.clone());
@@ -97,8 +100,8 @@ pub fn published(name: &str, runs: &[String]) -> Result<Splits, String> {
 /// `train_val_test_splits` folder) or `train.txt`, `val.txt`, `test.txt`. The validation list
 /// may be absent. Runs no list names are in no split; names the lists hold that were not
 /// prepared are simply absent. A name in two lists is an error.
-pub fn from_lists(dir: &Path, runs: &[String]) -> Result<Splits, String> {
-    let read = |split: &str| -> Result<Option<(PathBuf, Vec<String>)>, String> {
+pub fn from_lists(dir: &Path, runs: &[String]) -> Result<Splits, DataError> {
+    let read = |split: &str| -> Result<Option<(PathBuf, Vec<String>)>, DataError> {
         let candidates = [
             dir.join(format!("{split}_design_ids.txt")),
             dir.join(format!("{split}.txt")),
@@ -106,8 +109,7 @@ pub fn from_lists(dir: &Path, runs: &[String]) -> Result<Splits, String> {
         let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
             return Ok(None);
         };
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| DataError::read(&path, e))?;
         let names = text
             .lines()
             .map(str::trim)
@@ -122,17 +124,16 @@ pub fn from_lists(dir: &Path, runs: &[String]) -> Result<Splits, String> {
             if *split == "val" {
                 continue;
             }
-            return Err(format!(
-                "{}: no {split}_design_ids.txt or {split}.txt (one run name a line)",
-                dir.display()
+            return Err(DataError::file(
+                dir,
+                format!("no {split}_design_ids.txt or {split}.txt (one run name a line)"),
             ));
         };
         for name in names {
             if let Some((_, first)) = owner.insert(name.clone(), (k, path.clone())) {
-                return Err(format!(
-                    "run {name} is listed in both {} and {}",
-                    first.display(),
-                    path.display()
+                return Err(DataError::file(
+                    &path,
+                    format!("run {name} is also listed in {}", first.display()),
                 ));
             }
         }
@@ -210,21 +211,25 @@ mod tests {
         );
         // A_005 is in no list: in no split.
         std::fs::write(d.join("test_design_ids.txt"), "A_004\nA_002\n").unwrap();
-        let e = from_lists(d, &runs).unwrap_err();
+        let e = from_lists(d, &runs).unwrap_err().to_string();
         assert!(
             e.contains("A_002") && e.contains("test_design_ids.txt"),
             "{e}"
         );
         std::fs::remove_file(d.join("test_design_ids.txt")).unwrap();
-        let e = from_lists(d, &runs).unwrap_err();
+        let e = from_lists(d, &runs).unwrap_err().to_string();
         assert!(e.contains("test_design_ids.txt or test.txt"), "{e}");
     }
 
     #[test]
     fn wrong_runs_or_names_are_explained() {
-        let e = published("abupt", &["param0_x".to_string()]).unwrap_err();
+        let e = published("abupt", &["param0_x".to_string()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("DrivAerML"), "{e}");
-        let e = published("nope", &["run_1".to_string()]).unwrap_err();
+        let e = published("nope", &["run_1".to_string()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("abupt") && e.contains("fractions"), "{e}");
     }
 }

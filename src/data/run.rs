@@ -3,27 +3,12 @@
 //! Runs of the bundled dataset are a few megabytes, so a run is read whole; the fields are kept
 //! row-major exactly as stored (DESIGN.md "Prepared run").
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::DataError;
 use crate::geometry::shape_descriptor::{shape_descriptor, OrientedPoints};
 use crate::mesh::hdf5::{self, H5Contents};
 use crate::physics::{Axes, PressureKind, Reference, SurfaceLoads};
-
-/// Errors of reading prepared data.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    #[error("{path}: {message}")]
-    File { path: PathBuf, message: String },
-}
-
-impl DataError {
-    pub fn file(path: &Path, message: impl Into<String>) -> Self {
-        DataError::File {
-            path: path.to_path_buf(),
-            message: message.into(),
-        }
-    }
-}
 
 /// The run's units and reference values (root attributes).
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::DataError;
 use crate::mesh::hdf5;
 use crate::rng::Rng;
 
@@ -133,7 +134,7 @@ impl Accumulator {
 type FieldSpec = (&'static str, usize, fn(f64) -> f64);
 
 /// Statistics over the prepared runs `dir/<run>.h5` of `runs`.
-pub fn compute(dir: &Path, runs: &[String]) -> Result<DatasetStats, String> {
+pub fn compute(dir: &Path, runs: &[String]) -> Result<DatasetStats, DataError> {
     let fields: [FieldSpec; 5] = [
         ("surface/pressure", 1, |x| x),
         ("surface/wall_shear", 3, |x| x),
@@ -144,20 +145,22 @@ pub fn compute(dir: &Path, runs: &[String]) -> Result<DatasetStats, String> {
     let mut acc: Vec<Accumulator> = fields.iter().map(|f| Accumulator::new(f.1)).collect();
     for run in runs {
         let path = dir.join(format!("{run}.h5"));
-        let attributes = hdf5::read_root_attributes(&path).map_err(|e| e.to_string())?;
-        let absent = super::run::absent_fields(&attributes)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let attributes = hdf5::read_root_attributes(&path)?;
+        let absent =
+            super::run::absent_fields(&attributes).map_err(|e| DataError::file(&path, e))?;
         for (k, (name, width, transform)) in fields.iter().enumerate() {
             if absent.iter().any(|a| a == name) {
                 continue;
             }
-            let d = hdf5::read_dataset(&path, name).map_err(|e| e.to_string())?;
+            let d = hdf5::read_dataset(&path, name)?;
             let values: Vec<f64> = d.values.iter_f64().collect();
             if d.components() != *width {
-                return Err(format!(
-                    "{}: `{name}` has {} components, expected {width}",
-                    path.display(),
-                    d.components()
+                return Err(DataError::file(
+                    &path,
+                    format!(
+                        "`{name}` has {} components, expected {width}",
+                        d.components()
+                    ),
                 ));
             }
             acc[k].add(&values, *width, *transform);
@@ -259,7 +262,9 @@ mod tests {
             "surface/area",
         );
         h.write(&dir.path().join("run_3.h5")).unwrap();
-        let e = compute(dir.path(), &["run_3".into()]).unwrap_err();
+        let e = compute(dir.path(), &["run_3".into()])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("surface/area") && e.contains("run_3.h5"), "{e}");
     }
 

@@ -25,7 +25,7 @@ use super::uncertainty::{Checking, FieldSpread, RunSpread};
 use crate::checkpoint;
 use crate::data::batch::{batch_for_run, Normalizer, VolumeFields};
 use crate::data::dataset::{load_runs, RunSet};
-use crate::data::prepare::pick;
+use crate::data::reading::pick;
 use crate::data::{PreparedDataset, PreparedRun, Split};
 use crate::geometry::neighbours::PointIndex;
 use crate::geometry::sampling::choose_subset;

@@ -46,6 +46,29 @@ impl MeshError {
             message: message.into(),
         }
     }
+
+    /// True when the file given is at fault (malformed, unsupported, unknown format, missing or
+    /// forbidden); false when the operating system failed on a file that was there.
+    pub fn is_input_error(&self) -> bool {
+        match self {
+            MeshError::Io { source, .. } => is_users_io_error(source),
+            _ => true,
+        }
+    }
+}
+
+/// An I/O failure that says the path given was wrong (missing, forbidden, a folder) or that what
+/// was asked cannot be written in the format chosen (`InvalidInput`, as writers report it), not
+/// that the system failed on a good one.
+pub fn is_users_io_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound
+            | std::io::ErrorKind::PermissionDenied
+            | std::io::ErrorKind::IsADirectory
+            | std::io::ErrorKind::NotADirectory
+            | std::io::ErrorKind::InvalidInput
+    )
 }
 
 pub type Result<T, E = MeshError> = std::result::Result<T, E>;

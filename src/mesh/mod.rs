@@ -90,19 +90,19 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
 /// Writes a mesh, choosing the writer by extension (`.vtp`, `.vtu`, `.vtk`, `.stl`, `.h5`). The write is
 /// atomic: the file appears complete or not at all.
 pub fn write_mesh(path: &Path, mesh: &Mesh) -> Result<()> {
+    write_mesh_compressed(path, mesh, false)
+}
+
+/// [`write_mesh`], with VTK XML data zlib-compressed when `compress` (`convert --compress`);
+/// the other formats are written as always.
+pub fn write_mesh_compressed(path: &Path, mesh: &Mesh, compress: bool) -> Result<()> {
+    let encoding = match compress {
+        true => vtk_xml::Encoding::AppendedZlib,
+        false => vtk_xml::Encoding::default(),
+    };
     match Format::from_path(path)? {
-        Format::Vtp => vtk_xml::write(
-            path,
-            mesh,
-            vtk_xml::Kind::PolyData,
-            vtk_xml::Encoding::default(),
-        ),
-        Format::Vtu => vtk_xml::write(
-            path,
-            mesh,
-            vtk_xml::Kind::UnstructuredGrid,
-            vtk_xml::Encoding::default(),
-        ),
+        Format::Vtp => vtk_xml::write(path, mesh, vtk_xml::Kind::PolyData, encoding),
+        Format::Vtu => vtk_xml::write(path, mesh, vtk_xml::Kind::UnstructuredGrid, encoding),
         Format::Stl => stl::write(path, mesh),
         Format::Hdf5 => hdf5::write_mesh(path, mesh),
         Format::Obj | Format::VtkLegacy => Err(MeshError::unsupported(

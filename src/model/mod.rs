@@ -98,6 +98,12 @@ impl ModelError {
     pub fn write_error(e: impl ToString) -> Self {
         ModelError::Write(e.to_string())
     }
+
+    /// True when what the user gave is at fault (a file, a configuration, a device that is not
+    /// there); false for a failed write of a result.
+    pub fn is_input_error(&self) -> bool {
+        !matches!(self, ModelError::Write(_))
+    }
 }
 
 /// A float tensor from row-major values.

@@ -50,6 +50,14 @@ pub enum GenerateError {
     Io(String),
 }
 
+impl GenerateError {
+    /// True when the user can fix it (install OpenFOAM, change the settings); false for a
+    /// failure while writing or running the cases.
+    pub fn is_input_error(&self) -> bool {
+        matches!(self, GenerateError::Missing(_) | GenerateError::Settings(_))
+    }
+}
+
 /// OpenFOAM as found on this machine.
 #[derive(Debug, Clone)]
 pub struct OpenFoam {
@@ -161,6 +169,10 @@ fn log_tail(log_path: &Path) -> String {
     }
     tail
 }
+
+/// Air density of the generated runs (kg/m³): sea-level air; the solver is incompressible and
+/// works in kinematic pressure, so only the prepared run's pascals depend on it.
+pub const AIR_DENSITY_KG_M3: f64 = 1.2;
 
 /// What one run records beside the AhmedML files (the stable `run.json` shape in DESIGN.md).
 #[derive(Debug, Clone, Serialize)]

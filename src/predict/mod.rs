@@ -8,12 +8,12 @@
 //! similarity (Cp, Cf, u/U∞ and ωL/U∞ held fixed; Reynolds-number effects are not modelled).
 
 mod closed;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::tensor::backend::Backend;
-use serde::Serialize;
 
 use crate::checkpoint;
 use crate::data::Normalizer;
@@ -32,6 +32,7 @@ use crate::model::{positions_tensor, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, Axes, Forces, Reference};
 
 pub use closed::open_edges;
+pub use report::{Outputs, PredictReport, ReferenceValues, Summary, Timings};
 
 /// How the reference area is chosen.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,68 +65,6 @@ pub struct PredictJob {
     /// Predict bodies outside the checkpoint's shape domain anyway (marked as such).
     pub allow_extrapolation: bool,
     pub picture: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ReferenceValues {
-    pub speed_m_s: f64,
-    pub density_kg_m3: f64,
-    pub area_m2: f64,
-    pub length_m: f64,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Outputs {
-    pub surface: Option<String>,
-    pub volume: Option<String>,
-    pub summary: Option<String>,
-    pub picture: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Default)]
-pub struct Timings {
-    pub load: f64,
-    pub sample: f64,
-    pub encode: f64,
-    pub decode: f64,
-    pub export: f64,
-    pub total: f64,
-}
-
-/// The result (DESIGN.md "Stable interfaces": `cd`, `cl`, `cs`, `force_n`, `reference`,
-/// `outputs`, `timings_s`, `in_domain`, `domain_score`, `cd_std`, `cl_std`; the rest is extra).
-#[derive(Debug, Clone, Serialize)]
-pub struct PredictReport {
-    pub cd: f64,
-    pub cl: f64,
-    pub cs: f64,
-    /// 1σ of Cd and Cl: the spread of the anchor draws times the checkpoint's calibrated factor;
-    /// `null` with one draw or an uncalibrated checkpoint.
-    pub cd_std: Option<f64>,
-    pub cl_std: Option<f64>,
-    /// Whether the body is like the checkpoint's training bodies (`null`: the checkpoint has no
-    /// shape domain; `slipstream calibrate` adds one).
-    pub in_domain: Option<bool>,
-    /// Distance to the nearest training body over the training bodies' typical spacing;
-    /// accepted up to `domain_threshold`.
-    pub domain_score: Option<f64>,
-    pub domain_threshold: Option<f64>,
-    pub nearest_training_run: Option<String>,
-    /// What is unlike the training bodies, in words (empty in the domain).
-    pub domain_reasons: Vec<String>,
-    pub force_n: [f64; 3],
-    pub pressure_force_n: [f64; 3],
-    pub shear_force_n: [f64; 3],
-    pub reference: ReferenceValues,
-    pub outputs: Outputs,
-    pub timings_s: Timings,
-    pub surface_points: usize,
-    pub volume_points: usize,
-    pub triangles: usize,
-    /// Anchor draws averaged (`encode` and `decode` timings are their sums).
-    pub draws: usize,
-    pub warnings: Vec<String>,
-    pub checkpoint: String,
 }
 
 fn bad(path: &Path, message: impl std::fmt::Display) -> ModelError {

@@ -45,7 +45,7 @@ pub fn write_synthetic_prepared_lacking(
     forces: bool,
     absent: &[&str],
 ) {
-    use slipstream::data::prepare::{write_splits_and_stats, SplitRule};
+    use slipstream::data::split_rule::{write_splits_and_stats, SplitRule};
     use slipstream::mesh::hdf5::H5Writer;
     use slipstream::rng::Rng;
     std::fs::create_dir_all(dir).unwrap();

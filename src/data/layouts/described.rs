@@ -5,10 +5,14 @@
 //! Facts come from DESIGN.md ("Datasets"). The wall-shear sign of the OpenFOAM-written datasets
 //! (OpenFOAM stores −τ) is assumed from their writer; confirming it needs a run's own force CSV.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::csv_table::CsvTable;
-use super::prepare::{read_run, PrepareOptions, PreparedArrays, RunSources};
+use super::{Layout, NumberedRuns, RawDataset};
+use crate::data::csv_table::CsvTable;
+use crate::data::design_parameters::from_csv_if_present;
+use crate::data::prepared_arrays::PreparedArrays;
+use crate::data::reading::{numbered_runs, read_run, PrepareOptions, RunSources};
+use crate::data::DataError;
 use crate::mesh;
 use crate::physics::PressureKind;
 
@@ -23,9 +27,9 @@ pub enum RefValue {
     },
 }
 
-/// How a layout stores its runs.
+/// How a described layout stores its runs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Layout {
+pub struct Described {
     pub name: &'static str,
     /// File names inside `run_{i}/`; `{i}` is the run number.
     pub geometry_file: &'static str,
@@ -58,7 +62,7 @@ pub struct Layout {
 
 /// DrivAerML (Ashton et al. 2024): OpenFOAM, time-averaged (`…MeanTrim`) kinematic fields,
 /// U∞ = 38.889 m/s, constant reference area 2.17 m², wheelbase 2.7862 m as length.
-pub const DRIVAERML: Layout = Layout {
+pub const DRIVAERML: Described = Described {
     name: "drivaerml",
     geometry_file: "drivaer_{i}.stl",
     surface_file: "boundary_{i}.vtp",
@@ -82,7 +86,7 @@ pub const DRIVAERML: Layout = Layout {
 
 /// AhmedML (Ashton et al. 2024): OpenFOAM, time-averaged kinematic fields at U = 1 m/s, ρ = 1,
 /// A = 0.112032 m², the Ahmed body's length 1.044 m.
-pub const AHMEDML: Layout = Layout {
+pub const AHMEDML: Described = Described {
     name: "ahmedml",
     geometry_file: "ahmed_{i}.stl",
     surface_file: "boundary_{i}.vtp",
@@ -112,7 +116,7 @@ pub const AHMEDML: Layout = Layout {
 /// no free-stream speed: the velocity is kept as stored, and with Cp fields the coefficients do
 /// not need one. The skin-friction sign (traction on the body) is assumed, not yet confirmed
 /// against a run's force CSV.
-pub const WINDSORML: Layout = Layout {
+pub const WINDSORML: Described = Described {
     name: "windsorml",
     geometry_file: "windsor_{i}.stl",
     surface_file: "boundary_{i}.vtu",
@@ -134,31 +138,40 @@ pub const WINDSORML: Layout = Layout {
     parameters_file: Some("geo_parameters_{i}.csv"),
 };
 
-/// Layouts `prepare` reads through a description (besides `slipstream`).
-pub const LAYOUTS: &[&Layout] = &[&DRIVAERML, &AHMEDML, &WINDSORML];
+impl Layout for Described {
+    fn name(&self) -> &'static str {
+        self.name
+    }
 
-pub fn layout(name: &str) -> Option<&'static Layout> {
-    LAYOUTS.iter().copied().find(|l| l.name == name)
+    fn open(&self, src: &Path) -> Result<Box<dyn RawDataset>, DataError> {
+        let layout = self.clone();
+        Ok(Box::new(NumberedRuns {
+            runs: numbered_runs(src)?,
+            prepare: move |dir: &Path, name: &str, out: &Path, opts: &PrepareOptions| {
+                prepare_run(&layout, dir, name, out, opts)
+            },
+        }))
+    }
 }
 
-fn file(dir: &Path, pattern: &str, number: &str) -> std::path::PathBuf {
+fn file(dir: &Path, pattern: &str, number: &str) -> PathBuf {
     dir.join(pattern.replace("{i}", number))
 }
 
 /// A file that exists whole or in parts (`NAME.00.part`, … or `NAME.part0`, …, read in place by
 /// every reader through [`mesh::SplitFile`]; nothing is joined or written). Missing, a gap in
 /// the parts or an empty part: an error naming the files.
-fn whole_file(path: &Path) -> Result<std::path::PathBuf, String> {
+fn whole_file(path: &Path) -> Result<PathBuf, DataError> {
     mesh::SplitFile::open(path).map_err(|e| match &e {
         mesh::MeshError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
-            format!("{}: missing", path.display())
+            DataError::file(path, "missing")
         }
-        _ => e.to_string(),
+        _ => DataError::Mesh(e),
     })?;
     Ok(path.to_path_buf())
 }
 
-fn reference(value: RefValue, dir: &Path, number: &str) -> Result<f64, String> {
+fn reference(value: RefValue, dir: &Path, number: &str) -> Result<f64, DataError> {
     match value {
         RefValue::Constant(v) => Ok(v),
         RefValue::PerRun {
@@ -166,22 +179,22 @@ fn reference(value: RefValue, dir: &Path, number: &str) -> Result<f64, String> {
             column,
         } => {
             let path = file(dir, pattern, number);
-            let table = CsvTable::read(&path).map_err(|e| e.to_string())?;
-            table
-                .value(column)
-                .ok_or_else(|| format!("{}: no single value in column `{column}`", path.display()))
+            let table = CsvTable::read(&path)?;
+            table.value(column).ok_or_else(|| {
+                DataError::file(&path, format!("no single value in column `{column}`"))
+            })
         }
     }
 }
 
 /// Prepares run `name` (`run_<i>`) of a described layout into `out`.
-pub fn prepare_run(
-    layout: &Layout,
+fn prepare_run(
+    layout: &Described,
     dir: &Path,
     name: &str,
     out: &Path,
     opts: &PrepareOptions,
-) -> Result<(usize, usize), String> {
+) -> Result<(usize, usize), DataError> {
     let n = name.trim_start_matches("run_");
     let sources = RunSources {
         surface: whole_file(&file(dir, layout.surface_file, n))?,
@@ -200,10 +213,10 @@ pub fn prepare_run(
     let coefficients = match layout.forces_file {
         Some(pattern) => {
             let path = file(dir, pattern, n);
-            let table = CsvTable::read(&path).map_err(|e| e.to_string())?;
+            let table = CsvTable::read(&path)?;
             let cd = table
                 .value("cd")
-                .ok_or_else(|| format!("{}: no single value in column `cd`", path.display()))?;
+                .ok_or_else(|| DataError::file(&path, "no single value in column `cd`"))?;
             [Some(cd), table.value("cl"), table.value("cs")]
         }
         None => [None; 3],
@@ -220,8 +233,7 @@ pub fn prepare_run(
         flow_axis: layout.flow_axis.into(),
         coefficients,
         parameters: match layout.parameters_file {
-            Some(pattern) => super::design_parameters::from_csv_if_present(&file(dir, pattern, n))?
-                .unwrap_or_default(),
+            Some(pattern) => from_csv_if_present(&file(dir, pattern, n))?.unwrap_or_default(),
             None => Vec::new(),
         },
         ..arrays

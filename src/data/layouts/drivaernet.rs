@@ -7,11 +7,54 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::csv_table::KeyedTable;
-use super::prepare::{
-    projected_body, read_run_from, read_surface, PrepareOptions, PreparedArrays, RunSources,
+use super::{Layout, RawDataset};
+use crate::data::csv_table::KeyedTable;
+use crate::data::prepared_arrays::PreparedArrays;
+use crate::data::reading::{
+    projected_body, read_run_from, read_surface, PrepareOptions, RunSources,
 };
+use crate::data::DataError;
 use crate::physics::PressureKind;
+
+/// The `drivaernet` layout: DrivAerNet++'s modality folders; runs named by design id.
+pub struct DrivAerNet;
+
+impl Layout for DrivAerNet {
+    fn name(&self) -> &'static str {
+        "drivaernet"
+    }
+
+    fn numbered(&self) -> bool {
+        false
+    }
+
+    fn open(&self, src: &Path) -> Result<Box<dyn RawDataset>, DataError> {
+        let designs = discover(src)?;
+        let tables = Tables::find(src)?;
+        Ok(Box::new(Designs { designs, tables }))
+    }
+}
+
+/// The designs found below a DrivAerNet++ folder, with its tables.
+struct Designs {
+    designs: Vec<DesignFiles>,
+    tables: Tables,
+}
+
+impl RawDataset for Designs {
+    fn runs(&self) -> Vec<String> {
+        self.designs.iter().map(|d| d.id.clone()).collect()
+    }
+
+    fn prepare(
+        &self,
+        index: usize,
+        out: &Path,
+        opts: &PrepareOptions,
+    ) -> Result<(usize, usize), DataError> {
+        prepare_design(&self.designs[index], &self.tables, out, opts)
+    }
+}
 
 /// Air density of the simulations (the author, DrivAerNet issue #2), kg/m³.
 pub const DENSITY_KG_M3: f64 = 1.2;
@@ -79,10 +122,10 @@ fn modality(path: &Path, root: &Path) -> Option<Modality> {
 /// Deepest folder level searched below the root (the deepest known unpacking uses 5).
 const MAX_DEPTH: usize = 8;
 
-fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> Result<(), DataError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| DataError::read(dir, e))?;
     for entry in entries {
-        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        let path = entry.map_err(|e| DataError::read(dir, e))?.path();
         if path.is_dir() {
             if depth < MAX_DEPTH {
                 walk(&path, depth + 1, files)?;
@@ -96,7 +139,7 @@ fn walk(dir: &Path, depth: usize, files: &mut Vec<PathBuf>) -> Result<(), String
 
 /// Every design below `root` that has a surface pressure file, sorted by id, with whichever of
 /// its other files exist. A design id found twice in one modality is an error naming both files.
-pub fn discover(root: &Path) -> Result<Vec<DesignFiles>, String> {
+pub fn discover(root: &Path) -> Result<Vec<DesignFiles>, DataError> {
     let mut files = Vec::new();
     walk(root, 0, &mut files)?;
     files.sort();
@@ -109,10 +152,12 @@ pub fn discover(root: &Path) -> Result<Vec<DesignFiles>, String> {
             continue;
         };
         if let Some(first) = found.insert((m, id.to_string()), path.clone()) {
-            return Err(format!(
-                "design {id} appears twice: {} and {}; keep one copy",
-                first.display(),
-                path.display()
+            return Err(DataError::file(
+                &path,
+                format!(
+                    "design {id} appears twice: here and in {}; keep one copy",
+                    first.display()
+                ),
             ));
         }
     }
@@ -122,9 +167,9 @@ pub fn discover(root: &Path) -> Result<Vec<DesignFiles>, String> {
         .map(|(_, id)| id.clone())
         .collect();
     if ids.is_empty() {
-        return Err(format!(
-            "{}: no PressureVTK/…/<design>.vtk below it; is this a DrivAerNet++ folder?",
-            root.display()
+        return Err(DataError::file(
+            root,
+            "no PressureVTK/…/<design>.vtk below it; is this a DrivAerNet++ folder?",
         ));
     }
     let mut take = |m: Modality, id: &str| found.remove(&(m, id.to_string()));
@@ -152,10 +197,10 @@ pub struct Tables {
 impl Tables {
     /// Finds and reads the tables below `root` (at any depth, by their published names). Without
     /// the drag table no design has its ground truth: an error that says which file to add.
-    pub fn find(root: &Path) -> Result<Self, String> {
+    pub fn find(root: &Path) -> Result<Self, DataError> {
         let mut files = Vec::new();
         walk(root, 0, &mut files)?;
-        let named = |name: &str| -> Result<Option<PathBuf>, String> {
+        let named = |name: &str| -> Result<Option<PathBuf>, DataError> {
             let found: Vec<&PathBuf> = files
                 .iter()
                 .filter(|p| p.file_name().is_some_and(|n| n == name))
@@ -163,23 +208,28 @@ impl Tables {
             match found.as_slice() {
                 [] => Ok(None),
                 [one] => Ok(Some((*one).clone())),
-                [a, b, ..] => Err(format!(
-                    "{name} appears twice: {} and {}; keep one copy",
-                    a.display(),
-                    b.display()
+                [a, b, ..] => Err(DataError::file(
+                    b,
+                    format!(
+                        "{name} appears twice: here and {}; keep one copy",
+                        a.display()
+                    ),
                 )),
             }
         };
         let drag_path = named(DRAG_TABLE)?.ok_or_else(|| {
-            format!(
-                "{}: no {DRAG_TABLE} below it; it holds every design's drag coefficient (the \
-                 dataset's `Average Cd`), download it with the dataset and put it in this folder",
-                root.display()
+            DataError::file(
+                root,
+                format!(
+                    "no {DRAG_TABLE} below it; it holds every design's drag coefficient (the \
+                     dataset's `Average Cd`), download it with the dataset and put it in this \
+                     folder"
+                ),
             )
         })?;
-        let drag = KeyedTable::read(&drag_path, "Design").map_err(|e| e.to_string())?;
+        let drag = KeyedTable::read(&drag_path, "Design")?;
         let areas = named(AREA_TABLE)?
-            .map(|p| KeyedTable::read(&p, "Car Design").map_err(|e| e.to_string()))
+            .map(|p| KeyedTable::read(&p, "Car Design"))
             .transpose()?;
         Ok(Tables {
             drag,
@@ -195,13 +245,18 @@ impl Tables {
 /// surface's projection along the flow. The reference length is the body's length along the flow
 /// (the dataset publishes none). Without an STL the geometry is sampled on the pressure surface,
 /// the same car as CFD meshed it.
-pub fn prepare_design(
+fn prepare_design(
     design: &DesignFiles,
     tables: &Tables,
     out: &Path,
     opts: &PrepareOptions,
-) -> Result<(usize, usize), String> {
-    let lacking = |what: &str| format!("design {} has no {what}", design.id);
+) -> Result<(usize, usize), DataError> {
+    let lacking = |what: &str| {
+        DataError::file(
+            &design.pressure,
+            format!("design {} has no {what}", design.id),
+        )
+    };
     let wall_shear = design
         .wall_shear
         .clone()
@@ -211,10 +266,9 @@ pub fn prepare_design(
         .clone()
         .ok_or_else(|| lacking("volume VTK (CFD/<category>_part1|2/)"))?;
     let cd = tables.drag.value(&design.id, "Average Cd").ok_or_else(|| {
-        format!(
-            "{}: no `Average Cd` for design {}",
-            tables.drag_path.display(),
-            design.id
+        DataError::file(
+            &tables.drag_path,
+            format!("no `Average Cd` for design {}", design.id),
         )
     })?;
     let sources = RunSources {
@@ -314,11 +368,14 @@ mod tests {
     fn a_design_twice_and_a_folder_without_designs_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        assert!(discover(root).unwrap_err().contains("no PressureVTK"));
+        assert!(discover(root)
+            .unwrap_err()
+            .to_string()
+            .contains("no PressureVTK"));
         touch(root, "PressureVTK/A/X_001.vtk");
         touch(root, "CFD/A_part1/X_001.vtk");
         touch(root, "CFD/A_part2/X_001.vtk");
-        let err = discover(root).unwrap_err();
+        let err = discover(root).unwrap_err().to_string();
         assert!(err.contains("X_001 appears twice"), "{err}");
         assert!(err.contains("A_part1") && err.contains("A_part2"), "{err}");
     }

@@ -9,9 +9,48 @@
 
 use std::path::{Path, PathBuf};
 
-use super::prepare::{read_run_from, PrepareOptions, PreparedArrays, RunSources};
+use super::{Layout, RawDataset};
+use crate::data::prepared_arrays::PreparedArrays;
+use crate::data::reading::{projected_body, read_run_from, PrepareOptions, RunSources};
+use crate::data::DataError;
 use crate::mesh::{self, Location, Mesh};
 use crate::physics::PressureKind;
+
+/// The `shapenet-car` layout: `param<k>/<car>/` folders; runs named `param<k>_<car>`.
+pub struct ShapeNetCar;
+
+impl Layout for ShapeNetCar {
+    fn name(&self) -> &'static str {
+        "shapenet-car"
+    }
+
+    fn numbered(&self) -> bool {
+        false
+    }
+
+    fn open(&self, src: &Path) -> Result<Box<dyn RawDataset>, DataError> {
+        Ok(Box::new(Cars(discover(src)?)))
+    }
+}
+
+/// The cars found: their names and folders.
+struct Cars(Vec<(String, PathBuf)>);
+
+impl RawDataset for Cars {
+    fn runs(&self) -> Vec<String> {
+        self.0.iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    fn prepare(
+        &self,
+        index: usize,
+        out: &Path,
+        opts: &PrepareOptions,
+    ) -> Result<(usize, usize), DataError> {
+        let (name, dir) = &self.0[index];
+        prepare_car(dir, name, out, opts)
+    }
+}
 
 /// Free-stream speed, m/s: 72 km/h as Transolver's drag script assumes; the velocity fields'
 /// mean along the flow (17.6 m/s, noether's statistics) agrees with it.
@@ -26,12 +65,12 @@ const VOLUME_FILE: &str = "hexvelo_smpl.vtk";
 const CD_FILE: &str = "cd.txt";
 
 /// The number in a car's `cd.txt` (the first token), if the car has one.
-fn published_cd(dir: &Path) -> Result<Option<f64>, String> {
+fn published_cd(dir: &Path) -> Result<Option<f64>, DataError> {
     let path = dir.join(CD_FILE);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(DataError::read(&path, e)),
     };
     let value = text
         .split_whitespace()
@@ -39,26 +78,25 @@ fn published_cd(dir: &Path) -> Result<Option<f64>, String> {
         .and_then(|t| t.parse::<f64>().ok())
         .filter(|v| v.is_finite());
     value.map(Some).ok_or_else(|| {
-        format!(
-            "{}: expected one number, found `{}`",
-            path.display(),
-            text.trim()
+        DataError::file(
+            &path,
+            format!("expected one number, found `{}`", text.trim()),
         )
     })
 }
 
 /// The cars below `root` (ShapeNet-Car's `training_data` folder, or a folder holding it), named
 /// `param<k>_<hash>` so that `--split shapenet-param0` can tell the folds apart; in order.
-pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf)>, DataError> {
     let nested = root.join("training_data");
     let base = if nested.is_dir() {
         nested
     } else {
         root.to_path_buf()
     };
-    let list = |dir: &Path| -> Result<Vec<PathBuf>, String> {
+    let list = |dir: &Path| -> Result<Vec<PathBuf>, DataError> {
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .map_err(|e| DataError::read(dir, e))?
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.is_dir())
@@ -84,9 +122,9 @@ pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
         }
     }
     if cars.is_empty() {
-        return Err(format!(
-            "{}: no param<k>/<car>/ folders; is this ShapeNet-Car's training_data folder?",
-            base.display()
+        return Err(DataError::file(
+            &base,
+            "no param<k>/<car>/ folders; is this ShapeNet-Car's training_data folder?",
         ));
     }
     Ok(cars)
@@ -94,7 +132,7 @@ pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
 
 /// The name of the one point array of `mesh` with `components` values a point: ShapeNet-Car's
 /// files hold a single unnamed-by-convention scalar (pressure) or vector (velocity).
-fn sole_point_array(mesh: &Mesh, components: usize, file: &Path) -> Result<String, String> {
+fn sole_point_array(mesh: &Mesh, components: usize, file: &Path) -> Result<String, DataError> {
     let found: Vec<&str> = mesh
         .point_data
         .iter()
@@ -103,15 +141,17 @@ fn sole_point_array(mesh: &Mesh, components: usize, file: &Path) -> Result<Strin
         .collect();
     match found.as_slice() {
         [one] => Ok(one.to_string()),
-        [] => Err(format!(
-            "{}: no point array with {components} component(s)",
-            file.display()
+        [] => Err(DataError::file(
+            file,
+            format!("no point array with {components} component(s)"),
         )),
-        many => Err(format!(
-            "{}: {} point arrays with {components} component(s) ({}); expected one",
-            file.display(),
-            many.len(),
-            many.join(", ")
+        many => Err(DataError::file(
+            file,
+            format!(
+                "{} point arrays with {components} component(s) ({}); expected one",
+                many.len(),
+                many.join(", ")
+            ),
         )),
     }
 }
@@ -120,34 +160,34 @@ fn sole_point_array(mesh: &Mesh, components: usize, file: &Path) -> Result<Strin
 /// velocity from the points onto the hexahedra and vorticity from it, wall shear and volume
 /// pressure absent. Flow along +z, y up; reference area the surface's frontal area along z,
 /// reference length its extent along z.
-pub fn prepare_car(
+fn prepare_car(
     dir: &Path,
     name: &str,
     out: &Path,
     opts: &PrepareOptions,
-) -> Result<(usize, usize), String> {
+) -> Result<(usize, usize), DataError> {
     let surface_path = dir.join(SURFACE_FILE);
     let volume_path = dir.join(VOLUME_FILE);
     for path in [&surface_path, &volume_path] {
         if !path.is_file() {
-            return Err(format!(
-                "{}: missing (four cars of the published dataset lack their surface file)",
-                path.display()
+            return Err(DataError::file(
+                path,
+                "missing (four cars of the published dataset lack their surface file)",
             ));
         }
     }
-    let surface = mesh::read_mesh(&surface_path).map_err(|e| e.to_string())?;
+    let surface = mesh::read_mesh(&surface_path)?;
     let pressure = sole_point_array(&surface, 1, &surface_path)?;
-    let volume = mesh::read_mesh(&volume_path).map_err(|e| e.to_string())?;
+    let volume = mesh::read_mesh(&volume_path)?;
     let velocity = sole_point_array(&volume, 3, &volume_path)?;
     if volume.field(Location::Cell, &velocity).is_some() {
-        return Err(format!(
-            "{}: `{velocity}` is both a point and a cell array; expected point data",
-            volume_path.display()
+        return Err(DataError::file(
+            &volume_path,
+            format!("`{velocity}` is both a point and a cell array; expected point data"),
         ));
     }
     drop(volume);
-    let (area_m2, length_m) = super::prepare::projected_body(&surface, 2, &surface_path)?;
+    let (area_m2, length_m) = projected_body(&surface, 2, &surface_path)?;
     let sources = RunSources {
         surface: surface_path.clone(),
         surface_extra: None,
@@ -202,6 +242,7 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         assert!(discover(empty.path())
             .unwrap_err()
+            .to_string()
             .contains("training_data"));
     }
 }
