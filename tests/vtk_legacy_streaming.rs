@@ -6,7 +6,7 @@
 mod common;
 
 use slipstream::geometry;
-use slipstream::mesh::vtk_legacy_stream::{extract, outline};
+use slipstream::mesh::vtk_legacy::stream::{extract, outline};
 use slipstream::mesh::vtk_xml::ExtractRequest;
 use slipstream::mesh::{self, CellType, Location};
 

@@ -26,7 +26,6 @@ pub mod obj;
 pub mod split_file;
 pub mod stl;
 pub mod vtk_legacy;
-pub mod vtk_legacy_stream;
 pub mod vtk_xml;
 
 use std::path::Path;

@@ -68,7 +68,7 @@ pub(super) fn read_volume(
             })
         }
         Ok(mesh::Format::VtkLegacy) => {
-            mesh::vtk_legacy_stream::outline(path)?.map(|o| VolumeOutline {
+            mesh::vtk_legacy::stream::outline(path)?.map(|o| VolumeOutline {
                 xml: false,
                 n_cells: o.n_cells,
                 cell_arrays: o.cell_arrays,
@@ -139,7 +139,7 @@ pub(super) fn read_volume(
     };
     let got = match outline.xml {
         true => mesh::vtk_xml::extract(path, &request)?,
-        false => mesh::vtk_legacy_stream::extract(path, &request)?
+        false => mesh::vtk_legacy::stream::extract(path, &request)?
             .ok_or_else(|| DataError::file(path, "the volume could not be streamed"))?,
     };
     let field = |spec: &str, components: usize| -> Result<Vec<f32>, DataError> {

@@ -11,18 +11,18 @@
 //! remembered and it is read in a second pass.
 //!
 //! What this does not cover (ASCII files, polydata, string or bit arrays, an unknown section) is
-//! reported as not streamable, and the caller reads the file whole with [`super::vtk_legacy`],
+//! reported as not streamable, and the caller reads the file whole with [`super::read`],
 //! which accepts all of it.
 
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::cells::CellType;
-use super::error::{MeshError, Result};
-use super::field::{Field, ScalarType, Values};
-use super::split_file::{SplitFile, SplitReader};
-use super::vtk_legacy::decode_name;
-use super::vtk_xml::{ExtractRequest, Extracted};
+use super::grammar::{decode_name, polyhedron_faces, skip_metadata, BlockType};
+use crate::mesh::cells::CellType;
+use crate::mesh::error::{MeshError, Result};
+use crate::mesh::field::{Field, Values};
+use crate::mesh::split_file::{SplitFile, SplitReader};
+use crate::mesh::vtk_xml::{ExtractRequest, Extracted};
 
 /// What a legacy unstructured grid holds, from its section headers alone.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -89,80 +89,20 @@ fn starts_with_ignore_case(line: &[u8], prefix: &[u8]) -> bool {
         .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
 }
 
-/// The value type of a binary block: a numeric type, or `vtkIdType` (written as 32-bit ints).
-#[derive(Debug, Clone, Copy)]
-enum Ty {
-    Num(ScalarType),
-    Id,
-}
-
-impl Ty {
-    /// `None` for bit and string arrays, whose blocks this walk does not size.
-    fn parse(name: &str) -> Option<Ty> {
-        let lower = name.to_ascii_lowercase();
-        match lower.as_str() {
-            "vtkidtype" | "idtype" => Some(Ty::Id),
-            "bit" | "string" | "utf8_string" | "variant" => None,
-            _ => ScalarType::from_vtk_name(&lower).map(Ty::Num),
-        }
-    }
-
-    fn size(self) -> usize {
-        match self {
-            Ty::Num(t) => t.size_bytes(),
-            Ty::Id => 4,
-        }
-    }
-
-    fn source(self) -> ScalarType {
-        match self {
-            Ty::Num(t) => t,
-            Ty::Id => ScalarType::I32,
-        }
-    }
-
-    /// One big-endian value of this type (`bytes` is exactly `size()` long).
-    fn decode(self, b: &[u8]) -> f64 {
-        fn be<const N: usize>(b: &[u8]) -> [u8; N] {
-            let mut out = [0u8; N];
-            for (o, v) in out.iter_mut().zip(b) {
-                *o = *v;
-            }
-            out
-        }
-        let first = b.first().copied().unwrap_or(0);
-        match self {
-            Ty::Id => f64::from(i32::from_be_bytes(be(b))),
-            Ty::Num(t) => match t {
-                ScalarType::I8 => f64::from(first as i8),
-                ScalarType::U8 => f64::from(first),
-                ScalarType::I16 => f64::from(i16::from_be_bytes(be(b))),
-                ScalarType::U16 => f64::from(u16::from_be_bytes(be(b))),
-                ScalarType::I32 => f64::from(i32::from_be_bytes(be(b))),
-                ScalarType::U32 => f64::from(u32::from_be_bytes(be(b))),
-                ScalarType::I64 => i64::from_be_bytes(be(b)) as f64,
-                ScalarType::U64 => u64::from_be_bytes(be(b)) as f64,
-                ScalarType::F32 => f64::from(f32::from_be_bytes(be(b))),
-                ScalarType::F64 => f64::from_be_bytes(be(b)),
-            },
-        }
-    }
-}
-
 /// Where the cell connectivity sits, to be read once the cell types are known.
 #[derive(Debug, Clone, Copy)]
 enum Connectivity {
     /// Version ≤ 4.2: `n` records `npts id…`, `size` int32 values in all, starting at `at`.
     Records { at: u64, size: u64 },
     /// Version 5: `count` values of `ty` starting at `at`, cut into cells by the offsets.
-    Flat { at: u64, count: u64, ty: Ty },
+    Flat { at: u64, count: u64, ty: BlockType },
 }
 
 /// An attribute array's header: what its block holds.
 struct ArrayHeader {
     name: String,
     components: usize,
-    ty: Ty,
+    ty: BlockType,
     /// Cell data (else point data).
     is_cell: bool,
     tuples: u64,
@@ -279,7 +219,7 @@ impl Scanner {
     /// Decodes `count` values of `ty`, handing each (its index, its value) to `each`.
     fn values(
         &mut self,
-        ty: Ty,
+        ty: BlockType,
         count: u64,
         what: &str,
         mut each: impl FnMut(u64, f64) -> Result<()>,
@@ -308,8 +248,8 @@ impl Scanner {
         Ok(())
     }
 
-    /// Skips a `METADATA` block if one comes next (VTK ≥ 8 writes one after some arrays); it ends
-    /// at a blank line, and its component names take one line each (a name may be empty).
+    /// Skips a `METADATA` block if one comes next ([`skip_metadata`], the rule the whole reader
+    /// follows too).
     fn skip_metadata(&mut self, components: usize) -> Result<()> {
         let next = self.words()?;
         match next {
@@ -319,19 +259,10 @@ impl Scanner {
                 return Ok(());
             }
         }
-        while let Some(line) = self.raw_line()? {
-            let text = String::from_utf8_lossy(&line);
-            let word = text.split_whitespace().next().unwrap_or("");
-            if word.is_empty() {
-                break;
-            }
-            if word.eq_ignore_ascii_case("COMPONENT_NAMES") {
-                for _ in 0..components {
-                    self.raw_line()?;
-                }
-            }
+        match skip_metadata(components, || self.raw_line())? {
+            true => Ok(()),
+            false => Err(self.invalid("unexpected end of file in METADATA COMPONENT_NAMES")),
         }
-        Ok(())
     }
 
     /// Whether the next line starts with `keyword`, without consuming anything: after some
@@ -404,7 +335,7 @@ impl Scanner {
             match keyword.as_str() {
                 "POINTS" => {
                     let n = self.count(words.get(1), "POINTS")?;
-                    let Some(ty) = words.get(2).and_then(|t| Ty::parse(t)) else {
+                    let Some(ty) = words.get(2).and_then(|t| BlockType::parse(t)) else {
                         return Ok(None);
                     };
                     outline.n_points = n;
@@ -434,7 +365,7 @@ impl Scanner {
                     let b = self.count(words.get(2), "CELLS")?;
                     if self.next_is("OFFSETS")? {
                         let next = self.expect_words("CELLS OFFSETS")?;
-                        let Some(ty) = next.get(1).and_then(|t| Ty::parse(t)) else {
+                        let Some(ty) = next.get(1).and_then(|t| BlockType::parse(t)) else {
                             return Ok(None);
                         };
                         outline.n_cells = a.saturating_sub(1);
@@ -453,7 +384,7 @@ impl Scanner {
                         let Some(ty) = conn
                             .get(1)
                             .filter(|_| word(&conn, 0).eq_ignore_ascii_case("CONNECTIVITY"))
-                            .and_then(|t| Ty::parse(t))
+                            .and_then(|t| BlockType::parse(t))
                         else {
                             return Err(self.invalid("CELLS: expected CONNECTIVITY after OFFSETS"));
                         };
@@ -480,7 +411,7 @@ impl Scanner {
                     if wants_centres {
                         self.fits(n.saturating_mul(4), "CELL_TYPES")?;
                         let mut types = Vec::with_capacity(n as usize);
-                        self.values(Ty::Num(ScalarType::I32), n, "CELL_TYPES", |_, v| {
+                        self.values(BlockType::INT32, n, "CELL_TYPES", |_, v| {
                             types.push(v as u8);
                             Ok(())
                         })?;
@@ -528,7 +459,7 @@ impl Scanner {
                         let what = format!("FIELD array '{}'", word(&header, 0));
                         let components = self.count(header.get(1), &what)? as usize;
                         let tuples = self.count(header.get(2), &what)?;
-                        let Some(ty) = header.get(3).and_then(|t| Ty::parse(t)) else {
+                        let Some(ty) = header.get(3).and_then(|t| BlockType::parse(t)) else {
                             return Ok(None);
                         };
                         let Some((is_cell, n)) = section else {
@@ -595,7 +526,7 @@ impl Scanner {
                         }
                         _ => (words.get(2), 1),
                     };
-                    let Some(ty) = ty_word.and_then(|t| Ty::parse(t)) else {
+                    let Some(ty) = ty_word.and_then(|t| BlockType::parse(t)) else {
                         return Ok(None);
                     };
                     let header = ArrayHeader {
@@ -754,7 +685,7 @@ impl Scanner {
             Connectivity::Records { at, size } => {
                 self.seek(at)?;
                 let mut remaining = 0u64; // values left in the current record
-                self.values(Ty::Num(ScalarType::I32), size, "CELLS", |_, v| {
+                self.values(BlockType::INT32, size, "CELLS", |_, v| {
                     if remaining == 0 {
                         if cell >= n_cells {
                             return Err(invalid(format!("CELLS holds more than {n_cells} cells")));
@@ -807,19 +738,9 @@ impl Scanner {
     }
 }
 
-/// The distinct points of a polyhedron's face stream `nFaces, (n, id…)…`.
+/// The distinct points of a polyhedron's face stream, sorted (`None`: a broken stream).
 fn face_stream_points(stream: &[u32]) -> Option<Vec<u32>> {
-    let (&faces, mut rest) = stream.split_first()?;
-    let mut points = Vec::new();
-    for _ in 0..faces {
-        let (&n, tail) = rest.split_first()?;
-        let (face, tail) = tail.split_at_checked(n as usize)?;
-        points.extend_from_slice(face);
-        rest = tail;
-    }
-    if !rest.is_empty() {
-        return None;
-    }
+    let mut points: Vec<u32> = polyhedron_faces(stream).ok()?.concat();
     points.sort_unstable();
     points.dedup();
     Some(points)
