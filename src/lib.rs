@@ -23,6 +23,7 @@ pub mod openfoam;
 pub mod physics;
 #[cfg(feature = "model")]
 pub mod predict;
+pub mod progress;
 pub mod rng;
 #[cfg(test)]
 mod test_fixtures;

@@ -75,7 +75,7 @@ fn job(data: &Path, out: &Path, resume: bool, stop_after: Option<u64>, config: &
         stop_after,
         residence: Residence::Memory,
         init_from: None,
-        progress: false,
+        progress: slipstream::progress::Progress::silent(),
     }
 }
 

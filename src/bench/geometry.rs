@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::geometry::synthetic::ellipsoid;
 use crate::geometry::{frontal_area, neighbours::PointIndex, sample_surface, SurfaceQuery};
+use crate::progress::Progress;
 use crate::rng::Rng;
 
 /// One timed operation.
@@ -53,11 +54,16 @@ pub struct GeometryBenchmark {
     pub threads: usize,
 }
 
-fn timed<T>(name: &str, timings: &mut Vec<Timing>, f: impl FnOnce() -> (T, String)) -> T {
+fn timed<T>(
+    name: &str,
+    timings: &mut Vec<Timing>,
+    progress: &Progress,
+    f: impl FnOnce() -> (T, String),
+) -> T {
     let t = Instant::now();
     let (out, detail) = f();
     let seconds = t.elapsed().as_secs_f64();
-    eprintln!("  {name:<48} {seconds:>8.3} s   {detail}");
+    progress.note(|| format!("  {name:<48} {seconds:>8.3} s   {detail}"));
     timings.push(Timing {
         name: name.into(),
         seconds,
@@ -66,10 +72,11 @@ fn timed<T>(name: &str, timings: &mut Vec<Timing>, f: impl FnOnce() -> (T, Strin
     out
 }
 
-pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
+/// Runs every benchmark, noting each one's time on `progress` as it finishes.
+pub fn run(config: &GeometryBenchConfig, progress: &Progress) -> GeometryBenchmark {
     let mut timings = Vec::new();
     // A car-sized body: 4.5 m long, 1.8 m wide, 1.4 m high.
-    let soup = timed("build ellipsoid mesh", &mut timings, || {
+    let soup = timed("build ellipsoid mesh", &mut timings, progress, || {
         let s = ellipsoid(config.triangles, [2.25, 0.9, 0.7], [2.25, 0.0, 0.7]);
         let n = s.len();
         (s, format!("{n} triangles"))
@@ -77,6 +84,7 @@ pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
     timed(
         &format!("{} surface samples", config.surface_samples),
         &mut timings,
+        progress,
         || {
             let s = sample_surface(&soup, config.surface_samples, 1);
             ((), format!("{} points", s.position.len()))
@@ -85,6 +93,7 @@ pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
     let query = timed(
         "winding/distance structure (BVH) build",
         &mut timings,
+        progress,
         || (SurfaceQuery::new(&soup), String::new()),
     );
     let mut rng = Rng::seed_from(2);
@@ -100,6 +109,7 @@ pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
     timed(
         &format!("{} winding-number queries", config.winding_queries),
         &mut timings,
+        progress,
         || {
             let w = query.winding_numbers(&queries);
             let inside = w.iter().filter(|x| x.abs() > 0.5).count();
@@ -109,6 +119,7 @@ pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
     timed(
         &format!("{} signed distances", config.winding_queries),
         &mut timings,
+        progress,
         || {
             let d = query.signed_distances(&queries);
             let mean = d.iter().sum::<f64>() / d.len().max(1) as f64;
@@ -118,6 +129,7 @@ pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
     timed(
         &format!("frontal area at {} mm pixels", config.pixel_m * 1e3),
         &mut timings,
+        progress,
         || {
             // The ellipsoid's frontal area is π·0.9·0.7 m².
             let exact = std::f64::consts::PI * 0.9 * 0.7;
@@ -140,6 +152,7 @@ pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
     let index = timed(
         &format!("k-d tree build over {} points", config.knn_points),
         &mut timings,
+        progress,
         || (PointIndex::new(&points), String::new()),
     );
     let knn_queries: Vec<[f32; 3]> = points
@@ -151,6 +164,7 @@ pub fn run(config: &GeometryBenchConfig) -> GeometryBenchmark {
     timed(
         &format!("{} k-NN queries (k = {})", knn_queries.len(), config.k),
         &mut timings,
+        progress,
         || {
             let r = index.nearest_batch(&knn_queries, config.k);
             ((), format!("{} neighbours", r.index.len()))

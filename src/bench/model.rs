@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::model::cpu_isa::{self, KernelIsas};
 use crate::model::device::Job;
 use crate::model::{positions_tensor, AbUpt, AbUptConfig, Branch, Encoded, ModelError};
+use crate::progress::Progress;
 use crate::rng::Rng;
 
 /// Semi-axes and centre (m) of the synthetic body: a 4.6 m × 2 m × 1.4 m car.
@@ -331,7 +332,8 @@ pub struct StreamBench {
     pub surface_points: usize,
     pub volume_points: usize,
     pub chunk: usize,
-    pub progress: bool,
+    /// Where the points streamed so far are reported.
+    pub progress: Progress,
 }
 
 impl Job for StreamBench {
@@ -366,22 +368,21 @@ impl Job for StreamBench {
             let warmup_s = seconds_since(t);
             let t = Instant::now();
             let mut done = 0usize;
+            self.progress.start(&format!("{branch:?}"), total as u64);
             while done < total {
                 let n = chunk.min(total - done);
                 let pts = branch_points(&self.config, branch, n, &mut rng);
                 let out = model.decode_chunked(&enc, branch, &pts, chunk, |_| {})?;
                 std::hint::black_box(out);
                 done += n;
-                if self.progress {
-                    eprint!(
-                        "\r{branch:?}: {done}/{total} points, {:.1} s",
+                self.progress.advance(done as u64, || {
+                    format!(
+                        "{branch:?}: {done}/{total} points, {:.1} s",
                         t.elapsed().as_secs_f64()
-                    );
-                }
+                    )
+                });
             }
-            if self.progress && total > 0 {
-                eprintln!();
-            }
+            self.progress.finish();
             let seconds = seconds_since(t);
             Ok(StreamPart {
                 warmup_s,

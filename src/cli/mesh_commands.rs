@@ -147,7 +147,7 @@ pub(super) fn bench_geometry(a: &BenchGeometryArgs) -> Result<()> {
         "geometry benchmark on {} threads",
         rayon::current_num_threads()
     );
-    let r = bench::geometry::run(&config);
+    let r = bench::geometry::run(&config, &super::progress::on_stderr(false));
     if a.json {
         outln!("{}", serde_json::to_string(&r)?)?;
     }

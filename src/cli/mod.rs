@@ -22,6 +22,7 @@ mod args;
 mod data_commands;
 mod mesh_commands;
 mod model_commands;
+mod progress;
 
 use anyhow::Result;
 

@@ -87,7 +87,7 @@ pub(super) fn train(a: &TrainArgs) -> Result<()> {
             DataResidence::Disk => Residence::Disk,
         },
         init_from: a.init_from.clone(),
-        progress: true,
+        progress: super::progress::on_stderr(false),
     };
     let report = dispatch(device, precision, job)?;
     if a.json {
@@ -169,7 +169,7 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> Result<()> {
         draws: a.draws as usize,
         chunk: a.chunk.max(1),
         seed: a.seed,
-        progress: !a.json,
+        progress: super::progress::on_stderr(a.json),
     };
     let r = dispatch(device, precision, job)?;
     if a.json {
@@ -221,7 +221,7 @@ pub(super) fn eval(a: &EvalArgs) -> Result<()> {
         anchors: a.anchors,
         draws: a.draws.unwrap_or(1),
         fields_out: a.fields_out.clone(),
-        progress: true,
+        progress: super::progress::on_stderr(false),
     };
     let report = dispatch(device, precision, job)?;
     if let Some(dir) = &a.out {
@@ -363,7 +363,7 @@ pub(super) fn bench_stream(a: &BenchStreamArgs) -> Result<()> {
         surface_points: a.surface_points,
         volume_points: a.volume_points,
         chunk: a.chunk,
-        progress: !a.json,
+        progress: super::progress::on_stderr(a.json),
     };
     let r = dispatch(device, precision, job)?;
     if a.json {

@@ -21,6 +21,7 @@ use crate::domain::{Member, ShapeDomain};
 use crate::model::device::Job;
 use crate::model::uncertainty::Calibration;
 use crate::model::ModelError;
+use crate::progress::Progress;
 
 /// What `slipstream calibrate` was asked to do.
 #[derive(Debug, Clone)]
@@ -33,7 +34,8 @@ pub struct CalibrateJob {
     pub draws: usize,
     pub chunk: usize,
     pub seed: u64,
-    pub progress: bool,
+    /// Where each validation run is reported.
+    pub progress: Progress,
 }
 
 /// The domain's summary and the fitted factors.
@@ -82,13 +84,13 @@ impl Job for CalibrateJob {
         }
         let training = dataset.load(Split::Train).map_err(ModelError::job)?;
         let validation = dataset.load(Split::Val).map_err(ModelError::job)?;
-        if self.progress {
-            eprintln!(
+        self.progress.note(|| {
+            format!(
                 "describing {} training and {} validation bodies",
                 training.len(),
                 validation.len()
-            );
-        }
+            )
+        });
         let members = training
             .iter()
             .map(Member::of_run)
@@ -114,21 +116,22 @@ impl Job for CalibrateJob {
             chunk: self.chunk,
             seed: self.seed,
         };
+        self.progress.start("calibrating", validation.len() as u64);
         for (i, run) in validation.iter().enumerate() {
             let p = predictor.predict(i, run, device)?;
             let spread = run_spread(run, &p.draws, &p.fields, &p.coefficients)?;
-            if self.progress {
-                if let Some((error, s)) = spread.cd {
-                    eprintln!(
-                        "{} ({}/{}): Cd error {error:+.4}, spread of the draws {s:.4}",
-                        run.name,
-                        i + 1,
-                        validation.len()
-                    );
-                }
-            }
+            self.progress.advance(i as u64 + 1, || match spread.cd {
+                Some((error, s)) => format!(
+                    "{} ({}/{}): Cd error {error:+.4}, spread of the draws {s:.4}",
+                    run.name,
+                    i + 1,
+                    validation.len()
+                ),
+                None => format!("{} ({}/{})", run.name, i + 1, validation.len()),
+            });
             fitting.add(&spread);
         }
+        self.progress.finish();
         let split = "val";
         let calibration = fitting
             .finish(self.draws, &data_dir.display().to_string(), split)

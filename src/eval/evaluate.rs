@@ -33,6 +33,7 @@ use crate::model::device::Job;
 use crate::model::uncertainty::{std_of, DrawSpread};
 use crate::model::{positions_tensor, AbUpt, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, integrate};
+use crate::progress::Progress;
 use crate::rng::Rng;
 
 /// What `slipstream eval` was asked to do.
@@ -58,7 +59,8 @@ pub struct EvalJob {
     pub draws: usize,
     /// Folder for each run's truth, prediction and error as VTK point clouds.
     pub fields_out: Option<PathBuf>,
-    pub progress: bool,
+    /// Where each scored run is reported.
+    pub progress: Progress,
 }
 
 /// Fields physical, row-major, for one run.
@@ -609,6 +611,7 @@ impl Job for EvalJob {
             chunk: self.chunk,
             seed: self.seed,
         };
+        self.progress.start("evaluating", runs.len() as u64);
         for (i, run) in runs.iter().enumerate() {
             let started = Instant::now();
             let (truth_cd, truth_cl) = (run.meta.cd, run.meta.cl);
@@ -681,16 +684,16 @@ impl Job for EvalJob {
                 parametric_scores.add_coefficients(cd, cl);
             }
             let seconds = started.elapsed().as_secs_f64();
-            if self.progress {
-                eprintln!(
+            self.progress.advance(i as u64 + 1, || {
+                format!(
                     "{} ({}/{}): Cd {cd:.4} vs {}, surface p rel L2 {:.2}%, {seconds:.1} s",
                     run.name,
                     i + 1,
                     runs.len(),
                     truth_cd.map_or("n/a (no force table)".to_string(), |t| format!("{t:.4}")),
                     100.0 * rel.get("surface_pressure").copied().unwrap_or(f64::NAN)
-                );
-            }
+                )
+            });
             per_run.push(RunReport {
                 run: run.name.clone(),
                 cd_true: truth_cd,
@@ -740,6 +743,7 @@ impl Job for EvalJob {
                 baseline_notes.insert("parametric".to_string(), format!("left out: {why}"));
             }
         }
+        self.progress.finish();
         Ok(EvalReport {
             runs: runs.len(),
             split: self.runs.name().to_string(),

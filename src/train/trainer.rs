@@ -26,6 +26,7 @@ use crate::model::device::Job;
 use crate::model::{
     positions_tensor, tensor_from, AbUpt, AbUptConfig, CoordinateFrame, ModelError,
 };
+use crate::progress::Progress;
 use crate::rng::Rng;
 
 /// What `slipstream train` was asked to do.
@@ -43,8 +44,8 @@ pub struct TrainJob {
     /// Start a new run from this checkpoint's weights and statistics (same architecture) instead
     /// of a random initialisation: a longer schedule, or more data, without starting over.
     pub init_from: Option<PathBuf>,
-    /// Print progress lines to stderr.
-    pub progress: bool,
+    /// Where the steps, losses and validations are reported as they happen.
+    pub progress: Progress,
 }
 
 /// Where training keeps its runs.
@@ -518,16 +519,18 @@ impl TrainJob {
                 batch_for_run(run, &normalizer, &self.config.data, &mut rng, 0)
             })
             .collect();
-        if self.progress {
-            eprintln!(
+        self.progress.note(|| {
+            format!(
                 "training {params} parameters on {} runs ({} validation), steps {}..{} of {}",
                 train_runs.len(),
                 val_runs.len(),
                 first_step,
                 last_step,
                 schedule.steps
-            );
-        }
+            )
+        });
+        self.progress.start("training", schedule.steps);
+        self.progress.advance(first_step, String::new);
 
         let mut meta = CheckpointMeta {
             step: first_step,
@@ -593,14 +596,14 @@ impl TrainJob {
                 writeln!(log, "{}", serde_json::to_string(&line).unwrap_or_default())
                     .map_err(|e| ModelError::write(&log_path, e))?;
                 meta.train_loss = Some(mean);
-                if self.progress {
+                self.progress.advance(done, || {
                     let overall = loop_started.elapsed().as_secs_f64() / (done - first_step) as f64;
-                    eprintln!(
+                    format!(
                         "step {done}/{}  loss {mean:.4}  lr {lr:.2e}  |g| {grad_norm:.3}  {per_step:.2} s/step  ETA {}",
                         schedule.steps,
                         format_duration(overall * (schedule.steps - done) as f64)
-                    );
-                }
+                    )
+                });
                 window = (0.0, [0.0; LOSS_TERMS], 0);
                 interval_started = Instant::now();
             }
@@ -630,9 +633,8 @@ impl TrainJob {
                 writeln!(log, "{}", serde_json::to_string(&line).unwrap_or_default())
                     .map_err(|e| ModelError::write(&log_path, e))?;
                 meta.val_loss = Some(total / n);
-                if self.progress {
-                    eprintln!("validation at step {done}: loss {:.4}", total / n);
-                }
+                self.progress
+                    .note(|| format!("validation at step {done}: loss {:.4}", total / n));
             }
             if done % schedule.checkpoint_every.max(1) == 0 || is_last {
                 meta.step = done;
@@ -648,6 +650,7 @@ impl TrainJob {
                     .map_err(ModelError::write_error)?;
             }
         }
+        self.progress.finish();
         log.flush().ok();
         drop(log);
         let loss_curve = if last_step == schedule.steps {
