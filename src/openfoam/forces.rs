@@ -1,6 +1,7 @@
 //! Force coefficients as OpenFOAM's `forceCoeffs` function object writes them, and the
 //! convergence judgement `generate` makes from them.
 
+use super::run_error::RunError;
 use std::path::Path;
 
 /// Per-iteration coefficients.
@@ -28,7 +29,7 @@ pub struct Settled {
 
 /// Reads `coefficient.dat` (v1912: `# Time Cd Cs Cl CmRoll …`; older: `# Time Cm Cd Cl …`),
 /// finding the columns by their header names.
-pub fn parse(text: &str, path: &Path) -> Result<Coefficients, String> {
+pub fn parse(text: &str, path: &Path) -> Result<Coefficients, RunError> {
     let mut columns: Option<(usize, usize, usize, usize)> = None;
     let mut c = Coefficients::default();
     for (n, line) in text.lines().enumerate() {
@@ -45,7 +46,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Coefficients, String> {
             continue;
         }
         let (t, d, l, s) =
-            columns.ok_or_else(|| format!("{}: no `# Time … Cd … Cl` header", path.display()))?;
+            columns.ok_or_else(|| RunError::file(path, "no `# Time … Cd … Cl` header"))?;
         let values: Vec<f64> = line
             .split_whitespace()
             .map(|v| v.parse().unwrap_or(f64::NAN))
@@ -61,16 +62,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Coefficients, String> {
                 c.cs.push(get(s).unwrap_or(0.0));
             }
             _ => {
-                return Err(format!(
-                    "{}:{}: unreadable row `{line}`",
-                    path.display(),
-                    n + 1
+                return Err(RunError::file(
+                    path,
+                    format!("line {}: unreadable row `{line}`", n + 1),
                 ))
             }
         }
     }
     if c.cd.is_empty() {
-        return Err(format!("{}: no coefficient rows", path.display()));
+        return Err(RunError::file(path, "no coefficient rows"));
     }
     Ok(c)
 }

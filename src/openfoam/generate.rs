@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::ahmed::{self, AhmedParams};
 use super::case::{write_case, CaseSettings};
 use super::forces;
+pub use super::run_error::RunError;
 use super::wall::{self, LayerCoverage, YPlus};
 use crate::geometry::surface::surface_properties;
 use crate::mesh::{self, Location, Mesh};
@@ -89,7 +90,7 @@ impl OpenFoam {
     }
 
     /// Runs `tool args…` in `case`, output to `case/log.<tool>`; a failure quotes the log's end.
-    pub fn run(&self, case: &Path, tool: &str, args: &[&str]) -> Result<(), String> {
+    pub fn run(&self, case: &Path, tool: &str, args: &[&str]) -> Result<(), RunError> {
         self.run_within(case, tool, args, None)
     }
 
@@ -101,11 +102,10 @@ impl OpenFoam {
         tool: &str,
         args: &[&str],
         limit: Option<Duration>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RunError> {
         let log_path = case.join(format!("log.{tool}"));
-        let log =
-            std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
-        let err_log = log.try_clone().map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(&log_path).map_err(|e| RunError::file(&log_path, e))?;
+        let err_log = log.try_clone().map_err(|e| RunError::file(&log_path, e))?;
         let mut cmd = Command::new(tool);
         // PWD too: OpenFOAM warns on every line of a stack trace when it disagrees with the
         // working directory.
@@ -120,36 +120,45 @@ impl OpenFoam {
         if let Some(dir) = &self.project_dir {
             cmd.env("WM_PROJECT_DIR", dir);
         }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start {tool}: {e}"))?;
+        let mut child = cmd.spawn().map_err(|source| RunError::Process {
+            what: "cannot start",
+            tool: tool.to_string(),
+            source,
+        })?;
         let started = Instant::now();
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) => {}
-                Err(e) => return Err(format!("waiting for {tool}: {e}")),
+                Err(source) => {
+                    return Err(RunError::Process {
+                        what: "waiting for",
+                        tool: tool.to_string(),
+                        source,
+                    })
+                }
             }
             if let Some(limit) = limit.filter(|l| started.elapsed() > *l) {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "{tool} exceeded the time limit of {:.0} s and was stopped; end of {}:\n  {}",
-                    limit.as_secs_f64(),
-                    log_path.display(),
-                    log_tail(&log_path)
-                ));
+                return Err(RunError::TimedOut {
+                    tool: tool.to_string(),
+                    limit_s: limit.as_secs_f64(),
+                    tail: log_tail(&log_path),
+                    log: log_path,
+                });
             }
             std::thread::sleep(Duration::from_millis(200));
         };
         if status.success() {
             return Ok(());
         }
-        Err(format!(
-            "{tool} failed ({status}); end of {}:\n  {}",
-            log_path.display(),
-            log_tail(&log_path)
-        ))
+        Err(RunError::ToolFailed {
+            tool: tool.to_string(),
+            status: status.to_string(),
+            tail: log_tail(&log_path),
+            log: log_path,
+        })
     }
 }
 
@@ -280,8 +289,11 @@ pub fn generate(
                 let dir = config.out.join(format!("run_{run}"));
                 let outcome = if dir.join("run.json").is_file() {
                     RunOutcome::Skipped { run }
-                } else if let Err(reason) = enough_space(&config.out, free_bytes(&config.out)) {
-                    RunOutcome::Failed { run, reason }
+                } else if let Err(e) = enough_space(&config.out, free_bytes(&config.out)) {
+                    RunOutcome::Failed {
+                        run,
+                        reason: e.to_string(),
+                    }
                 } else {
                     match run_with_retry(&foam, &dir, run, params, config) {
                         Ok(r) => RunOutcome::Done {
@@ -290,7 +302,8 @@ pub fn generate(
                             converged: r.converged,
                             wall_time_s: r.wall_time_s,
                         },
-                        Err(reason) => {
+                        Err(e) => {
+                            let reason = e.to_string();
                             let _ = std::fs::write(dir.join("FAILED"), &reason);
                             RunOutcome::Failed { run, reason }
                         }
@@ -344,27 +357,21 @@ pub fn free_bytes(path: &Path) -> Option<u64> {
 }
 
 /// Refuses a run when `free` bytes (unknown: allowed) are below [`MIN_FREE_BYTES`].
-pub fn enough_space(out: &Path, free: Option<u64>) -> Result<(), String> {
+pub fn enough_space(out: &Path, free: Option<u64>) -> Result<(), RunError> {
     match free {
-        Some(free) if free < MIN_FREE_BYTES => Err(format!(
-            "not started: {:.1} GB free on the disk holding {}, and a run needs {:.0} GB while it \
+        Some(free) if free < MIN_FREE_BYTES => Err(RunError::NoSpace(format!(
+            "{:.1} GB free on the disk holding {}, and a run needs {:.0} GB while it \
              solves; free some space and run the same command again (finished runs are kept)",
             free as f64 / 1e9,
             out.display(),
             MIN_FREE_BYTES as f64 / 1e9
-        )),
+        ))),
         _ => Ok(()),
     }
 }
 
-fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> String + '_ {
-    move |e| format!("{}: {e}", path.display())
-}
-
-/// True when a run failed because its solver diverged (crashed), rather than for its mesh, a
-/// file or the time limit.
-fn solver_diverged(reason: &str) -> bool {
-    reason.starts_with("simpleFoam failed")
+fn io<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> RunError + '_ {
+    move |e| RunError::file(path, e)
 }
 
 /// [`run_one`], and when the solver diverges, once more with calmer under-relaxation
@@ -376,9 +383,9 @@ pub fn run_with_retry(
     run: usize,
     p: &AhmedParams,
     config: &GenerateConfig,
-) -> Result<RunRecord, String> {
+) -> Result<RunRecord, RunError> {
     let first = match run_one(foam, dir, run, p, config, None) {
-        Err(reason) if solver_diverged(&reason) => reason,
+        Err(e) if e.solver_diverged() => e,
         other => return other,
     };
     let Some(calmer) = config.settings.calmer() else {
@@ -388,11 +395,13 @@ pub fn run_with_retry(
         settings: calmer,
         ..config.clone()
     };
-    run_one(foam, dir, run, p, &retry, Some(&first)).map_err(|second| {
-        format!(
-            "{first}\nsolved again with relaxation U {}, k/omega {}: {second}",
-            calmer.relax_u, calmer.relax_turbulence
-        )
+    run_one(foam, dir, run, p, &retry, Some(&first.to_string())).map_err(|second| {
+        RunError::FailedTwice {
+            first: Box::new(first),
+            second: Box::new(second),
+            relax_u: calmer.relax_u,
+            relax_turbulence: calmer.relax_turbulence,
+        }
     })
 }
 
@@ -405,7 +414,7 @@ pub fn run_one(
     p: &AhmedParams,
     config: &GenerateConfig,
     earlier_failure: Option<&str>,
-) -> Result<RunRecord, String> {
+) -> Result<RunRecord, RunError> {
     let started = Instant::now();
     let s = &config.settings;
     let case = dir.join("case");
@@ -413,7 +422,7 @@ pub fn run_one(
         std::fs::remove_dir_all(&case).map_err(io(&case))?;
     }
     let _ = std::fs::remove_file(dir.join("FAILED"));
-    write_case(&case, p, s).map_err(|e| e.to_string())?;
+    write_case(&case, p, s).map_err(|e| RunError::file(&case, e))?;
     let limit = config.tool_time_limit;
     foam.run_within(&case, "surfaceFeatureExtract", &[], limit)?;
     foam.run_within(&case, "blockMesh", &[], limit)?;
@@ -437,19 +446,22 @@ pub fn run_one(
 
     let vtk = latest_vtk_dir(&case.join("VTK"))?;
     let boundary = keep_fields(
-        mesh::read_mesh(&vtk.join("boundary/body.vtp")).map_err(|e| e.to_string())?,
+        mesh::read_mesh(&vtk.join("boundary/body.vtp"))?,
         &[("pMean", "p"), ("wallShearStressMean", "wallShearStress")],
+        &vtk.join("boundary/body.vtp"),
     )?;
     let volume = keep_fields(
-        mesh::read_mesh(&vtk.join("internal.vtu")).map_err(|e| e.to_string())?,
+        mesh::read_mesh(&vtk.join("internal.vtu"))?,
         &[
             ("UMean", "U"),
             ("pMean", "p"),
             ("vorticityMean", "vorticity"),
         ],
+        &vtk.join("internal.vtu"),
     )?;
     let cells = volume.n_cells();
-    let (cd_pressure, cd_viscous) = drag_parts(&boundary, s.speed_m_s, p)?;
+    let (cd_pressure, cd_viscous) = drag_parts(&boundary, s.speed_m_s, p)
+        .map_err(|e| RunError::file(&vtk.join("boundary/body.vtp"), e))?;
     let y_plus_path = case.join("postProcessing/yPlus/0/yPlus.dat");
     let y_plus = wall::parse_y_plus(
         &std::fs::read_to_string(&y_plus_path).map_err(io(&y_plus_path))?,
@@ -463,14 +475,13 @@ pub fn run_one(
     let final_residuals = read_log("simpleFoam")
         .map(|log| wall::final_residuals(&log))
         .unwrap_or_default();
-    mesh::write_mesh(&dir.join(format!("boundary_{run}.vtp")), &boundary)
-        .map_err(|e| e.to_string())?;
-    mesh::write_mesh(&dir.join(format!("volume_{run}.vtu")), &volume).map_err(|e| e.to_string())?;
+    mesh::write_mesh(&dir.join(format!("boundary_{run}.vtp")), &boundary)?;
+    mesh::write_mesh(&dir.join(format!("volume_{run}.vtu")), &volume)?;
     let stl = case.join("constant/triSurface/body.stl");
     std::fs::copy(&stl, dir.join(format!("ahmed_{run}.stl"))).map_err(io(&stl))?;
-    let write = |name: String, text: String| -> Result<(), String> {
+    let write = |name: String, text: String| -> Result<(), RunError> {
         let path = dir.join(name);
-        mesh::write_bytes_atomically(&path, text.as_bytes()).map_err(|e| e.to_string())
+        Ok(mesh::write_bytes_atomically(&path, text.as_bytes())?)
     };
     write(
         format!("force_mom_{run}.csv"),
@@ -516,7 +527,8 @@ pub fn run_one(
     // run.json last: its presence marks the run as finished.
     write(
         "run.json".into(),
-        serde_json::to_string_pretty(&record).map_err(|e| e.to_string())?,
+        serde_json::to_string_pretty(&record)
+            .map_err(|e| RunError::file(&dir.join("run.json"), e))?,
     )?;
     Ok(record)
 }
@@ -565,7 +577,7 @@ fn drag_parts(boundary: &Mesh, speed_m_s: f64, p: &AhmedParams) -> Result<(f64, 
 }
 
 /// `VTK/<case>_<time>` with the largest time.
-fn latest_vtk_dir(vtk: &Path) -> Result<PathBuf, String> {
+fn latest_vtk_dir(vtk: &Path) -> Result<PathBuf, RunError> {
     let mut best: Option<(f64, PathBuf)> = None;
     for entry in std::fs::read_dir(vtk).map_err(io(vtk))?.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
@@ -576,18 +588,21 @@ fn latest_vtk_dir(vtk: &Path) -> Result<PathBuf, String> {
         }
     }
     best.map(|(_, p)| p)
-        .ok_or_else(|| format!("{}: foamToVTK wrote no time folder", vtk.display()))
+        .ok_or_else(|| RunError::file(vtk, "foamToVTK wrote no time folder"))
 }
 
-/// Keeps only the named cell arrays, renamed to the layout's names; point data is dropped.
-fn keep_fields(mut m: Mesh, names: &[(&str, &str)]) -> Result<Mesh, String> {
+/// Keeps only the named cell arrays of `m` (read from `path`), renamed to the layout's names;
+/// point data is dropped.
+fn keep_fields(mut m: Mesh, names: &[(&str, &str)], path: &Path) -> Result<Mesh, RunError> {
     let mut kept = Vec::new();
     for (from, to) in names {
         let pos = m
             .cell_data
             .iter()
             .position(|f| f.name == *from)
-            .ok_or_else(|| format!("foamToVTK output lacks cell array `{from}`"))?;
+            .ok_or_else(|| {
+                RunError::file(path, format!("foamToVTK output lacks cell array `{from}`"))
+            })?;
         let mut f = m.cell_data.swap_remove(pos);
         f.name = (*to).to_string();
         kept.push(f);
@@ -604,15 +619,24 @@ mod tests {
 
     #[test]
     fn only_a_crashed_solver_counts_as_diverged() {
-        assert!(solver_diverged(
+        let failed = |tool: &str| RunError::ToolFailed {
+            tool: tool.into(),
+            status: "signal: 8 (SIGFPE)".into(),
+            log: PathBuf::from(format!("run_2/case/log.{tool}")),
+            tail: String::new(),
+        };
+        assert!(failed("simpleFoam").solver_diverged());
+        assert!(failed("simpleFoam").to_string().starts_with(
             "simpleFoam failed (signal: 8 (SIGFPE)); end of run_2/case/log.simpleFoam:"
         ));
-        assert!(!solver_diverged(
-            "simpleFoam exceeded the time limit of 5400 s and was stopped; end of …"
-        ));
-        assert!(!solver_diverged(
-            "snappyHexMesh failed (exit status: 1); end of …"
-        ));
+        let timed_out = RunError::TimedOut {
+            tool: "simpleFoam".into(),
+            limit_s: 5400.0,
+            log: PathBuf::from("run_2/case/log.simpleFoam"),
+            tail: String::new(),
+        };
+        assert!(!timed_out.solver_diverged());
+        assert!(!failed("snappyHexMesh").solver_diverged());
     }
 
     #[test]
@@ -637,7 +661,7 @@ mod tests {
     #[test]
     fn runs_are_not_started_on_a_nearly_full_disk() {
         let out = Path::new("/data/runs");
-        let err = enough_space(out, Some(500 << 20)).unwrap_err();
+        let err = enough_space(out, Some(500 << 20)).unwrap_err().to_string();
         assert!(
             err.contains("0.5 GB free") && err.contains("/data/runs"),
             "{err}"

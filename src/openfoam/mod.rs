@@ -5,4 +5,5 @@ pub mod ahmed;
 pub mod case;
 pub mod forces;
 pub mod generate;
+pub mod run_error;
 pub mod wall;

@@ -4,6 +4,7 @@
 //! range, and layers that collapse leave the friction to the castellated cells, so `run.json`
 //! records all three next to the forces.
 
+use super::run_error::RunError;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -19,7 +20,7 @@ pub struct YPlus {
 
 /// Reads the row of `patch` with the largest time from `yPlus.dat` (`# Time patch min max
 /// average`, tab or space separated).
-pub fn parse_y_plus(text: &str, patch: &str, path: &Path) -> Result<YPlus, String> {
+pub fn parse_y_plus(text: &str, patch: &str, path: &Path) -> Result<YPlus, RunError> {
     let mut best: Option<(f64, YPlus)> = None;
     for line in text.lines() {
         let line = line.trim();
@@ -32,14 +33,14 @@ pub fn parse_y_plus(text: &str, patch: &str, path: &Path) -> Result<YPlus, Strin
         }
         let num = |i: usize| fields[i].parse::<f64>().ok().filter(|v| v.is_finite());
         let (Some(t), Some(min), Some(max), Some(mean)) = (num(0), num(2), num(3), num(4)) else {
-            return Err(format!("{}: unreadable y+ row `{line}`", path.display()));
+            return Err(RunError::file(path, format!("unreadable y+ row `{line}`")));
         };
         if best.as_ref().is_none_or(|(b, _)| t >= *b) {
             best = Some((t, YPlus { min, mean, max }));
         }
     }
     best.map(|(_, y)| y)
-        .ok_or_else(|| format!("{}: no y+ row for patch `{patch}`", path.display()))
+        .ok_or_else(|| RunError::file(path, format!("no y+ row for patch `{patch}`")))
 }
 
 /// The prism layers snappyHexMesh added on one patch, from the table it prints when it is done.
@@ -119,7 +120,9 @@ mod tests {
                 max: 250.5
             }
         );
-        let err = parse_y_plus(text, "wing", Path::new("yPlus.dat")).unwrap_err();
+        let err = parse_y_plus(text, "wing", Path::new("yPlus.dat"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("yPlus.dat") && err.contains("wing"), "{err}");
         assert!(parse_y_plus("1 body x 2 3\n", "body", Path::new("y")).is_err());
     }
