@@ -2,6 +2,7 @@
 //! reproducibly from (seed, step) so that a resumed run sees exactly the batches an uninterrupted
 //! one would; a background thread prepares the next batches while the model trains.
 
+use super::schema;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -298,14 +299,14 @@ impl RunRows for PreparedRun {
 
     fn rows(&self, dataset: &str, width: usize, rows: &[usize]) -> Result<Vec<f32>, Self::Error> {
         let values: &[f32] = match dataset {
-            "surface/position" => &self.surface_position,
-            "surface/normal" => &self.surface_normal,
-            "surface/pressure" => &self.surface_pressure,
-            "surface/wall_shear" => &self.surface_wall_shear,
-            "volume/position" => &self.volume_position,
-            "volume/pressure" => &self.volume_pressure,
-            "volume/velocity" => &self.volume_velocity,
-            "volume/vorticity" => &self.volume_vorticity,
+            schema::SURFACE_POSITION => &self.surface_position,
+            schema::SURFACE_NORMAL => &self.surface_normal,
+            schema::SURFACE_PRESSURE => &self.surface_pressure,
+            schema::SURFACE_WALL_SHEAR => &self.surface_wall_shear,
+            schema::VOLUME_POSITION => &self.volume_position,
+            schema::VOLUME_PRESSURE => &self.volume_pressure,
+            schema::VOLUME_VELOCITY => &self.volume_velocity,
+            schema::VOLUME_VORTICITY => &self.volume_vorticity,
             _ => &[],
         };
         Ok(pick(values, width, rows))
@@ -333,15 +334,15 @@ impl RunRows for RunFile {
     }
 
     fn geometry(&self) -> Result<Cow<'_, [f32]>, DataError> {
-        self.whole("geometry/position")
+        self.whole(schema::GEOMETRY_POSITION)
     }
 
     fn surface_area(&self) -> Result<Cow<'_, [f32]>, DataError> {
-        self.whole("surface/area")
+        self.whole(schema::SURFACE_AREA)
     }
 
     fn volume_len(&self) -> Result<usize, DataError> {
-        hdf5::dataset_shape(&self.path, "volume/position")
+        hdf5::dataset_shape(&self.path, schema::VOLUME_POSITION)
             .map(|(rows, _)| rows)
             .map_err(|e| DataError::file(&self.path, e.to_string()))
     }
@@ -407,7 +408,7 @@ pub fn batch_from<R: RunRows>(
     let triples =
         |v: Vec<f32>| -> Vec<[f32; 3]> { v.chunks_exact(3).map(|p| [p[0], p[1], p[2]]).collect() };
     let total_area_m2: f64 = area.iter().map(|a| a.max(0.0) as f64).sum();
-    let normals = run.rows("surface/normal", 3, &surface_rows)?;
+    let normals = run.rows(schema::SURFACE_NORMAL, 3, &surface_rows)?;
     let present = crate::data::run::MASKABLE_FIELDS.map(|f| run.meta().has(f));
     let (drag_weights, lift_weights) =
         coefficient_weights(run.meta(), normalizer, &normals, total_area_m2);
@@ -419,16 +420,16 @@ pub fn batch_from<R: RunRows>(
         lift_weights,
         geometry_m: rows_of(&geometry, &geometry_rows),
         supernodes,
-        surface_m: triples(run.rows("surface/position", 3, &surface_rows)?),
+        surface_m: triples(run.rows(schema::SURFACE_POSITION, 3, &surface_rows)?),
         surface_targets: normalizer.standardise_surface(
-            &run.rows("surface/pressure", 1, &surface_rows)?,
-            &run.rows("surface/wall_shear", 3, &surface_rows)?,
+            &run.rows(schema::SURFACE_PRESSURE, 1, &surface_rows)?,
+            &run.rows(schema::SURFACE_WALL_SHEAR, 3, &surface_rows)?,
         ),
-        volume_m: triples(run.rows("volume/position", 3, &volume_rows)?),
+        volume_m: triples(run.rows(schema::VOLUME_POSITION, 3, &volume_rows)?),
         volume_targets: normalizer.standardise_volume(&VolumeFields {
-            pressure: run.rows("volume/pressure", 1, &volume_rows)?,
-            velocity: run.rows("volume/velocity", 3, &volume_rows)?,
-            vorticity: run.rows("volume/vorticity", 3, &volume_rows)?,
+            pressure: run.rows(schema::VOLUME_PRESSURE, 1, &volume_rows)?,
+            velocity: run.rows(schema::VOLUME_VELOCITY, 3, &volume_rows)?,
+            vorticity: run.rows(schema::VOLUME_VORTICITY, 3, &volume_rows)?,
         }),
     })
 }
@@ -453,7 +454,10 @@ fn coefficient_weights(
         / (reference.dynamic_pressure_pa() * reference.area_m2);
     // A field the run lacks adds nothing: its zeros would pull the coefficient towards them.
     let std = normalizer.surface_std();
-    let (pressure, shear) = (meta.has("surface/pressure"), meta.has("surface/wall_shear"));
+    let (pressure, shear) = (
+        meta.has(schema::SURFACE_PRESSURE),
+        meta.has(schema::SURFACE_WALL_SHEAR),
+    );
     let weights = |axis: usize| -> Vec<f32> {
         let c = to_coefficient * per_anchor_m2;
         let mut w = vec![0f32; k * SURFACE_CHANNELS];

@@ -14,6 +14,7 @@ pub mod prepared_arrays;
 pub mod published_splits;
 pub mod reading;
 pub mod run;
+pub mod schema;
 pub mod split_rule;
 pub mod stats;
 

@@ -1,6 +1,7 @@
 //! What `prepare` writes for one run: every array and attribute of a prepared run (DESIGN.md
 //! "Prepared run"), as the layouts fill them in, and their writing to HDF5.
 
+use crate::data::schema;
 use std::path::Path;
 
 use crate::data::DataError;
@@ -49,16 +50,16 @@ impl PreparedArrays {
         let (ns, nv) = (self.surface_area.len(), self.volume_position.len() / 3);
         let mut h5 = H5Writer::new();
         h5.compress(true)
-            .dataset_f32("surface/position", &[ns, 3], &self.surface_position)
-            .dataset_f32("surface/normal", &[ns, 3], &self.surface_normal)
-            .dataset_f32("surface/area", &[ns], &self.surface_area)
-            .dataset_f32("volume/position", &[nv, 3], &self.volume_position);
+            .dataset_f32(schema::SURFACE_POSITION, &[ns, 3], &self.surface_position)
+            .dataset_f32(schema::SURFACE_NORMAL, &[ns, 3], &self.surface_normal)
+            .dataset_f32(schema::SURFACE_AREA, &[ns], &self.surface_area)
+            .dataset_f32(schema::VOLUME_POSITION, &[nv, 3], &self.volume_position);
         let targets: [(&str, usize, usize, &[f32]); 5] = [
-            ("surface/pressure", ns, 1, &self.surface_pressure),
-            ("surface/wall_shear", ns, 3, &self.surface_wall_shear),
-            ("volume/pressure", nv, 1, &self.volume_pressure),
-            ("volume/velocity", nv, 3, &self.volume_velocity),
-            ("volume/vorticity", nv, 3, &self.volume_vorticity),
+            (schema::SURFACE_PRESSURE, ns, 1, &self.surface_pressure),
+            (schema::SURFACE_WALL_SHEAR, ns, 3, &self.surface_wall_shear),
+            (schema::VOLUME_PRESSURE, nv, 1, &self.volume_pressure),
+            (schema::VOLUME_VELOCITY, nv, 3, &self.volume_velocity),
+            (schema::VOLUME_VORTICITY, nv, 3, &self.volume_vorticity),
         ];
         for (name, rows, width, values) in targets {
             if self.absent.contains(&name) {
@@ -70,14 +71,10 @@ impl PreparedArrays {
             };
         }
         if !self.absent.is_empty() {
-            h5.attr_text(
-                "/",
-                crate::data::run::ABSENT_ATTRIBUTE,
-                &self.absent.join(","),
-            );
+            h5.attr_text("/", schema::ABSENT_ATTRIBUTE, &self.absent.join(","));
         }
         h5.dataset_f32(
-            "geometry/position",
+            schema::GEOMETRY_POSITION,
             &[self.geometry_position.len() / 3, 3],
             &self.geometry_position,
         )

@@ -3,6 +3,7 @@
 //! Runs of the bundled dataset are a few megabytes, so a run is read whole; the fields are kept
 //! row-major exactly as stored (DESIGN.md "Prepared run").
 
+use super::schema;
 use std::path::Path;
 
 use super::DataError;
@@ -32,14 +33,11 @@ pub struct RunMeta {
     pub cd_published: Option<f64>,
 }
 
-/// The target fields a dataset may lack, as prepared datasets name them.
-pub const MASKABLE_FIELDS: [&str; 5] = [
-    "surface/pressure",
-    "surface/wall_shear",
-    "volume/pressure",
-    "volume/velocity",
-    "volume/vorticity",
-];
+/// The target fields a dataset may lack, as prepared datasets name them ([`schema::TARGETS`]).
+pub const MASKABLE_FIELDS: [&str; 5] = {
+    let t = schema::TARGETS;
+    [t[0].0, t[1].0, t[2].0, t[3].0, t[4].0]
+};
 
 impl RunMeta {
     /// Whether the run has target field `dataset` (e.g. `surface/wall_shear`).
@@ -48,8 +46,7 @@ impl RunMeta {
     }
 }
 
-/// The root attribute listing a prepared run's absent target fields (comma-separated).
-pub const ABSENT_ATTRIBUTE: &str = "absent_fields";
+pub use super::schema::ABSENT_ATTRIBUTE;
 
 /// The absent fields a prepared file's root attributes list (none without the attribute).
 pub fn absent_fields(h5: &H5Contents) -> Result<Vec<String>, String> {
@@ -170,8 +167,8 @@ impl PreparedRun {
     pub fn read(path: &Path) -> Result<Self, DataError> {
         let h5 = hdf5::read(path).map_err(|e| DataError::file(path, e.to_string()))?;
         let (name, meta) = meta_of(&h5, path)?;
-        let surface_area = dataset(&h5, path, "surface/area", 1)?;
-        let volume_position = dataset(&h5, path, "volume/position", 3)?;
+        let surface_area = dataset(&h5, path, schema::SURFACE_AREA, 1)?;
+        let volume_position = dataset(&h5, path, schema::VOLUME_POSITION, 3)?;
         let (ns, nv) = (surface_area.len(), volume_position.len() / 3);
         // An absent field is held as zeros, so every run has the same shape; what reads
         // targets consults `meta.has` and masks them.
@@ -180,14 +177,14 @@ impl PreparedRun {
             false => Ok(vec![0.0; rows * width]),
         };
         let run = PreparedRun {
-            surface_position: dataset(&h5, path, "surface/position", 3)?,
-            surface_normal: dataset(&h5, path, "surface/normal", 3)?,
-            surface_pressure: target("surface/pressure", ns, 1)?,
-            surface_wall_shear: target("surface/wall_shear", ns, 3)?,
-            volume_velocity: target("volume/velocity", nv, 3)?,
-            volume_pressure: target("volume/pressure", nv, 1)?,
-            volume_vorticity: target("volume/vorticity", nv, 3)?,
-            geometry_position: dataset(&h5, path, "geometry/position", 3)?,
+            surface_position: dataset(&h5, path, schema::SURFACE_POSITION, 3)?,
+            surface_normal: dataset(&h5, path, schema::SURFACE_NORMAL, 3)?,
+            surface_pressure: target(schema::SURFACE_PRESSURE, ns, 1)?,
+            surface_wall_shear: target(schema::SURFACE_WALL_SHEAR, ns, 3)?,
+            volume_velocity: target(schema::VOLUME_VELOCITY, nv, 3)?,
+            volume_pressure: target(schema::VOLUME_PRESSURE, nv, 1)?,
+            volume_vorticity: target(schema::VOLUME_VORTICITY, nv, 3)?,
+            geometry_position: dataset(&h5, path, schema::GEOMETRY_POSITION, 3)?,
             surface_area,
             volume_position,
             name,

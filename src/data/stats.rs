@@ -5,6 +5,7 @@
 //! magnitude, so it is standardised after `sign(ω)·ln(1 + |ω|)`. Statistics come from the training
 //! split only, so validation and test runs never leak into them.
 
+use super::schema;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -136,11 +137,11 @@ type FieldSpec = (&'static str, usize, fn(f64) -> f64);
 /// Statistics over the prepared runs `dir/<run>.h5` of `runs`.
 pub fn compute(dir: &Path, runs: &[String]) -> Result<DatasetStats, DataError> {
     let fields: [FieldSpec; 5] = [
-        ("surface/pressure", 1, |x| x),
-        ("surface/wall_shear", 3, |x| x),
-        ("volume/velocity", 3, |x| x),
-        ("volume/pressure", 1, |x| x),
-        ("volume/vorticity", 3, signed_log1p),
+        (schema::SURFACE_PRESSURE, 1, |x| x),
+        (schema::SURFACE_WALL_SHEAR, 3, |x| x),
+        (schema::VOLUME_VELOCITY, 3, |x| x),
+        (schema::VOLUME_PRESSURE, 1, |x| x),
+        (schema::VOLUME_VORTICITY, 3, signed_log1p),
     ];
     let mut acc: Vec<Accumulator> = fields.iter().map(|f| Accumulator::new(f.1)).collect();
     for run in runs {

@@ -7,6 +7,7 @@
 //! `cd.txt`, of unpublished definition, is carried as `cd_published`). Facts, sources and
 //! what is unconfirmed: docs/datasets.md.
 
+use crate::data::schema;
 use std::path::{Path, PathBuf};
 
 use super::{Layout, RawDataset};
@@ -213,7 +214,7 @@ fn prepare_car(
         flow_axis: "z".into(),
         coefficients: [None; 3],
         published_cd: published_cd(dir)?,
-        absent: vec!["surface/wall_shear", "volume/pressure"],
+        absent: vec![schema::SURFACE_WALL_SHEAR, schema::VOLUME_PRESSURE],
         ..read_run_from(surface, &sources, opts)?
     };
     arrays.write(out)?;
