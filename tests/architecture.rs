@@ -35,9 +35,10 @@ fn module_of(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-/// The file's text before its unit tests.
+/// The file's text before its inline unit tests (a `mod tests;` declaration kept in its own
+/// file does not end the code around it).
 fn code(text: &str) -> &str {
-    let end = text.find("#[cfg(test)]\nmod tests").unwrap_or(text.len());
+    let end = text.find("#[cfg(test)]\nmod tests {").unwrap_or(text.len());
     &text[..end]
 }
 

@@ -110,15 +110,15 @@ pub(super) fn prepare(a: &PrepareArgs) -> Result<()> {
         prepare_dataset, PrepareOptions, PrepareOutcome, RunSelection,
     };
     use slipstream::data::split_rule::{write_splits_and_stats_adding, SplitRule};
-    let split = SplitRule::parse(&a.split).map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    // Both parsers' errors are `DataError::Usage`: the user's (exit status 2).
+    let split = SplitRule::parse(&a.split)?;
     let new_runs_to = a
         .new_runs_to
         .as_deref()
         .map(slipstream::data::Split::parse)
         .transpose()
         .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
-    let selection = RunSelection::parse(a.runs.as_deref(), a.shard.as_deref())
-        .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    let selection = RunSelection::parse(a.runs.as_deref(), a.shard.as_deref())?;
     let opts = PrepareOptions {
         surface_points: a.surface_points,
         volume_points: a.volume_points,

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Layout, NumberedRuns, RawDataset};
+use super::{Layout, RawDataset, Runs};
 use crate::data::csv_table::CsvTable;
 use crate::data::design_parameters::from_csv_if_present;
 use crate::data::prepared_arrays::PreparedArrays;
@@ -145,9 +145,9 @@ impl Layout for Described {
 
     fn open(&self, src: &Path) -> Result<Box<dyn RawDataset>, DataError> {
         let layout = self.clone();
-        Ok(Box::new(NumberedRuns {
+        Ok(Box::new(Runs {
             runs: numbered_runs(src)?,
-            prepare: move |dir: &Path, name: &str, out: &Path, opts: &PrepareOptions| {
+            prepare: move |dir: &PathBuf, name: &str, out: &Path, opts: &PrepareOptions| {
                 prepare_run(&layout, dir, name, out, opts)
             },
         }))

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Layout, RawDataset};
+use super::{Layout, RawDataset, Runs};
 use crate::data::csv_table::KeyedTable;
 use crate::data::prepared_arrays::PreparedArrays;
 use crate::data::reading::{
@@ -31,28 +31,12 @@ impl Layout for DrivAerNet {
     fn open(&self, src: &Path) -> Result<Box<dyn RawDataset>, DataError> {
         let designs = discover(src)?;
         let tables = Tables::find(src)?;
-        Ok(Box::new(Designs { designs, tables }))
-    }
-}
-
-/// The designs found below a DrivAerNet++ folder, with its tables.
-struct Designs {
-    designs: Vec<DesignFiles>,
-    tables: Tables,
-}
-
-impl RawDataset for Designs {
-    fn runs(&self) -> Vec<String> {
-        self.designs.iter().map(|d| d.id.clone()).collect()
-    }
-
-    fn prepare(
-        &self,
-        index: usize,
-        out: &Path,
-        opts: &PrepareOptions,
-    ) -> Result<(usize, usize), DataError> {
-        prepare_design(&self.designs[index], &self.tables, out, opts)
+        Ok(Box::new(Runs {
+            runs: designs.into_iter().map(|d| (d.id.clone(), d)).collect(),
+            prepare: move |design: &DesignFiles, _: &str, out: &Path, opts: &PrepareOptions| {
+                prepare_design(design, &tables, out, opts)
+            },
+        }))
     }
 }
 

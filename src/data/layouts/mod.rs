@@ -9,7 +9,7 @@ pub mod drivaernet;
 pub mod shapenet;
 pub mod slipstream;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::data::reading::PrepareOptions;
 use crate::data::DataError;
@@ -66,15 +66,18 @@ pub fn names() -> Vec<&'static str> {
     ALL.iter().map(|l| l.name()).collect()
 }
 
-/// Numbered runs (`run_<i>` folders) and how one of them is prepared from its folder.
-struct NumberedRuns<F> {
-    runs: Vec<(String, PathBuf)>,
+/// A dataset's runs, each with its name and what a layout needs to find its files (a folder, a
+/// DrivAerNet++ design's files), and how one run is prepared from that: every layout's
+/// [`RawDataset`].
+struct Runs<T, F> {
+    runs: Vec<(String, T)>,
     prepare: F,
 }
 
-impl<F> RawDataset for NumberedRuns<F>
+impl<T, F> RawDataset for Runs<T, F>
 where
-    F: Fn(&Path, &str, &Path, &PrepareOptions) -> Result<(usize, usize), DataError> + Sync,
+    T: Sync,
+    F: Fn(&T, &str, &Path, &PrepareOptions) -> Result<(usize, usize), DataError> + Sync,
 {
     fn runs(&self) -> Vec<String> {
         self.runs.iter().map(|(name, _)| name.clone()).collect()
@@ -86,7 +89,7 @@ where
         out: &Path,
         opts: &PrepareOptions,
     ) -> Result<(usize, usize), DataError> {
-        let (name, dir) = &self.runs[index];
-        (self.prepare)(dir, name, out, opts)
+        let (name, source) = &self.runs[index];
+        (self.prepare)(source, name, out, opts)
     }
 }

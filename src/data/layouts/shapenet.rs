@@ -10,7 +10,7 @@
 use crate::data::schema;
 use std::path::{Path, PathBuf};
 
-use super::{Layout, RawDataset};
+use super::{Layout, RawDataset, Runs};
 use crate::data::prepared_arrays::PreparedArrays;
 use crate::data::reading::{projected_body, read_run_from, PrepareOptions, RunSources};
 use crate::data::DataError;
@@ -30,26 +30,12 @@ impl Layout for ShapeNetCar {
     }
 
     fn open(&self, src: &Path) -> Result<Box<dyn RawDataset>, DataError> {
-        Ok(Box::new(Cars(discover(src)?)))
-    }
-}
-
-/// The cars found: their names and folders.
-struct Cars(Vec<(String, PathBuf)>);
-
-impl RawDataset for Cars {
-    fn runs(&self) -> Vec<String> {
-        self.0.iter().map(|(name, _)| name.clone()).collect()
-    }
-
-    fn prepare(
-        &self,
-        index: usize,
-        out: &Path,
-        opts: &PrepareOptions,
-    ) -> Result<(usize, usize), DataError> {
-        let (name, dir) = &self.0[index];
-        prepare_car(dir, name, out, opts)
+        Ok(Box::new(Runs {
+            runs: discover(src)?,
+            prepare: |dir: &PathBuf, name: &str, out: &Path, opts: &PrepareOptions| {
+                prepare_car(dir, name, out, opts)
+            },
+        }))
     }
 }
 

@@ -2,9 +2,9 @@
 //! references and coefficients), `boundary_<i>.vtp` and `volume_<i>.vtu` as OpenFOAM's
 //! `foamToVTK` leaves them, the body's `ahmed_<i>.stl`, and `geo_parameters_<i>.csv`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{Layout, RawDataset};
+use super::{Layout, RawDataset, Runs};
 use crate::data::csv_table::CsvTable;
 use crate::data::design_parameters::{from_csv_if_present, from_json, Parameters};
 use crate::data::prepared_arrays::PreparedArrays;
@@ -20,9 +20,11 @@ impl Layout for Slipstream {
     }
 
     fn open(&self, src: &Path) -> Result<Box<dyn RawDataset>, DataError> {
-        Ok(Box::new(super::NumberedRuns {
+        Ok(Box::new(Runs {
             runs: numbered_runs(src)?,
-            prepare: prepare_run,
+            prepare: |dir: &PathBuf, name: &str, out: &Path, opts: &PrepareOptions| {
+                prepare_run(dir, name, out, opts)
+            },
         }))
     }
 }

@@ -101,13 +101,7 @@ pub fn read_run(sources: &RunSources, opts: &PrepareOptions) -> Result<PreparedA
 pub fn read_surface(sources: &RunSources) -> Result<Mesh, DataError> {
     let mut boundary = mesh::read_mesh(&sources.surface)?;
     if let Some(extra) = &sources.surface_extra {
-        carry_point_arrays(&mut boundary, extra).map_err(|e| match e {
-            DataError::File { path, message } => DataError::file(
-                &sources.surface,
-                format!("against {}: {message}", path.display()),
-            ),
-            other => other,
-        })?;
+        carry_point_arrays(&mut boundary, &sources.surface, extra)?;
     }
     Ok(boundary)
 }
@@ -201,12 +195,17 @@ pub fn projected_body(surface: &Mesh, flow: usize, file: &Path) -> Result<(f64, 
     Ok((area_m2, length_m))
 }
 
-/// Adds the point arrays of the file at `extra` that `surface` lacks, carried onto `surface`'s
-/// points by matching coordinates (`point_match`); different meshes are an error.
-fn carry_point_arrays(surface: &mut Mesh, extra: &Path) -> Result<(), DataError> {
+/// Adds the point arrays of the file at `extra` that `surface` (read from `surface_path`) lacks,
+/// carried onto `surface`'s points by matching coordinates (`point_match`); different meshes are
+/// an error naming both files.
+fn carry_point_arrays(
+    surface: &mut Mesh,
+    surface_path: &Path,
+    extra: &Path,
+) -> Result<(), DataError> {
     let other = mesh::read_mesh(extra)?;
     let matched = crate::data::point_match::match_points(&surface.points, &other.points)
-        .map_err(|e| DataError::file(extra, e))?;
+        .map_err(|e| DataError::file(surface_path, format!("against {}: {e}", extra.display())))?;
     for field in other.point_data {
         if surface.field(Location::Point, &field.name).is_some() {
             continue;
@@ -249,7 +248,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wss.vtp");
         mesh::write_mesh(&path, &other).unwrap();
-        carry_point_arrays(&mut surface, &path).unwrap();
+        carry_point_arrays(&mut surface, Path::new("p.vtp"), &path).unwrap();
         let tau: Vec<f64> = surface
             .field(Location::Point, "wallShearStress")
             .unwrap()
@@ -270,7 +269,7 @@ mod tests {
         other.points[0][0] += 1.0;
         mesh::write_mesh(&path, &other).unwrap();
         let mut again = Mesh::point_cloud(points);
-        let err = carry_point_arrays(&mut again, &path)
+        let err = carry_point_arrays(&mut again, Path::new("p.vtp"), &path)
             .unwrap_err()
             .to_string();
         assert!(
