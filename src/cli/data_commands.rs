@@ -110,14 +110,13 @@ pub(super) fn prepare(a: &PrepareArgs) -> Result<()> {
         prepare_dataset, PrepareOptions, PrepareOutcome, RunSelection,
     };
     use slipstream::data::split_rule::{write_splits_and_stats_adding, SplitRule};
-    // Both parsers' errors are `DataError::Usage`: the user's (exit status 2).
+    // The parsers' errors are `DataError::Usage`: the user's (exit status 2).
     let split = SplitRule::parse(&a.split)?;
     let new_runs_to = a
         .new_runs_to
         .as_deref()
         .map(slipstream::data::Split::parse)
-        .transpose()
-        .map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+        .transpose()?;
     let selection = RunSelection::parse(a.runs.as_deref(), a.shard.as_deref())?;
     let opts = PrepareOptions {
         surface_points: a.surface_points,

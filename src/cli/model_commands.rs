@@ -15,7 +15,7 @@ use slipstream::model::precision::Precision;
 use slipstream::model::{AbUptConfig, ModelError};
 
 pub(super) fn resolve_device(a: &DeviceArgs) -> Result<(DeviceChoice, Precision)> {
-    slipstream::model::cpu_isa::check_env().map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    slipstream::model::cpu_isa::check_env().map_err(|e| BadInput(e.into()))?;
     let device = DeviceChoice::resolve(a.device.as_deref()).map_err(|e| BadInput(e.into()))?;
     let precision: Precision = a
         .precision
@@ -208,8 +208,7 @@ pub(super) fn calibrate(a: &CalibrateArgs) -> Result<()> {
 pub(super) fn eval(a: &EvalArgs) -> Result<()> {
     use slipstream::data::dataset::RunSet;
     use slipstream::eval::EvalJob;
-    let runs =
-        RunSet::parse(&a.split, a.runs.as_deref()).map_err(|e| BadInput(anyhow::anyhow!(e)))?;
+    let runs = RunSet::parse(&a.split, a.runs.as_deref())?;
     let (device, precision) = resolve_device(&a.device)?;
     let job = EvalJob {
         checkpoint: a.checkpoint.clone(),
@@ -225,7 +224,7 @@ pub(super) fn eval(a: &EvalArgs) -> Result<()> {
     };
     let report = dispatch(device, precision, job)?;
     if let Some(dir) = &a.out {
-        report.write(dir).map_err(|e| anyhow::anyhow!(e))?;
+        report.write(dir)?;
     }
     if a.json {
         outln!("{}", serde_json::to_string(&report)?)?;

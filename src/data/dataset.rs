@@ -18,12 +18,15 @@ pub enum Split {
 }
 
 impl Split {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// A split by name; an unknown name is a [`DataError::Usage`].
+    pub fn parse(text: &str) -> Result<Self, DataError> {
         match text {
             "train" => Ok(Split::Train),
             "val" | "validation" => Ok(Split::Val),
             "test" => Ok(Split::Test),
-            other => Err(format!("unknown split `{other}`: use train, val or test")),
+            other => Err(DataError::Usage(format!(
+                "unknown split `{other}`: use train, val or test"
+            ))),
         }
     }
 
@@ -50,7 +53,8 @@ pub enum RunSet {
 
 impl RunSet {
     /// `--split train|val|test|all`, or `--runs run_3,10-20` (which overrides the split).
-    pub fn parse(split: &str, runs: Option<&str>) -> Result<Self, String> {
+    /// A selection the user cannot have meant is a [`DataError::Usage`].
+    pub fn parse(split: &str, runs: Option<&str>) -> Result<Self, DataError> {
         if let Some(list) = runs {
             let names: Vec<String> = list
                 .split(',')
@@ -59,7 +63,9 @@ impl RunSet {
                 .map(str::to_string)
                 .collect();
             if names.is_empty() {
-                return Err("--runs names no run (e.g. --runs run_3,run_7 or --runs 10-20)".into());
+                return Err(DataError::Usage(
+                    "--runs names no run (e.g. --runs run_3,run_7 or --runs 10-20)".into(),
+                ));
             }
             return Ok(RunSet::Named(names));
         }
@@ -67,7 +73,7 @@ impl RunSet {
             "all" => Ok(RunSet::All),
             other => Split::parse(other)
                 .map(RunSet::Split)
-                .map_err(|e| format!("{e}, or all")),
+                .map_err(|e| DataError::Usage(format!("{e}, or all"))),
         }
     }
 
@@ -246,7 +252,10 @@ mod tests {
         // A split needs splits.json.
         let e = resolve("test", None).unwrap_err().to_string();
         assert!(e.contains("splits.json"), "{e}");
-        assert!(RunSet::parse("tset", None).unwrap_err().contains("all"));
+        assert!(RunSet::parse("tset", None)
+            .unwrap_err()
+            .to_string()
+            .contains("all"));
         assert!(RunSet::parse("all", Some(" , ")).is_err());
     }
 }

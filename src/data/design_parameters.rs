@@ -62,37 +62,51 @@ pub fn from_json(params: &serde_json::Value) -> Parameters {
         .unwrap_or_default()
 }
 
+/// Design parameters that cannot be stored, or stored ones that cannot be read back.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParameterError {
+    #[error("design parameter name `{0}` is empty or has a comma")]
+    BadName(String),
+    #[error("design parameter `{0}` is given twice")]
+    Twice(String),
+    #[error("design parameter `{name}` is {value}")]
+    NotFinite { name: String, value: f64 },
+    #[error("attribute `{VALUES_ATTRIBUTE}` is text, not numbers")]
+    ValuesAreText,
+    #[error("{names} design-parameter names but {values} values")]
+    Counts { names: usize, values: usize },
+    #[error("only one of the attributes `{NAMES_ATTRIBUTE}` and `{VALUES_ATTRIBUTE}` is present")]
+    HalfStored,
+}
+
 /// Checks names before they are written: no commas (the separator), none empty, none twice.
-pub fn check(parameters: &Parameters) -> Result<(), String> {
+pub fn check(parameters: &Parameters) -> Result<(), ParameterError> {
     for (k, (name, value)) in parameters.iter().enumerate() {
         if name.trim().is_empty() || name.contains(',') {
-            return Err(format!(
-                "design parameter name `{name}` is empty or has a comma"
-            ));
+            return Err(ParameterError::BadName(name.clone()));
         }
         if parameters[..k].iter().any(|(other, _)| other == name) {
-            return Err(format!("design parameter `{name}` is given twice"));
+            return Err(ParameterError::Twice(name.clone()));
         }
         if !value.is_finite() {
-            return Err(format!("design parameter `{name}` is {value}"));
+            return Err(ParameterError::NotFinite {
+                name: name.clone(),
+                value: *value,
+            });
         }
     }
     Ok(())
 }
 
 /// The parameters stored in a prepared run's root attributes (none: empty).
-pub fn from_attributes(h5: &H5Contents) -> Result<Parameters, String> {
+pub fn from_attributes(h5: &H5Contents) -> Result<Parameters, ParameterError> {
     let names = h5
         .attribute("/", NAMES_ATTRIBUTE)
         .and_then(AttrValue::as_text);
     let values = match h5.attribute("/", VALUES_ATTRIBUTE) {
         Some(AttrValue::Numbers(v)) => Some(v.clone()),
         Some(AttrValue::Number(x)) => Some(vec![*x]),
-        Some(AttrValue::Text(_)) => {
-            return Err(format!(
-                "attribute `{VALUES_ATTRIBUTE}` is text, not numbers"
-            ))
-        }
+        Some(AttrValue::Text(_)) => return Err(ParameterError::ValuesAreText),
         None => None,
     };
     match (names, values) {
@@ -100,17 +114,14 @@ pub fn from_attributes(h5: &H5Contents) -> Result<Parameters, String> {
         (Some(names), Some(values)) => {
             let names: Vec<&str> = names.split(',').collect();
             if names.len() != values.len() {
-                return Err(format!(
-                    "{} design-parameter names but {} values",
-                    names.len(),
-                    values.len()
-                ));
+                return Err(ParameterError::Counts {
+                    names: names.len(),
+                    values: values.len(),
+                });
             }
             Ok(names.into_iter().map(str::to_string).zip(values).collect())
         }
-        _ => Err(format!(
-            "only one of the attributes `{NAMES_ATTRIBUTE}` and `{VALUES_ATTRIBUTE}` is present"
-        )),
+        _ => Err(ParameterError::HalfStored),
     }
 }
 

@@ -37,10 +37,10 @@ pub enum DataError {
 
 impl DataError {
     /// Something wrong in (or missing from) the file or folder at `path`.
-    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+    pub fn file(path: &Path, message: impl std::fmt::Display) -> Self {
         DataError::File {
             path: path.to_path_buf(),
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 

@@ -14,17 +14,33 @@ use crate::geometry::{bounding_box, PointIndex};
 /// lie apart (rounding when a writer converted coordinates) and still be the same point.
 pub const MATCH_TOLERANCE: f64 = 1e-6;
 
+/// Why two point sets are not the same mesh.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Mismatch {
+    #[error("{reference} points against {other}: the two files do not hold the same mesh")]
+    Counts { reference: usize, other: usize },
+    #[error(
+        "{unmatched} of {points} points have no counterpart within {tolerance_m:.3e} m (the \
+         farthest is {farthest_m:.3e} m away): the two files hold different meshes"
+    )]
+    Unmatched {
+        unmatched: usize,
+        points: usize,
+        tolerance_m: f64,
+        farthest_m: f64,
+    },
+}
+
 /// For every point of `reference`, the index of the same point in `other`: by exact coordinates
 /// first (each copy used once, so repeated coordinates pair up one to one), then, for coordinates
 /// that differ in their last bits, the nearest point within [`MATCH_TOLERANCE`]. An error says how
 /// many points have no counterpart and how far the farthest one is.
-pub fn match_points(reference: &[[f32; 3]], other: &[[f32; 3]]) -> Result<Vec<u32>, String> {
+pub fn match_points(reference: &[[f32; 3]], other: &[[f32; 3]]) -> Result<Vec<u32>, Mismatch> {
     if reference.len() != other.len() {
-        return Err(format!(
-            "{} points against {}: the two files do not hold the same mesh",
-            reference.len(),
-            other.len()
-        ));
+        return Err(Mismatch::Counts {
+            reference: reference.len(),
+            other: other.len(),
+        });
     }
     let key = |p: &[f32; 3]| p.map(|c| (c + 0.0).to_bits()); // +0.0 folds −0 into 0
     let mut by_coordinates: HashMap<[u32; 3], Vec<u32>> = HashMap::with_capacity(other.len());
@@ -57,11 +73,12 @@ pub fn match_points(reference: &[[f32; 3]], other: &[[f32; 3]]) -> Result<Vec<u3
         }
     }
     if unmatched > 0 {
-        return Err(format!(
-            "{unmatched} of {} points have no counterpart within {tolerance:.3e} m (the farthest \
-             is {worst:.3e} m away): the two files hold different meshes",
-            reference.len()
-        ));
+        return Err(Mismatch::Unmatched {
+            unmatched,
+            points: reference.len(),
+            tolerance_m: tolerance,
+            farthest_m: worst,
+        });
     }
     Ok(matched)
 }
@@ -146,10 +163,12 @@ mod tests {
         for p in other.iter_mut().take(4) {
             p[2] += 0.001; // 1 mm: far beyond rounding on a ~5 m body
         }
-        let err = match_points(&reference, &other).unwrap_err();
+        let err = match_points(&reference, &other).unwrap_err().to_string();
         assert!(err.contains("4 of 108 points"), "{err}");
         assert!(err.contains("different meshes"), "{err}");
-        let err = match_points(&reference, &other[1..]).unwrap_err();
+        let err = match_points(&reference, &other[1..])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("108 points against 107"), "{err}");
     }
 }

@@ -48,8 +48,13 @@ impl RunMeta {
 
 pub use super::schema::ABSENT_ATTRIBUTE;
 
+/// A prepared file's `absent_fields` names a field that cannot be absent.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("`absent_fields` names `{0}`; only these fields may be absent: {fields}", fields = MASKABLE_FIELDS.join(", "))]
+pub struct UnknownAbsentField(pub String);
+
 /// The absent fields a prepared file's root attributes list (none without the attribute).
-pub fn absent_fields(h5: &H5Contents) -> Result<Vec<String>, String> {
+pub fn absent_fields(h5: &H5Contents) -> Result<Vec<String>, UnknownAbsentField> {
     match h5
         .attribute("/", ABSENT_ATTRIBUTE)
         .and_then(|a| a.as_text())
@@ -60,7 +65,7 @@ pub fn absent_fields(h5: &H5Contents) -> Result<Vec<String>, String> {
 }
 
 /// The absent fields a root attribute `absent_fields` lists (comma-separated), checked.
-fn parse_absent(text: &str) -> Result<Vec<String>, String> {
+fn parse_absent(text: &str) -> Result<Vec<String>, UnknownAbsentField> {
     let names: Vec<String> = text
         .split(',')
         .map(str::trim)
@@ -71,10 +76,7 @@ fn parse_absent(text: &str) -> Result<Vec<String>, String> {
         .iter()
         .find(|n| !MASKABLE_FIELDS.contains(&n.as_str()))
     {
-        return Err(format!(
-            "`absent_fields` names `{bad}`; only these fields may be absent: {}",
-            MASKABLE_FIELDS.join(", ")
-        ));
+        return Err(UnknownAbsentField(bad.clone()));
     }
     Ok(names)
 }

@@ -33,15 +33,13 @@ pub struct Ridge {
 
 impl Ridge {
     /// Fits `y` on the rows of `x` (one row of parameter values per run, in `names` order).
-    pub fn fit(names: &[String], x: &[Vec<f64>], y: &[f64]) -> Result<Ridge, String> {
+    pub fn fit(names: &[String], x: &[Vec<f64>], y: &[f64]) -> Result<Ridge, NoBaseline> {
         let (n, p) = (x.len(), names.len());
         if n < 3 || y.len() != n {
-            return Err(format!(
-                "{n} training runs with parameters and a coefficient; the regression needs at least 3"
-            ));
+            return Err(NoBaseline::TooFewRuns(n));
         }
         if x.iter().any(|row| row.len() != p) {
-            return Err("training runs have different numbers of parameters".into());
+            return Err(NoBaseline::Ragged);
         }
         let mean: Vec<f64> = (0..p)
             .map(|j| x.iter().map(|r| r[j]).sum::<f64>() / n as f64)
@@ -82,8 +80,7 @@ impl Ridge {
                 best = Some((penalty, rmse, w));
             }
         }
-        let (penalty, loo_rmse, w) =
-            best.ok_or_else(|| "the parameters' normal equations cannot be solved".to_string())?;
+        let (penalty, loo_rmse, w) = best.ok_or(NoBaseline::Singular)?;
         Ok(Ridge {
             names: names.to_vec(),
             mean,
@@ -121,6 +118,25 @@ fn values_named(names: &[String], run: &PreparedRun) -> Option<Vec<f64>> {
     same.then(|| run.meta.parameters.iter().map(|(_, v)| *v).collect())
 }
 
+/// Why the parametric baseline cannot be fitted (the report says so instead of scoring it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoBaseline {
+    #[error("the training runs carry no design parameters")]
+    NoParameters,
+    #[error("training run {run} has other design parameters than {first}")]
+    OtherParameters { run: String, first: String },
+    #[error("training runs have different numbers of parameters")]
+    Ragged,
+    #[error(
+        "{0} training runs with parameters and a coefficient; the regression needs at least 3"
+    )]
+    TooFewRuns(usize),
+    #[error("too few training runs have both design parameters and coefficients")]
+    NoCoefficients,
+    #[error("the parameters' normal equations cannot be solved")]
+    Singular,
+}
+
 /// Ridge regressions of Cd and Cl on the design parameters of the training runs.
 pub struct ParametricBaseline {
     names: Vec<String>,
@@ -132,19 +148,19 @@ pub struct ParametricBaseline {
 impl ParametricBaseline {
     /// Fitted on the training runs that have the parameters (all must name the same ones) and
     /// the coefficient; why not, where it cannot be.
-    pub fn fit(training: &[PreparedRun]) -> Result<Self, String> {
+    pub fn fit(training: &[PreparedRun]) -> Result<Self, NoBaseline> {
         let names: Vec<String> = match training.first() {
             Some(r) if !r.meta.parameters.is_empty() => {
                 r.meta.parameters.iter().map(|(n, _)| n.clone()).collect()
             }
-            _ => return Err("the training runs carry no design parameters".into()),
+            _ => return Err(NoBaseline::NoParameters),
         };
         let values = |r: &PreparedRun| values_named(&names, r);
         if let Some(odd) = training.iter().find(|r| values(r).is_none()) {
-            return Err(format!(
-                "training run {} has other design parameters than {}",
-                odd.name, training[0].name
-            ));
+            return Err(NoBaseline::OtherParameters {
+                run: odd.name.clone(),
+                first: training[0].name.clone(),
+            });
         }
         let fit = |coefficient: fn(&PreparedRun) -> Option<f64>| {
             let (x, y): (Vec<Vec<f64>>, Vec<f64>) = training
@@ -155,9 +171,7 @@ impl ParametricBaseline {
         };
         let (cd, cl) = (fit(|r| r.meta.cd), fit(|r| r.meta.cl));
         if cd.is_none() && cl.is_none() {
-            return Err(
-                "too few training runs have both design parameters and coefficients".into(),
-            );
+            return Err(NoBaseline::NoCoefficients);
         }
         Ok(ParametricBaseline {
             names,

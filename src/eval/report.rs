@@ -238,15 +238,20 @@ impl EvalReport {
     }
 
     /// Writes `report.json` and `report.md` into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        crate::mesh::write_bytes_atomically(&dir.join("report.json"), json.as_bytes())
-            .map_err(|e| e.to_string())?;
+    /// A failure is a [`ModelError::Write`](crate::model::ModelError::Write) naming the path.
+    pub fn write(&self, dir: &Path) -> Result<(), crate::model::ModelError> {
+        use crate::model::ModelError;
+        std::fs::create_dir_all(dir).map_err(|e| ModelError::write(dir, e))?;
+        let json_path = dir.join("report.json");
+        let json =
+            serde_json::to_string_pretty(self).map_err(|e| ModelError::write(&json_path, e))?;
+        crate::mesh::write_bytes_atomically(&json_path, json.as_bytes())
+            .map_err(ModelError::write_error)?;
         crate::mesh::write_bytes_atomically(&dir.join("report.md"), self.markdown().as_bytes())
-            .map_err(|e| e.to_string())?;
+            .map_err(ModelError::write_error)?;
         if let Some(u) = &self.uncertainty {
-            write_sparsification_png(u, &dir.join("calibration.png")).map_err(|e| e.to_string())?;
+            let png = dir.join("calibration.png");
+            write_sparsification_png(u, &png).map_err(|e| ModelError::write(&png, e))?;
         }
         Ok(())
     }

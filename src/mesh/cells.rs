@@ -1,5 +1,7 @@
 //! Cell topology in VTK's vocabulary: cell type ids, offsets + connectivity, polyhedron faces.
 
+use super::error::{invalid, ParseResult};
+
 /// A VTK cell type id (`VTK_TRIANGLE` = 5, `VTK_HEXAHEDRON` = 12, `VTK_POLYHEDRON` = 42, ...).
 ///
 /// Kept as VTK's number so that files round-trip unchanged, including types slipstream only carries
@@ -276,58 +278,60 @@ impl Cells {
 
     /// Checks the internal consistency that every consumer relies on: offsets monotone and in range,
     /// point ids below `n_points`, polyhedron ranges valid.
-    pub fn validate(&self, n_points: usize) -> Result<(), String> {
+    pub fn validate(&self, n_points: usize) -> ParseResult<()> {
         if self.offsets.len() != self.types.len() + 1 {
-            return Err(format!(
+            return Err(invalid!(
                 "{} cell offsets for {} cells",
                 self.offsets.len().saturating_sub(1),
                 self.types.len()
             ));
         }
         if self.offsets.first() != Some(&0) {
-            return Err("cell offsets do not start at 0".into());
+            return Err(invalid!("cell offsets do not start at 0"));
         }
         if decreases(&self.offsets) {
-            return Err("cell offsets decrease".into());
+            return Err(invalid!("cell offsets decrease"));
         }
         if self.offsets.last().copied() != Some(self.connectivity.len() as u64) {
-            return Err(format!(
+            return Err(invalid!(
                 "cell offsets end at {} but the connectivity has {} entries",
                 self.offsets.last().copied().unwrap_or(0),
                 self.connectivity.len()
             ));
         }
         if let Some(&bad) = self.connectivity.iter().find(|&&p| p as usize >= n_points) {
-            return Err(format!(
+            return Err(invalid!(
                 "cell refers to point {bad} but there are only {n_points} points"
             ));
         }
         if let Some(poly) = &self.polyhedra {
             if poly.cell_faces.len() != self.types.len() + 1 {
-                return Err("polyhedron face ranges do not match the number of cells".into());
+                return Err(invalid!(
+                    "polyhedron face ranges do not match the number of cells"
+                ));
             }
             if decreases(&poly.cell_faces)
                 || poly.cell_faces.last().copied().unwrap_or(0) as usize > poly.n_faces()
             {
-                return Err(
-                    "polyhedron face ranges are not monotone or exceed the face count".into(),
-                );
+                return Err(invalid!(
+                    "polyhedron face ranges are not monotone or exceed the face count"
+                ));
             }
             if poly.face_offsets.first() != Some(&0)
                 || decreases(&poly.face_offsets)
                 || poly.face_offsets.last().copied().unwrap_or(0)
                     != poly.face_connectivity.len() as u64
             {
-                return Err(
-                    "polyhedron face offsets are inconsistent with the face connectivity".into(),
-                );
+                return Err(invalid!(
+                    "polyhedron face offsets are inconsistent with the face connectivity"
+                ));
             }
             if let Some(&bad) = poly
                 .face_connectivity
                 .iter()
                 .find(|&&p| p as usize >= n_points)
             {
-                return Err(format!(
+                return Err(invalid!(
                     "polyhedron face refers to point {bad} but there are only {n_points} points"
                 ));
             }

@@ -73,14 +73,21 @@ pub fn is_users_io_error(e: &std::io::Error) -> bool {
 
 pub type Result<T, E = MeshError> = std::result::Result<T, E>;
 
-/// A reader-internal error that does not yet know the file name; [`Context::at`] attaches it.
+/// What is wrong with a mesh or an HDF5 file's content, before the file name is known;
+/// [`Context::at`] attaches it.
 ///
-/// Parsers work on byte streams and report problems as plain messages; the public entry point, which
-/// knows the path, turns them into [`MeshError`]s.
-#[derive(Debug)]
+/// Parsers work on byte streams, and checks such as [`Mesh::validate`](crate::mesh::Mesh::validate)
+/// on meshes in memory, and report problems as messages of one of these kinds; the public entry
+/// point, which knows the path, turns them into [`MeshError`]s.
+#[derive(Debug, thiserror::Error)]
 pub enum ParseError {
+    #[error("{0}")]
     Io(std::io::Error),
+    /// The content contradicts itself or its format.
+    #[error("{0}")]
     Invalid(String),
+    /// The content is well formed but uses something slipstream does not read.
+    #[error("unsupported: {0}")]
     Unsupported(String),
 }
 

@@ -28,6 +28,7 @@ pub mod stl;
 pub mod vtk_legacy;
 pub mod vtk_xml;
 
+use error::Context;
 use std::path::Path;
 
 pub use atomic_write::{write_atomically, write_bytes_atomically};
@@ -54,7 +55,7 @@ pub fn read(path: &Path) -> Result<Document> {
         Format::Hdf5 => {
             let contents = hdf5::read(path)?;
             Ok(match hdf5::mesh_from_contents(&contents) {
-                Some(mesh) => Document::Mesh(mesh.map_err(|m| MeshError::invalid(path, m))?),
+                Some(mesh) => Document::Mesh(mesh.at(path)?),
                 None => Document::Hdf5(contents),
             })
         }
@@ -72,7 +73,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
         Format::Hdf5 => {
             let contents = hdf5::read(path)?;
             match hdf5::mesh_from_contents(&contents) {
-                Some(mesh) => mesh.map_err(|m| MeshError::invalid(path, m))?,
+                Some(mesh) => mesh.at(path)?,
                 None => {
                     return Err(MeshError::unsupported(
                         path,
@@ -82,7 +83,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
             }
         }
     };
-    mesh.validate().map_err(|m| MeshError::invalid(path, m))?;
+    mesh.validate().at(path)?;
     Ok(mesh)
 }
 

@@ -1,6 +1,7 @@
 //! The in-memory mesh every reader produces and every writer consumes.
 
 use super::cells::Cells;
+use super::error::{invalid, ParseResult};
 use super::field::{Field, Location};
 
 /// Named groups of cells (STL solids, OBJ groups): `cell_part[i]` indexes `names`.
@@ -92,7 +93,7 @@ impl Mesh {
 
     /// Checks counts and ids: the topology is consistent, every point/cell array has one tuple per
     /// point/cell, and no coordinate is NaN or infinite.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> ParseResult<()> {
         self.cells.validate(self.points.len())?;
         if let Some((i, p)) = self
             .points
@@ -100,7 +101,7 @@ impl Mesh {
             .enumerate()
             .find(|(_, p)| p.iter().any(|c| !c.is_finite()))
         {
-            return Err(format!("point {i} has a non-finite coordinate {p:?}"));
+            return Err(invalid!("point {i} has a non-finite coordinate {p:?}"));
         }
         for (loc, expected) in [
             (Location::Point, self.n_points()),
@@ -108,7 +109,7 @@ impl Mesh {
         ] {
             for f in self.fields(loc) {
                 if f.components == 0 || f.values.len() != expected * f.components {
-                    return Err(format!(
+                    return Err(invalid!(
                         "{:?} array '{}' has {} values, expected {} tuples of {} components",
                         loc,
                         f.name,
@@ -126,7 +127,7 @@ impl Mesh {
                     .iter()
                     .any(|&p| p as usize >= parts.names.len())
             {
-                return Err("part ids do not match the cells".into());
+                return Err(invalid!("part ids do not match the cells"));
             }
         }
         Ok(())

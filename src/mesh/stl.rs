@@ -17,7 +17,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::cells::{CellType, Cells};
-use super::error::{invalid, Context, MeshError, ParseResult, Result};
+use super::error::{invalid, Context, ParseResult, Result};
 use super::model::{Mesh, Parts};
 
 /// Size of the binary header (80 bytes of free text and the triangle count).
@@ -74,7 +74,7 @@ pub fn parse(bytes: &[u8]) -> ParseResult<Mesh> {
 /// (vertices, lines, solids) are skipped, point and cell arrays are not written. Facet normals are
 /// computed from the vertices (unit length, or zero for degenerate triangles). The write is atomic.
 pub fn write(path: &Path, mesh: &Mesh) -> Result<()> {
-    let n_triangles = count_triangles(mesh).map_err(|m| MeshError::invalid(path, m))?;
+    let n_triangles = count_triangles(mesh).at(path)?;
     super::write_atomically(path, |w| write_binary(w, mesh, n_triangles))
 }
 
@@ -414,7 +414,7 @@ fn for_each_surface_cell<E>(
 }
 
 /// Number of triangles the writer emits, checking the point ids on the way.
-fn count_triangles(mesh: &Mesh) -> Result<u32, String> {
+fn count_triangles(mesh: &Mesh) -> ParseResult<u32> {
     let n_points = mesh.points.len();
     let mut n_surface_cells = 0usize;
     let mut n_triangles = 0u64;
@@ -426,20 +426,24 @@ fn count_triangles(mesh: &Mesh) -> Result<u32, String> {
             .flatten()
             .find(|&&id| id as usize >= n_points)
         {
-            Some(id) => Err(format!(
+            Some(id) => Err(invalid!(
                 "cell {i} refers to point {id} but there are only {n_points} points"
             )),
             None => Ok(()),
         }
     })?;
     if n_surface_cells == 0 {
-        return Err("no surface cells (triangles, quads, polygons) to write as STL".into());
+        return Err(invalid!(
+            "no surface cells (triangles, quads, polygons) to write as STL"
+        ));
     }
     if n_triangles == 0 {
-        return Err("the surface cells hold no triangles (all degenerate)".into());
+        return Err(invalid!(
+            "the surface cells hold no triangles (all degenerate)"
+        ));
     }
     u32::try_from(n_triangles).map_err(|_| {
-        format!("{n_triangles} triangles do not fit in a binary STL (at most 2^32 - 1)")
+        invalid!("{n_triangles} triangles do not fit in a binary STL (at most 2^32 - 1)")
     })
 }
 

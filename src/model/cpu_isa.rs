@@ -83,43 +83,51 @@ impl std::fmt::Display for Isa {
     }
 }
 
-impl std::str::FromStr for Isa {
-    type Err = String;
+/// Why an instruction set asked for by name cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IsaError {
+    #[error("unknown instruction set `{0}` (one of {names})", names = Isa::ALL.map(Isa::name).join(", "))]
+    Unknown(String),
+    #[error("{ISA_ENV}: {0}")]
+    UnknownInEnv(Box<IsaError>),
+    #[error("{ISA_ENV}={requested}: this CPU lacks it (it has up to {detected})")]
+    Unavailable { requested: String, detected: Isa },
+}
 
-    fn from_str(s: &str) -> Result<Isa, String> {
+impl std::str::FromStr for Isa {
+    type Err = IsaError;
+
+    fn from_str(s: &str) -> Result<Isa, IsaError> {
         Isa::ALL
             .into_iter()
             .find(|isa| isa.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!(
-                    "unknown instruction set `{s}` (one of {})",
-                    Isa::ALL.map(Isa::name).join(", ")
-                )
-            })
+            .ok_or_else(|| IsaError::Unknown(s.to_string()))
     }
 }
 
 /// The level `SLIPSTREAM_CPU_ISA` asks for: `None` when unset or empty.
-fn requested() -> Result<Option<Isa>, String> {
+fn requested() -> Result<Option<Isa>, IsaError> {
     let Ok(text) = std::env::var(ISA_ENV) else {
         return Ok(None);
     };
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let isa: Isa = text.parse().map_err(|e| format!("{ISA_ENV}: {e}"))?;
+    let isa: Isa = text
+        .parse()
+        .map_err(|e| IsaError::UnknownInEnv(Box::new(e)))?;
     if !isa.available() {
-        return Err(format!(
-            "{ISA_ENV}={text}: this CPU lacks it (it has up to {})",
-            Isa::detected()
-        ));
+        return Err(IsaError::Unavailable {
+            requested: text,
+            detected: Isa::detected(),
+        });
     }
     Ok(Some(isa))
 }
 
 /// Checks `SLIPSTREAM_CPU_ISA`: an error names a value that is unknown or above what the CPU
 /// has (the kernels would otherwise silently use the detected level).
-pub fn check_env() -> Result<(), String> {
+pub fn check_env() -> Result<(), IsaError> {
     requested().map(|_| ())
 }
 
@@ -224,7 +232,7 @@ mod tests {
             assert_eq!(isa.name().parse::<Isa>().unwrap(), isa);
         }
         assert_eq!("AVX512".parse::<Isa>().unwrap(), Isa::Avx512);
-        let e = "sse9".parse::<Isa>().unwrap_err();
+        let e = "sse9".parse::<Isa>().unwrap_err().to_string();
         assert!(e.contains("sse9") && e.contains("avx2"), "{e}");
         assert!(Isa::Portable < Isa::Avx2Fma && Isa::Avx2Fma < Isa::Avx512);
     }

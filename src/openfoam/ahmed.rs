@@ -28,6 +28,11 @@ pub struct AhmedParams {
     pub stilts: bool,
 }
 
+/// Why an Ahmed-body shape cannot be built: the rule it breaks.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("Ahmed body: {0}")]
+pub struct InvalidShape(pub String);
+
 impl AhmedParams {
     /// Ahmed et al. (1984) at a given slant angle: 1.044 × 0.389 × 0.288 m, R = 0.1 m, slant
     /// length 0.222 m, clearance 0.05 m; frontal area 0.112032 m².
@@ -73,7 +78,7 @@ impl AhmedParams {
     }
 
     /// Why this shape cannot be built, if it cannot.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidShape> {
         let all = [
             self.length_m,
             self.width_m,
@@ -83,24 +88,30 @@ impl AhmedParams {
             self.ground_clearance_m,
         ];
         if all.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
-            return Err(format!("every length must be positive: {self:?}"));
+            return Err(InvalidShape(format!(
+                "every length must be positive: {self:?}"
+            )));
         }
         if !(0.0..=60.0).contains(&self.slant_angle_deg) {
-            return Err(format!(
+            return Err(InvalidShape(format!(
                 "slant angle {}° is outside 0-60°",
                 self.slant_angle_deg
-            ));
+            )));
         }
         if 2.0 * self.front_radius_m >= self.width_m.min(self.height_m) {
-            return Err("the front radius must be under half the width and half the height".into());
+            return Err(InvalidShape(
+                "the front radius must be under half the width and half the height".into(),
+            ));
         }
         if self.slant_drop_m() > self.height_m - self.front_radius_m - 0.01 {
-            return Err("the slant drops through the rounded nose's height; shorten it".into());
+            return Err(InvalidShape(
+                "the slant drops through the rounded nose's height; shorten it".into(),
+            ));
         }
         if self.slant_start_m() < self.front_radius_m + 0.05 {
-            return Err(
+            return Err(InvalidShape(
                 "the slant reaches the rounded nose; shorten it or lengthen the body".into(),
-            );
+            ));
         }
         Ok(())
     }
@@ -275,7 +286,7 @@ impl Builder {
 
 /// The body (and its stilts, each a separate closed solid reaching 5 mm into the underbody and
 /// 5 mm below the ground) as a triangle mesh.
-pub fn surface(p: &AhmedParams) -> Result<Mesh, String> {
+pub fn surface(p: &AhmedParams) -> Result<Mesh, InvalidShape> {
     p.check()?;
     let mut b = Builder {
         points: Vec::new(),

@@ -67,7 +67,7 @@ impl CaseSettings {
 
     /// Settings that can make a case: positive sizes and speeds, refinement levels in order,
     /// layers that grow (expansion ≥ 1), relaxation factors in (0, 1].
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidSettings> {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         let mut problems = Vec::new();
         if !(positive(self.speed_m_s) && positive(self.kinematic_viscosity_m2_s)) {
@@ -104,7 +104,7 @@ impl CaseSettings {
         }
         match problems.is_empty() {
             true => Ok(()),
-            false => Err(format!("case settings: {}", problems.join("; "))),
+            false => Err(InvalidSettings { problems }),
         }
     }
 }
@@ -307,17 +307,31 @@ fn layer_sizing(s: &CaseSettings) -> String {
     }
 }
 
+/// Case settings that cannot make a case, with every rule they break.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("case settings: {}", .problems.join("; "))]
+pub struct InvalidSettings {
+    pub problems: Vec<String>,
+}
+
+/// A template placeholder (`@@NAME@@`) left without a value: a broken template, not a broken
+/// case.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("unfilled placeholder near `{near}`")]
+pub struct UnfilledPlaceholder {
+    pub near: String,
+}
+
 /// Fills one template; an unknown or unfilled placeholder is an error, not a broken case.
-pub fn render(template: &str, values: &[(&str, String)]) -> Result<String, String> {
+pub fn render(template: &str, values: &[(&str, String)]) -> Result<String, UnfilledPlaceholder> {
     let mut out = template.to_string();
     for (key, value) in values {
         out = out.replace(&format!("@@{key}@@"), value);
     }
     match out.find("@@") {
-        Some(at) => Err(format!(
-            "unfilled placeholder near `{}`",
-            out[at..].chars().take(30).collect::<String>()
-        )),
+        Some(at) => Err(UnfilledPlaceholder {
+            near: out[at..].chars().take(30).collect(),
+        }),
         None => Ok(out),
     }
 }
@@ -325,11 +339,11 @@ pub fn render(template: &str, values: &[(&str, String)]) -> Result<String, Strin
 /// Writes a complete case into `dir` (created): dictionaries, initial fields and
 /// `constant/triSurface/body.stl`.
 pub fn write_case(dir: &Path, p: &AhmedParams, s: &CaseSettings) -> Result<(), MeshError> {
-    let body = super::ahmed::surface(p).map_err(|m| MeshError::invalid(dir, m))?;
+    let body = super::ahmed::surface(p).map_err(|e| MeshError::invalid(dir, e.to_string()))?;
     let vals = values(p, s);
     for (name, template) in TEMPLATES {
         let path = dir.join(name);
-        let text = render(template, &vals).map_err(|m| MeshError::invalid(&path, m))?;
+        let text = render(template, &vals).map_err(|e| MeshError::invalid(&path, e.to_string()))?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| MeshError::io(parent, e))?;
         }
@@ -438,7 +452,7 @@ mod tests {
             relax_u: 1.5,
             ..CaseSettings::default()
         };
-        let e = bad.check().unwrap_err();
+        let e = bad.check().unwrap_err().to_string();
         for part in [
             "5-4",
             "first-layer",

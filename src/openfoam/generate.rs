@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::ahmed::{self, AhmedParams};
-use super::case::{write_case, CaseSettings};
+use super::case::{write_case, CaseSettings, InvalidSettings};
 use super::forces;
 pub use super::run_error::RunError;
 use super::wall::{self, LayerCoverage, YPlus};
@@ -45,10 +45,15 @@ pub enum GenerateError {
     )]
     Missing(String),
     /// Mesh or solver settings that cannot make a case.
-    #[error("{0}")]
-    Settings(String),
-    #[error("{0}")]
-    Io(String),
+    #[error(transparent)]
+    Settings(#[from] InvalidSettings),
+    /// The output folder could not be made.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl GenerateError {
@@ -270,10 +275,12 @@ pub fn generate(
     config: &GenerateConfig,
     progress: impl Fn(&RunOutcome) + Sync,
 ) -> Result<Vec<RunOutcome>, GenerateError> {
-    config.settings.check().map_err(GenerateError::Settings)?;
+    config.settings.check()?;
     let foam = OpenFoam::find()?;
-    std::fs::create_dir_all(&config.out)
-        .map_err(|e| GenerateError::Io(format!("{}: {e}", config.out.display())))?;
+    std::fs::create_dir_all(&config.out).map_err(|source| GenerateError::Io {
+        path: config.out.clone(),
+        source,
+    })?;
     let family = match &config.bodies {
         Some(bodies) => bodies.clone(),
         None => ahmed::sample(config.count, config.seed, config.stilts),
@@ -460,8 +467,8 @@ pub fn run_one(
         &vtk.join("internal.vtu"),
     )?;
     let cells = volume.n_cells();
-    let (cd_pressure, cd_viscous) = drag_parts(&boundary, s.speed_m_s, p)
-        .map_err(|e| RunError::file(&vtk.join("boundary/body.vtp"), e))?;
+    let (cd_pressure, cd_viscous) =
+        drag_parts(&boundary, &vtk.join("boundary/body.vtp"), s.speed_m_s, p)?;
     let y_plus_path = case.join("postProcessing/yPlus/0/yPlus.dat");
     let y_plus = wall::parse_y_plus(
         &std::fs::read_to_string(&y_plus_path).map_err(io(&y_plus_path))?,
@@ -536,14 +543,19 @@ pub fn run_one(
 /// Pressure and friction parts of Cd from a boundary in OpenFOAM's conventions (kinematic `p`,
 /// `wallShearStress` = −traction on the body, patch normals into the body), integrated by
 /// [`physics::integrate`] with the normals turned out of the body and the shear negated.
-fn drag_parts(boundary: &Mesh, speed_m_s: f64, p: &AhmedParams) -> Result<(f64, f64), String> {
+fn drag_parts(
+    boundary: &Mesh,
+    boundary_path: &Path,
+    speed_m_s: f64,
+    p: &AhmedParams,
+) -> Result<(f64, f64), RunError> {
     let mut props = surface_properties(boundary);
     props.orient_outward();
     let field = |name: &str| {
         boundary
             .field(Location::Cell, name)
             .map(|f| f.values.to_f32().into_owned())
-            .ok_or_else(|| format!("boundary lacks cell array `{name}`"))
+            .ok_or_else(|| RunError::file(boundary_path, format!("lacks cell array `{name}`")))
     };
     let (pressure, wss) = (field("p")?, field("wallShearStress")?);
     let normal: Vec<f32> = props
@@ -568,7 +580,7 @@ fn drag_parts(boundary: &Mesh, speed_m_s: f64, p: &AhmedParams) -> Result<(f64, 
         length_m: p.length_m,
     };
     let forces = physics::integrate(&loads, PressureKind::Kinematic, &reference, [0.0; 3])
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| RunError::file(boundary_path, e))?;
     let q_a = reference.dynamic_pressure_pa() * reference.area_m2;
     Ok((
         forces.pressure_force_n[0] / q_a,

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::mesh::cells::{CellType, Cells, Polyhedra};
-use crate::mesh::error::{MeshError, Result};
+use crate::mesh::error::{invalid, Context, ParseResult, Result};
 use crate::mesh::field::{Field, Location, ScalarType, Values};
 use crate::mesh::model::{Mesh, Parts};
 
@@ -29,11 +29,11 @@ pub(super) fn decode_name(name: &str) -> String {
 
 /// Writes `mesh` in slipstream's mesh layout, atomically.
 pub fn write_mesh(path: &Path, mesh: &Mesh) -> Result<()> {
-    let writer = mesh_writer(mesh).map_err(|m| MeshError::invalid(path, m))?;
+    let writer = mesh_writer(mesh).at(path)?;
     writer.write(path)
 }
 
-pub(super) fn mesh_writer(mesh: &Mesh) -> std::result::Result<H5Writer, String> {
+pub(super) fn mesh_writer(mesh: &Mesh) -> ParseResult<H5Writer> {
     mesh.validate()?;
     let mut w = H5Writer::new();
     w.attr_text("/", "layout", MESH_LAYOUT)
@@ -66,11 +66,11 @@ pub(super) fn mesh_writer(mesh: &Mesh) -> std::result::Result<H5Writer, String> 
         let ids = parts
             .cell_part
             .iter()
-            .map(|&p| i32::try_from(p).map_err(|_| format!("part id {p} does not fit int32")))
-            .collect::<std::result::Result<Vec<i32>, String>>()?;
+            .map(|&p| i32::try_from(p).map_err(|_| invalid!("part id {p} does not fit int32")))
+            .collect::<ParseResult<Vec<i32>>>()?;
         w.dataset_i32("cells/part_id", &[ids.len()], &ids);
         if let Some(bad) = parts.names.iter().find(|n| n.contains('\n')) {
-            return Err(format!("part name {bad:?} contains a line break"));
+            return Err(invalid!("part name {bad:?} contains a line break"));
         }
         w.attr_text("/", "part_names", &parts.names.join("\n"));
     }
@@ -79,20 +79,20 @@ pub(super) fn mesh_writer(mesh: &Mesh) -> std::result::Result<H5Writer, String> 
         let mut seen = std::collections::HashSet::new();
         for (index, field) in mesh.fields(location).iter().enumerate() {
             let link = encode_name(&field.name);
-            if components(&link).map(|c| c.len()) != Ok(1) {
-                return Err(format!(
+            if !components(&link).is_ok_and(|c| c.len() == 1) {
+                return Err(invalid!(
                     "{location:?} array name {:?} cannot be stored in HDF5",
                     field.name
                 ));
             }
             if !seen.insert(link.clone()) {
-                return Err(format!(
+                return Err(invalid!(
                     "two {location:?} arrays are both stored as '{link}' (names differ only in '/' and '|'?)"
                 ));
             }
             let comps = field.components;
             if comps == 0 || field.values.len() % comps != 0 {
-                return Err(format!(
+                return Err(invalid!(
                     "{location:?} array '{}' has {} values, not a multiple of its {comps} components",
                     field.name,
                     field.values.len()
@@ -124,17 +124,17 @@ pub(super) fn mesh_writer(mesh: &Mesh) -> std::result::Result<H5Writer, String> 
     Ok(w)
 }
 
-pub(super) fn to_i64(values: &[u64], what: &str) -> std::result::Result<Vec<i64>, String> {
+pub(super) fn to_i64(values: &[u64], what: &str) -> ParseResult<Vec<i64>> {
     values
         .iter()
-        .map(|&v| i64::try_from(v).map_err(|_| format!("{what}: {v} does not fit int64")))
+        .map(|&v| i64::try_from(v).map_err(|_| invalid!("{what}: {v} does not fit int64")))
         .collect()
 }
 
 /// Rebuilds a mesh from a file's contents: `None` when the file is not in slipstream's mesh layout
 /// (no root attribute `layout = "slipstream-mesh"`), `Some(Err)` when it claims the layout but its
 /// datasets are missing or inconsistent.
-pub fn mesh_from_contents(contents: &H5Contents) -> Option<std::result::Result<Mesh, String>> {
+pub fn mesh_from_contents(contents: &H5Contents) -> Option<ParseResult<Mesh>> {
     let layout = contents.attribute("/", "layout")?.as_text()?;
     if layout != MESH_LAYOUT {
         return None;
@@ -142,32 +142,32 @@ pub fn mesh_from_contents(contents: &H5Contents) -> Option<std::result::Result<M
     Some(build_mesh(contents))
 }
 
-pub(super) fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, String> {
+pub(super) fn build_mesh(contents: &H5Contents) -> ParseResult<Mesh> {
     if let Some(version) = contents.attribute("/", "layout_version") {
         match version.as_number() {
             Some(v) if v <= MESH_LAYOUT_VERSION => {}
             Some(v) => {
-                return Err(format!(
+                return Err(invalid!(
                     "mesh layout version {v} is newer than this slipstream reads ({MESH_LAYOUT_VERSION})"
                 ))
             }
-            None => return Err(format!("the root attribute 'layout_version' is not a number: {version:?}")),
+            None => return Err(invalid!("the root attribute 'layout_version' is not a number: {version:?}")),
         }
     }
 
     let points_ds = contents
         .dataset("points")
-        .ok_or("the mesh layout needs a dataset 'points'")?;
+        .ok_or_else(|| invalid!("the mesh layout needs a dataset 'points'"))?;
     let n = points_ds.tuples();
     if !matches!(points_ds.shape.as_slice(), [_, 3]) {
-        return Err(format!(
+        return Err(invalid!(
             "'points' has shape {:?}, expected [N, 3]",
             points_ds.shape
         ));
     }
     let flat = points_ds.values.to_f32();
     if flat.len() != n * 3 {
-        return Err(format!(
+        return Err(invalid!(
             "'points' has {} values for its shape {:?}",
             flat.len(),
             points_ds.shape
@@ -194,10 +194,9 @@ pub(super) fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, Str
                     .collect(),
                 polyhedra: None,
             },
-            _ => return Err(
+            _ => return Err(invalid!(
                 "the mesh layout needs all of cells/types, cells/offsets and cells/connectivity"
-                    .into(),
-            ),
+            )),
         };
     let poly = (
         contents.dataset("cells/polyhedron_faces"),
@@ -216,7 +215,7 @@ pub(super) fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, Str
         }),
         _ => {
             return Err(
-                "polyhedra need all of cells/polyhedron_faces, cells/face_offsets and cells/face_connectivity".into(),
+                invalid!("polyhedra need all of cells/polyhedron_faces, cells/face_offsets and cells/face_connectivity"),
             )
         }
     };
@@ -230,7 +229,7 @@ pub(super) fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, Str
         (Some(ids), Some(names)) => {
             let names = names
                 .as_text()
-                .ok_or("the root attribute 'part_names' is not text")?;
+                .ok_or_else(|| invalid!("the root attribute 'part_names' is not text"))?;
             let cell_part: Vec<u32> = integers(ids, u64::from(u32::MAX))?
                 .into_iter()
                 .map(|v| v as u32)
@@ -243,10 +242,14 @@ pub(super) fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, Str
             Some(Parts { names, cell_part })
         }
         (Some(_), None) => {
-            return Err("cells/part_id without the root attribute 'part_names'".into())
+            return Err(invalid!(
+                "cells/part_id without the root attribute 'part_names'"
+            ))
         }
         (None, Some(_)) => {
-            return Err("the root attribute 'part_names' without cells/part_id".into())
+            return Err(invalid!(
+                "the root attribute 'part_names' without cells/part_id"
+            ))
         }
     };
 
@@ -267,7 +270,7 @@ pub(super) fn build_mesh(contents: &H5Contents) -> std::result::Result<Mesh, Str
             continue;
         };
         if rest.contains('/') {
-            return Err(format!("unexpected nested dataset '{}'", ds.path));
+            return Err(invalid!("unexpected nested dataset '{}'", ds.path));
         }
         let field = field_from_dataset(ds, location, decode_name(rest), n, c)?;
         let index = contents
@@ -309,7 +312,7 @@ pub(super) fn field_from_dataset(
     name: String,
     n_points: usize,
     n_cells: usize,
-) -> std::result::Result<Field, String> {
+) -> ParseResult<Field> {
     let expected_rows = match location {
         Location::Point => Some(n_points),
         Location::Cell => Some(n_cells),
@@ -317,17 +320,19 @@ pub(super) fn field_from_dataset(
     };
     if let Some(rows) = expected_rows {
         if ds.shape.first() != Some(&rows) {
-            return Err(format!(
+            return Err(invalid!(
                 "'{}' has shape {:?}, expected {rows} rows",
-                ds.path, ds.shape
+                ds.path,
+                ds.shape
             ));
         }
     }
     let components = ds.components();
     if components == 0 {
-        return Err(format!(
+        return Err(invalid!(
             "'{}' has no components (shape {:?})",
-            ds.path, ds.shape
+            ds.path,
+            ds.shape
         ));
     }
     let values = match (&ds.values, ds.dtype, location) {
@@ -347,11 +352,12 @@ pub(super) fn field_from_dataset(
 }
 
 /// The values of an integer dataset of rank 1, each checked to be a whole number in `0..=max`.
-pub(super) fn integers(ds: &H5Dataset, max: u64) -> std::result::Result<Vec<u64>, String> {
+pub(super) fn integers(ds: &H5Dataset, max: u64) -> ParseResult<Vec<u64>> {
     if ds.shape.len() != 1 {
-        return Err(format!(
+        return Err(invalid!(
             "'{}' has shape {:?}, expected one dimension",
-            ds.path, ds.shape
+            ds.path,
+            ds.shape
         ));
     }
     ds.values
@@ -360,7 +366,7 @@ pub(super) fn integers(ds: &H5Dataset, max: u64) -> std::result::Result<Vec<u64>
             if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= max as f64 {
                 Ok(v as u64)
             } else {
-                Err(format!(
+                Err(invalid!(
                     "'{}' holds {v}, expected an integer in 0..={max}",
                     ds.path
                 ))

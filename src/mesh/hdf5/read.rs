@@ -6,7 +6,7 @@ use std::path::Path;
 use hdf5_pure as h5;
 
 use super::contents::{absolute, child_path, AttrValue, H5Attribute, H5Contents, H5Dataset};
-use crate::mesh::error::{Context, MeshError, ParseError, Result};
+use crate::mesh::error::{invalid, Context, MeshError, ParseError, ParseResult, Result};
 use crate::mesh::field::{ScalarType, Values};
 
 /// Groups visited at most while walking a file: a corrupt file can link a group into itself.
@@ -42,7 +42,7 @@ impl Limits {
 /// Reads every numeric dataset in every group (recursively) and every attribute.
 pub fn read(path: &Path) -> Result<H5Contents> {
     let (file, len) = open(path)?;
-    contents_of(&file, len).map_err(|m| MeshError::invalid(path, m))
+    contents_of(&file, len).at(path)
 }
 
 /// Parses an HDF5 file held in memory (the fuzz targets' entry point).
@@ -60,11 +60,11 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<H5Contents, ParseError> {
     let file = h5::File::from_bytes(bytes.to_vec())
         .map_err(|e| ParseError::Invalid(format!("cannot open as HDF5: {e}")))?;
     let len = bytes.len() as u64;
-    check_superblock(&file, len).map_err(ParseError::Invalid)?;
-    contents_of(&file, len).map_err(ParseError::Invalid)
+    check_superblock(&file, len)?;
+    contents_of(&file, len)
 }
 
-pub(super) fn contents_of(file: &h5::File, len: u64) -> std::result::Result<H5Contents, String> {
+pub(super) fn contents_of(file: &h5::File, len: u64) -> ParseResult<H5Contents> {
     let mut contents = H5Contents::default();
     let mut walker = Walker {
         limits: Limits::new(len),
@@ -80,11 +80,11 @@ pub(super) fn contents_of(file: &h5::File, len: u64) -> std::result::Result<H5Co
 }
 
 /// A file cut short still has a superblock claiming its full length: compare.
-pub(super) fn check_superblock(file: &h5::File, len: u64) -> std::result::Result<(), String> {
+pub(super) fn check_superblock(file: &h5::File, len: u64) -> ParseResult<()> {
     let sb = file.superblock();
     let end = sb.base_address.get().saturating_add(sb.eof_address);
     if sb.eof_address != u64::MAX && end > len {
-        return Err(format!(
+        return Err(invalid!(
             "truncated HDF5 file: {len} bytes, but the superblock says it ends at byte {end}"
         ));
     }
@@ -94,9 +94,7 @@ pub(super) fn check_superblock(file: &h5::File, len: u64) -> std::result::Result
 /// Reads one dataset (`name` like `"surface/pressure"` or `"/surface/pressure"`).
 pub fn read_dataset(path: &Path, name: &str) -> Result<H5Dataset> {
     let (ds, dataset_path, len) = find_dataset(path, name)?;
-    match convert_dataset(&ds, &dataset_path, Limits::new(len))
-        .map_err(|m| MeshError::invalid(path, m))?
-    {
+    match convert_dataset(&ds, &dataset_path, Limits::new(len)).at(path)? {
         Some(d) => Ok(d),
         None => Err(MeshError::unsupported(
             path,
@@ -238,7 +236,7 @@ pub(super) fn open(path: &Path) -> Result<(h5::File, u64)> {
             e => ParseError::Invalid(format!("cannot open as HDF5: {e}")),
         })
         .at(path)?;
-    check_superblock(&file, len).map_err(|m| MeshError::invalid(path, m))?;
+    check_superblock(&file, len).at(path)?;
     Ok((file, len))
 }
 
@@ -249,25 +247,20 @@ pub(super) struct Walker<'a> {
 }
 
 impl Walker<'_> {
-    fn walk(
-        &mut self,
-        group: &h5::Group,
-        group_path: &str,
-        depth: usize,
-    ) -> std::result::Result<(), String> {
+    fn walk(&mut self, group: &h5::Group, group_path: &str, depth: usize) -> ParseResult<()> {
         self.groups += 1;
         if self.groups > MAX_GROUPS || depth > MAX_DEPTH {
-            return Err(format!(
+            return Err(invalid!(
                 "too many or too deeply nested groups at '{group_path}' (a link cycle?)"
             ));
         }
         let attrs = group
             .attrs()
-            .map_err(|e| format!("cannot read the attributes of '{group_path}': {e}"))?;
+            .map_err(|e| invalid!("cannot read the attributes of '{group_path}': {e}"))?;
         push_attributes(group_path, attrs, self.out);
         let datasets = group
             .iter_datasets()
-            .map_err(|e| format!("cannot list the datasets of '{group_path}': {e}"))?;
+            .map_err(|e| invalid!("cannot list the datasets of '{group_path}': {e}"))?;
         for (name, ds) in datasets {
             let path = child_path(group_path, &name);
             if let Some(d) = convert_dataset(&ds, &path, self.limits)? {
@@ -275,12 +268,12 @@ impl Walker<'_> {
             }
             let attrs = ds
                 .attrs()
-                .map_err(|e| format!("cannot read the attributes of '{path}': {e}"))?;
+                .map_err(|e| invalid!("cannot read the attributes of '{path}': {e}"))?;
             push_attributes(&path, attrs, self.out);
         }
         let children = group
             .iter_groups()
-            .map_err(|e| format!("cannot list the groups of '{group_path}': {e}"))?;
+            .map_err(|e| invalid!("cannot list the groups of '{group_path}': {e}"))?;
         for (name, child) in children {
             self.walk(&child, &child_path(group_path, &name), depth + 1)?;
         }
@@ -340,8 +333,8 @@ pub(super) fn convert_dataset(
     ds: &h5::Dataset,
     path: &str,
     limits: Limits,
-) -> std::result::Result<Option<H5Dataset>, String> {
-    let cannot = |e: h5::Error| format!("cannot read dataset '{path}': {e}");
+) -> ParseResult<Option<H5Dataset>> {
+    let cannot = |e: h5::Error| invalid!("cannot read dataset '{path}': {e}");
     let dtype = match ds.dtype().map_err(cannot)? {
         h5::DType::F32 => ScalarType::F32,
         h5::DType::F64 => ScalarType::F64,
@@ -361,11 +354,11 @@ pub(super) fn convert_dataset(
         .into_iter()
         .map(usize::try_from)
         .collect::<std::result::Result<Vec<usize>, _>>()
-        .map_err(|_| format!("dataset '{path}' is too large for this machine"))?;
+        .map_err(|_| invalid!("dataset '{path}' is too large for this machine"))?;
     let expected = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .ok_or_else(|| format!("dataset '{path}' has an impossible shape {shape:?}"))?;
+        .ok_or_else(|| invalid!("dataset '{path}' has an impossible shape {shape:?}"))?;
     let element = ds.element_size().map_err(cannot)?;
     let bytes = (expected as u64).saturating_mul(element);
     let chunk_bytes = ds
@@ -374,7 +367,7 @@ pub(super) fn convert_dataset(
         .map(|c| c.iter().fold(element, |n, &d| n.saturating_mul(d)))
         .unwrap_or(0);
     if bytes > limits.decoded || chunk_bytes > limits.decoded.min(u64::from(u32::MAX)) {
-        return Err(format!(
+        return Err(invalid!(
             "dataset '{path}' claims {bytes} bytes (shape {shape:?}, chunks of {chunk_bytes} bytes), \
              more than the file can hold: corrupt?"
         ));
@@ -386,7 +379,7 @@ pub(super) fn convert_dataset(
     };
     let scalar_without_value = shape.is_empty() && values.is_empty();
     if values.len() != expected && !scalar_without_value {
-        return Err(format!(
+        return Err(invalid!(
             "dataset '{path}' has {} values for its shape {shape:?}",
             values.len()
         ));
@@ -400,17 +393,13 @@ pub(super) fn convert_dataset(
 }
 
 /// Checks that the stored bytes of a dataset lie inside the file.
-pub(super) fn check_storage(
-    ds: &h5::Dataset,
-    path: &str,
-    file_len: u64,
-) -> std::result::Result<(), String> {
+pub(super) fn check_storage(ds: &h5::Dataset, path: &str, file_len: u64) -> ParseResult<()> {
     let outside =
         |address: u64, size: u64| address.checked_add(size).is_none_or(|end| end > file_len);
-    let bad = || format!("dataset '{path}' points outside the file (truncated or corrupt)");
+    let bad = || invalid!("dataset '{path}' points outside the file (truncated or corrupt)");
     match ds
         .layout()
-        .map_err(|e| format!("cannot read dataset '{path}': {e}"))?
+        .map_err(|e| invalid!("cannot read dataset '{path}': {e}"))?
     {
         h5::Layout::Contiguous {
             address: Some(address),
@@ -419,7 +408,7 @@ pub(super) fn check_storage(
         h5::Layout::Chunked { .. } => {
             let chunks = ds
                 .chunks()
-                .map_err(|e| format!("cannot read the chunk index of dataset '{path}': {e}"))?;
+                .map_err(|e| invalid!("cannot read the chunk index of dataset '{path}': {e}"))?;
             if chunks.iter().any(|c| outside(c.address, c.storage_size)) {
                 return Err(bad());
             }

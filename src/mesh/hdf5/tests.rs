@@ -290,7 +290,8 @@ fn inconsistent_mesh_files_are_errors() {
     w.write(&file).unwrap();
     let err = mesh_from_contents(&read(&file).unwrap())
         .unwrap()
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("99") || err.contains("offsets"), "{err}");
     assert!(crate::mesh::read_mesh(&file).is_err());
 

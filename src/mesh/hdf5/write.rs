@@ -8,7 +8,7 @@ use hdf5_pure as h5;
 
 use super::contents::absolute;
 use crate::mesh::atomic_write::write_bytes_atomically;
-use crate::mesh::error::{MeshError, Result};
+use crate::mesh::error::{invalid, Context, ParseResult, Result};
 
 /// Datasets with at least this many values are written chunked and deflate-compressed.
 pub(super) const COMPRESS_MIN_VALUES: usize = 4096;
@@ -170,27 +170,27 @@ impl H5Writer {
     }
 
     /// Serialises the file.
-    fn to_bytes(&self) -> std::result::Result<Vec<u8>, String> {
+    fn to_bytes(&self) -> ParseResult<Vec<u8>> {
         let root = self.tree()?;
         let mut fb = h5::FileBuilder::new();
         fill(&mut fb, &root, self.compress);
-        fb.finish().map_err(|e| format!("cannot encode HDF5: {e}"))
+        fb.finish().map_err(|e| invalid!("cannot encode HDF5: {e}"))
     }
 
     /// Writes the file atomically (it appears complete or not at all).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_bytes().map_err(|m| MeshError::invalid(path, m))?;
+        let bytes = self.to_bytes().at(path)?;
         write_bytes_atomically(path, &bytes)
     }
 
     /// Arranges the datasets and attributes into groups, checking names, shapes and duplicates.
-    fn tree(&self) -> std::result::Result<Node<'_>, String> {
+    fn tree(&self) -> ParseResult<Node<'_>> {
         let mut root = Node::default();
         for (path, ds) in &self.datasets {
             let (parents, leaf) = split_path(path)?;
             let expected = ds.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
             if expected != Some(ds.data.len()) {
-                return Err(format!(
+                return Err(invalid!(
                     "dataset '{path}': shape {:?} does not hold {} values",
                     ds.shape,
                     ds.data.len()
@@ -198,7 +198,7 @@ impl H5Writer {
             }
             let group = group_mut(&mut root, &parents, path)?;
             if group.groups.contains_key(leaf) || group.datasets.contains_key(leaf) {
-                return Err(format!("'{path}' is written twice"));
+                return Err(invalid!("'{path}' is written twice"));
             }
             group.datasets.insert(leaf, (ds, Vec::new()));
         }
@@ -215,7 +215,7 @@ impl H5Writer {
                 None => &mut root.attrs,
             };
             if target.iter().any(|(n, _)| n == name) {
-                return Err(format!(
+                return Err(invalid!(
                     "attribute '{name}' of '{}' is set twice",
                     absolute(object)
                 ));
@@ -226,7 +226,7 @@ impl H5Writer {
     }
 }
 
-pub(super) fn components(path: &str) -> std::result::Result<Vec<&str>, String> {
+pub(super) fn components(path: &str) -> ParseResult<Vec<&str>> {
     let trimmed = path.trim_matches('/');
     if trimmed.is_empty() {
         return Ok(Vec::new());
@@ -236,16 +236,16 @@ pub(super) fn components(path: &str) -> std::result::Result<Vec<&str>, String> {
         .iter()
         .any(|p| p.is_empty() || *p == "." || *p == "..")
     {
-        return Err(format!("'{path}' is not a valid HDF5 path"));
+        return Err(invalid!("'{path}' is not a valid HDF5 path"));
     }
     Ok(parts)
 }
 
-pub(super) fn split_path(path: &str) -> std::result::Result<(Vec<&str>, &str), String> {
+pub(super) fn split_path(path: &str) -> ParseResult<(Vec<&str>, &str)> {
     let mut parts = components(path)?;
     let leaf = parts
         .pop()
-        .ok_or_else(|| format!("'{path}' names the root, not a dataset"))?;
+        .ok_or_else(|| invalid!("'{path}' names the root, not a dataset"))?;
     Ok((parts, leaf))
 }
 
@@ -253,11 +253,11 @@ pub(super) fn group_mut<'n, 'a>(
     root: &'n mut Node<'a>,
     parents: &[&'a str],
     full: &str,
-) -> std::result::Result<&'n mut Node<'a>, String> {
+) -> ParseResult<&'n mut Node<'a>> {
     let mut node = root;
     for &part in parents {
         if node.datasets.contains_key(part) {
-            return Err(format!("'{full}': '{part}' is a dataset, not a group"));
+            return Err(invalid!("'{full}': '{part}' is a dataset, not a group"));
         }
         node = node.groups.entry(part).or_default();
     }

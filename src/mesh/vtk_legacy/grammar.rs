@@ -223,25 +223,25 @@ pub(super) fn skip_metadata<L: AsRef<[u8]>, E>(
 
 /// The faces of a polyhedron's face stream `nFaces, (nPts, id…)…`, as legacy files store
 /// polyhedra; both readers walk it through this.
-pub(super) fn polyhedron_faces(stream: &[u32]) -> Result<Vec<&[u32]>, String> {
+pub(super) fn polyhedron_faces(stream: &[u32]) -> ParseResult<Vec<&[u32]>> {
     let (&n_faces, mut rest) = stream
         .split_first()
-        .ok_or_else(|| "empty face stream".to_string())?;
+        .ok_or_else(|| invalid!("empty face stream"))?;
     // Each face takes at least its count: a face count beyond the stream's length is found out
     // below, never allocated for.
     let mut faces = Vec::with_capacity((n_faces as usize).min(rest.len()));
     for face in 0..n_faces {
         let (&n, tail) = rest
             .split_first()
-            .ok_or_else(|| format!("face stream ends before face {face} of {n_faces}"))?;
+            .ok_or_else(|| invalid!("face stream ends before face {face} of {n_faces}"))?;
         let (ids, tail) = tail.split_at_checked(n as usize).ok_or_else(|| {
-            format!("face {face} declares {n} points past the end of its face stream")
+            invalid!("face {face} declares {n} points past the end of its face stream")
         })?;
         faces.push(ids);
         rest = tail;
     }
     if !rest.is_empty() {
-        return Err(format!(
+        return Err(invalid!(
             "its {n_faces} faces leave {} of the {} face-stream values unused",
             rest.len(),
             stream.len()
@@ -297,15 +297,21 @@ mod tests {
         let tetra_side = [2, 3, 0, 1, 2, 3, 0, 1, 3];
         let faces = polyhedron_faces(&tetra_side).unwrap();
         assert_eq!(faces, vec![&[0, 1, 2][..], &[0, 1, 3][..]]);
-        assert!(polyhedron_faces(&[]).unwrap_err().contains("empty"));
+        assert!(polyhedron_faces(&[])
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
         assert!(polyhedron_faces(&[2, 3, 0, 1, 2])
             .unwrap_err()
+            .to_string()
             .contains("before face 1"));
         assert!(polyhedron_faces(&[1, 4, 0, 1])
             .unwrap_err()
+            .to_string()
             .contains("past the end"));
         assert!(polyhedron_faces(&[1, 1, 0, 7])
             .unwrap_err()
+            .to_string()
             .contains("unused"));
     }
 }

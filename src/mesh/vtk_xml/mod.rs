@@ -69,8 +69,7 @@ pub fn parse(bytes: &[u8]) -> ParseResult<Mesh> {
     }
     let index = index::index_file(bytes, bytes.len() as u64)?;
     let mesh = read::read_mesh(&source::MemorySource(bytes), &index)?;
-    mesh.validate()
-        .map_err(crate::mesh::error::ParseError::Invalid)?;
+    mesh.validate()?;
     Ok(mesh)
 }
 

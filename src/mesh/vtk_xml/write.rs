@@ -193,7 +193,7 @@ fn poly_category(t: CellType) -> Option<usize> {
 /// (3D cells in PolyData).
 pub fn write_to(w: &mut impl Write, mesh: &Mesh, kind: Kind, enc: Encoding) -> std::io::Result<()> {
     let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
-    mesh.validate().map_err(invalid)?;
+    mesh.validate().map_err(|e| invalid(e.to_string()))?;
     let cells = &mesh.cells;
     let n_cells = cells.len();
 
