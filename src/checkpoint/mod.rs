@@ -59,6 +59,18 @@ pub struct CheckpointMeta {
     /// validation split by `slipstream calibrate`; absent: predictions carry no σ.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncertainty: Option<crate::model::uncertainty::Calibration>,
+    /// The order `model.bin` stores the weights in: [`WEIGHTS_LAYOUT`] for what this version
+    /// writes, 1 (or absent) for checkpoints from before the branch decoders
+    /// ([`crate::model::legacy_layout`]).
+    #[serde(default = "layout1")]
+    pub weights_layout: u32,
+}
+
+/// The weights layout this version writes (see [`CheckpointMeta::weights_layout`]).
+pub const WEIGHTS_LAYOUT: u32 = 2;
+
+fn layout1() -> u32 {
+    1
 }
 
 /// The training bodies' size range, and where their volume anchors lay relative to them.
@@ -137,8 +149,14 @@ fn fresh_tmp(dir: &Path) -> Result<PathBuf, CheckpointError> {
 }
 
 /// The metadata files of a checkpoint being written in `tmp`, then `tmp` swapped in as `dir`.
+/// Writes the metadata of weights just written in `tmp` (so in [`WEIGHTS_LAYOUT`]) and swaps
+/// the checkpoint in.
 fn finish_save(tmp: &Path, dir: &Path, meta: &CheckpointMeta) -> Result<(), CheckpointError> {
-    let text = serde_json::to_string_pretty(meta).map_err(|e| file_error(&tmp.join(META), e))?;
+    let meta = CheckpointMeta {
+        weights_layout: WEIGHTS_LAYOUT,
+        ..meta.clone()
+    };
+    let text = serde_json::to_string_pretty(&meta).map_err(|e| file_error(&tmp.join(META), e))?;
     std::fs::write(tmp.join(META), text).map_err(|e| file_error(&tmp.join(META), e))?;
     std::fs::write(tmp.join("model.toml"), meta.model.to_toml())
         .map_err(|e| file_error(&tmp.join("model.toml"), e))?;
@@ -310,10 +328,31 @@ pub fn load_model<B: Backend>(
     let dir = locate(dir)?;
     let meta = read_meta(&dir)?;
     let model = AbUpt::<B>::init(&meta.model, 0, device).map_err(|e| file_error(&dir, e))?;
-    let record = recorder()
-        .load(dir.join("model"), device)
-        .map_err(|e| file_error(&dir.join("model.bin"), e))?;
-    Ok((model.load_record(record), meta))
+    let bin = dir.join("model.bin");
+    let model = match meta.weights_layout {
+        1 => {
+            let record = recorder()
+                .load(dir.join("model"), device)
+                .map_err(|e| file_error(&bin, e))?;
+            model.load_layout1_record(record)
+        }
+        WEIGHTS_LAYOUT => {
+            let record = recorder()
+                .load(dir.join("model"), device)
+                .map_err(|e| file_error(&bin, e))?;
+            model.load_record(record)
+        }
+        other => {
+            return Err(file_error(
+                &dir.join(META),
+                format!(
+                    "weights layout {other} is newer than this slipstream reads (up to \
+                     {WEIGHTS_LAYOUT}): update slipstream"
+                ),
+            ))
+        }
+    };
+    Ok((model, meta))
 }
 
 /// The optimiser state of a checkpoint, loaded into `optimizer`.

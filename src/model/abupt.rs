@@ -8,26 +8,19 @@
 //! that anchor's output.
 
 use burn::module::Module;
-use burn::nn::Linear;
 use burn::tensor::{backend::Backend, Tensor};
 
 use super::attention::KeysValues;
 use super::block::{Block, BlockSpec};
-use super::config::{AbUptConfig, VectorHead};
+pub use super::branch_decoder::Branch;
+use super::branch_decoder::BranchDecoder;
+use super::config::{AbUptConfig, TrunkBlock, VectorHead};
 use super::embedding::{RopeFrequencies, SincosEmbedding};
 use super::mlp::Mlp;
-use super::ops;
 use super::params::ParamSource;
 use super::supernode::{supernode_positions, SupernodePooling};
 use super::tangent::{self, Dual};
 use super::{tensor_from, ModelError};
-
-/// The two output branches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Branch {
-    Surface,
-    Volume,
-}
 
 /// What the anchors left behind for queries, and the anchors' own head outputs.
 #[derive(Debug, Clone)]
@@ -38,27 +31,28 @@ pub struct Encoded<B: Backend> {
     pub volume_anchors: Tensor<B, 2>,
     /// Per trunk block: what surface tokens and what volume tokens attend to.
     trunk: Vec<[KeysValues<B>; 2]>,
-    surface_decoder: Vec<KeysValues<B>>,
-    volume_decoder: Vec<KeysValues<B>>,
+    /// Per branch (`[surface, volume]`), per decoder block: what its queries attend to.
+    decoders: [Vec<KeysValues<B>>; 2],
 }
 
+/// The model: geometry encoder, shared trunk and the two branches.
+///
+/// Checkpoints store the weights in this field order (`checkpoint.json` `weights_layout` 2);
+/// [`super::legacy_layout`] reads the order of earlier checkpoints.
 #[derive(Module, Debug)]
 pub struct AbUpt<B: Backend> {
     pub encoder: SupernodePooling<B>,
     pub geometry_blocks: Vec<Block<B>>,
-    pub surface_bias: Mlp<B>,
-    pub volume_bias: Mlp<B>,
+    /// The shared trunk, one block per letter of [`AbUptConfig::blocks`].
     pub blocks: Vec<Block<B>>,
-    pub surface_blocks: Vec<Block<B>>,
-    pub volume_blocks: Vec<Block<B>>,
-    pub surface_decoder: Linear<B>,
-    pub volume_decoder: Linear<B>,
+    pub surface: BranchDecoder<B>,
+    pub volume: BranchDecoder<B>,
     #[module(skip)]
-    config: AbUptConfig,
+    pub(super) config: AbUptConfig,
     #[module(skip)]
-    pos_embed: SincosEmbedding,
+    pub(super) pos_embed: SincosEmbedding,
     #[module(skip)]
-    rope: RopeFrequencies,
+    pub(super) rope: RopeFrequencies,
 }
 
 impl<B: Backend> AbUpt<B> {
@@ -102,15 +96,21 @@ impl<B: Backend> AbUpt<B> {
         let geometry_blocks = stack(&mut source, "geometry_blocks", config.geometry_depth)?;
         let mut pos_embed = SincosEmbedding::new(d, 3, config.max_wavelength);
         pos_embed.set_omega(source.frequencies("pos_embed.omega", pos_embed.omega())?);
-        let surface_bias = Mlp::init(&mut source, "surface_bias", ["0", "2"], [d; 3], device)?;
-        let volume_bias = Mlp::init(&mut source, "volume_bias", ["0", "2"], [d; 3], device)?;
+        // Created in the reference's order (a seeded random initialisation draws them in it too):
+        // both biases, the trunk, both branches' blocks, both heads.
+        let bias = |source: &mut ParamSource, branch: Branch| {
+            let name = format!("{}_bias", branch.name());
+            Mlp::init(source, &name, ["0", "2"], [d; 3], device)
+        };
+        let surface_bias = bias(&mut source, Branch::Surface)?;
+        let volume_bias = bias(&mut source, Branch::Volume)?;
         let blocks = config
-            .blocks
-            .chars()
+            .trunk()
+            .into_iter()
             .enumerate()
             .map(|(i, kind)| {
                 let spec = BlockSpec {
-                    cross: kind == 'p',
+                    cross: kind == TrunkBlock::Geometry,
                     ..spec
                 };
                 Block::init(&mut source, &format!("blocks.{i}"), spec, device)
@@ -118,20 +118,23 @@ impl<B: Backend> AbUpt<B> {
             .collect::<Result<Vec<_>, _>>()?;
         let surface_blocks = stack(&mut source, "surface_blocks", config.num_surface_blocks)?;
         let volume_blocks = stack(&mut source, "volume_blocks", config.num_volume_blocks)?;
-        let surface_decoder =
-            source.linear("surface_decoder", d, config.surface_channels, device)?;
-        let volume_decoder = source.linear("volume_decoder", d, config.volume_channels, device)?;
+        let surface = BranchDecoder {
+            bias: surface_bias,
+            blocks: surface_blocks,
+            head: source.linear("surface_decoder", d, config.surface_channels, device)?,
+        };
+        let volume = BranchDecoder {
+            bias: volume_bias,
+            blocks: volume_blocks,
+            head: source.linear("volume_decoder", d, config.volume_channels, device)?,
+        };
         source.finish()?;
         Ok(AbUpt {
             encoder,
             geometry_blocks,
-            surface_bias,
-            volume_bias,
             blocks,
-            surface_blocks,
-            volume_blocks,
-            surface_decoder,
-            volume_decoder,
+            surface,
+            volume,
             config: config.clone(),
             pos_embed,
             rope,
@@ -175,24 +178,20 @@ impl<B: Backend> AbUpt<B> {
 
         let rope_s = self.rope.angles(surface_anchors.clone());
         let rope_v = self.rope.angles(volume_anchors.clone());
-        let mut xs = self
-            .surface_bias
-            .forward(self.pos_embed.forward(surface_anchors));
-        let mut xv = self
-            .volume_bias
-            .forward(self.pos_embed.forward(volume_anchors));
+        let mut xs = self.surface.embed(self.pos_embed.forward(surface_anchors));
+        let mut xv = self.volume.embed(self.pos_embed.forward(volume_anchors));
         let mut trunk = Vec::with_capacity(self.blocks.len());
-        for (block, kind) in self.blocks.iter().zip(self.config.blocks.chars()) {
+        for (block, kind) in self.blocks.iter().zip(self.config.trunk()) {
             let [for_surface, for_volume] = match kind {
-                'p' => {
+                TrunkBlock::Geometry => {
                     let g = block.context(geo.clone(), &rope_geometry);
                     [g.clone(), g]
                 }
-                's' => [
+                TrunkBlock::OwnBranch => [
                     block.context(xs.clone(), &rope_s),
                     block.context(xv.clone(), &rope_v),
                 ],
-                _ => [
+                TrunkBlock::OtherBranch => [
                     block.context(xv.clone(), &rope_v),
                     block.context(xs.clone(), &rope_s),
                 ],
@@ -201,47 +200,21 @@ impl<B: Backend> AbUpt<B> {
             xv = block.forward(xv, &rope_v, &for_volume);
             trunk.push([for_surface, for_volume]);
         }
-        let decode = |blocks: &[Block<B>], mut x: Tensor<B, 2>, rope| {
-            let mut contexts = Vec::with_capacity(blocks.len());
-            for block in blocks {
-                let context = block.context(x.clone(), rope);
-                x = block.forward(x, rope, &context);
-                contexts.push(context);
-            }
-            (x, contexts)
-        };
-        let (xs, surface_decoder) = decode(&self.surface_blocks, xs, &rope_s);
-        let (xv, volume_decoder) = decode(&self.volume_blocks, xv, &rope_v);
+        let (surface_anchors, surface_decoder) = self.surface.decode_anchors(xs, &rope_s);
+        let (volume_anchors, volume_decoder) = self.volume.decode_anchors(xv, &rope_v);
         Ok(Encoded {
-            surface_anchors: ops::linear(&self.surface_decoder, xs),
-            volume_anchors: ops::linear(&self.volume_decoder, xv),
+            surface_anchors,
+            volume_anchors,
             trunk,
-            surface_decoder,
-            volume_decoder,
+            decoders: [surface_decoder, volume_decoder],
         })
     }
 
-    fn branch_parts(&self, branch: Branch) -> (&Mlp<B>, &[Block<B>], &Linear<B>, usize) {
+    /// The branch decoder of `branch`.
+    pub fn branch(&self, branch: Branch) -> &BranchDecoder<B> {
         match branch {
-            Branch::Surface => (
-                &self.surface_bias,
-                &self.surface_blocks,
-                &self.surface_decoder,
-                0,
-            ),
-            Branch::Volume => (
-                &self.volume_bias,
-                &self.volume_blocks,
-                &self.volume_decoder,
-                1,
-            ),
-        }
-    }
-
-    fn decoder_contexts(encoded: &Encoded<B>, branch: Branch) -> &[KeysValues<B>] {
-        match branch {
-            Branch::Surface => &encoded.surface_decoder,
-            Branch::Volume => &encoded.volume_decoder,
+            Branch::Surface => &self.surface,
+            Branch::Volume => &self.volume,
         }
     }
 
@@ -252,19 +225,13 @@ impl<B: Backend> AbUpt<B> {
         branch: Branch,
         positions: Tensor<B, 2>,
     ) -> Tensor<B, 2> {
-        let (bias, decoder_blocks, head, side) = self.branch_parts(branch);
+        let decoder = self.branch(branch);
         let rope = self.rope.angles(positions.clone());
-        let mut x = bias.forward(self.pos_embed.forward(positions));
+        let mut x = decoder.embed(self.pos_embed.forward(positions));
         for (block, contexts) in self.blocks.iter().zip(&encoded.trunk) {
-            x = block.forward(x, &rope, &contexts[side]);
+            x = block.forward(x, &rope, &contexts[branch.index()]);
         }
-        for (block, context) in decoder_blocks
-            .iter()
-            .zip(Self::decoder_contexts(encoded, branch))
-        {
-            x = block.forward(x, &rope, context);
-        }
-        ops::linear(head, x)
+        decoder.decode(x, &rope, &encoded.decoders[branch.index()])
     }
 
     /// Head outputs and their derivatives along the physical axes, `[3, N, channels]`.
@@ -274,21 +241,15 @@ impl<B: Backend> AbUpt<B> {
         branch: Branch,
         positions: Tensor<B, 2>,
     ) -> Dual<B> {
-        let (bias, decoder_blocks, head, side) = self.branch_parts(branch);
+        let decoder = self.branch(branch);
         let scale = self.config.coordinates.scale_per_m;
         let rope = self.rope.angles(positions.clone());
         let rates = self.rope.angle_rates::<B>(scale, &positions.device());
-        let mut x = bias.forward_dual(self.pos_embed.forward_with_tangents(positions, scale));
+        let mut x = decoder.embed_dual(self.pos_embed.forward_with_tangents(positions, scale));
         for (block, contexts) in self.blocks.iter().zip(&encoded.trunk) {
-            x = block.forward_dual(x, &rope, &rates, &contexts[side]);
+            x = block.forward_dual(x, &rope, &rates, &contexts[branch.index()]);
         }
-        for (block, context) in decoder_blocks
-            .iter()
-            .zip(Self::decoder_contexts(encoded, branch))
-        {
-            x = block.forward_dual(x, &rope, &rates, context);
-        }
-        tangent::linear(head, x)
+        decoder.decode_dual(x, &rope, &rates, &encoded.decoders[branch.index()])
     }
 
     /// Whether the volume branch needs tangents (a curl head is on).

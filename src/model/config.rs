@@ -17,6 +17,30 @@ pub enum VectorHead {
     Curl,
 }
 
+/// What the tokens of one shared-trunk block attend to; written as one letter per block in
+/// [`AbUptConfig::blocks`] (the reference's notation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrunkBlock {
+    /// `p`: both branches attend to the geometry supernodes (a Perceiver block).
+    Geometry,
+    /// `s`: each branch attends to its own anchors.
+    OwnBranch,
+    /// `c`: each branch attends to the other branch's anchors.
+    OtherBranch,
+}
+
+impl TrunkBlock {
+    /// The block a letter of [`AbUptConfig::blocks`] names.
+    pub fn from_letter(letter: char) -> Option<TrunkBlock> {
+        match letter {
+            'p' => Some(TrunkBlock::Geometry),
+            's' => Some(TrunkBlock::OwnBranch),
+            'c' => Some(TrunkBlock::OtherBranch),
+            _ => None,
+        }
+    }
+}
+
 /// Maps physical coordinates (metres) into the model's frame: `model = (physical + offset_m) ·
 /// scale_per_m`, per axis. The reference maps each dataset into roughly [0, 1000]; sincos and
 /// RoPE frequencies are tuned for that range.
@@ -222,6 +246,17 @@ impl AbUptConfig {
         toml::to_string(self).unwrap_or_default()
     }
 
+    /// The shared trunk's blocks in order (letters that name none are left out; [`validate`]
+    /// refuses them).
+    ///
+    /// [`validate`]: AbUptConfig::validate
+    pub fn trunk(&self) -> Vec<TrunkBlock> {
+        self.blocks
+            .chars()
+            .filter_map(TrunkBlock::from_letter)
+            .collect()
+    }
+
     /// Head width.
     pub fn head_dim(&self) -> usize {
         self.dim / self.num_heads.max(1)
@@ -254,7 +289,11 @@ impl AbUptConfig {
                 self.dim
             ));
         }
-        if let Some(bad) = self.blocks.chars().find(|c| !matches!(c, 'p' | 's' | 'c')) {
+        if let Some(bad) = self
+            .blocks
+            .chars()
+            .find(|&c| TrunkBlock::from_letter(c).is_none())
+        {
             return fail(format!("block `{bad}` in `{}`: use p, s or c", self.blocks));
         }
         if !(self.radius.is_finite() && self.radius > 0.0) {

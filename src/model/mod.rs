@@ -15,6 +15,7 @@ mod amx;
 mod attention;
 mod attention_avx512;
 mod block;
+mod branch_decoder;
 mod config;
 pub mod cpu_isa;
 mod cpu_kernels;
@@ -22,6 +23,7 @@ pub mod device;
 mod embedding;
 #[cfg(feature = "gpu-kernels")]
 pub mod gpu_ops;
+pub mod legacy_layout;
 mod mlp;
 pub mod ops;
 mod params;
@@ -38,7 +40,7 @@ pub mod weights;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 pub use abupt::{AbUpt, Branch, Encoded};
-pub use config::{AbUptConfig, CoordinateFrame, VectorHead, PRESETS};
+pub use config::{AbUptConfig, CoordinateFrame, TrunkBlock, VectorHead, PRESETS};
 pub use params::{NamedTensor, ParamSource};
 pub use tangent::Dual;
 

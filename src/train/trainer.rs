@@ -544,6 +544,7 @@ impl TrainJob {
             init_from,
             averaged_from: Vec::new(),
             uncertainty: None,
+            weights_layout: crate::checkpoint::WEIGHTS_LAYOUT,
         };
         let mut window = (0.0f64, [0.0f64; LOSS_TERMS], 0u64);
         let loop_started = Instant::now();

@@ -179,25 +179,26 @@ pub(super) fn build_mesh(contents: &H5Contents) -> ParseResult<Mesh> {
     let types_ds = contents.dataset("cells/types");
     let offsets_ds = contents.dataset("cells/offsets");
     let conn_ds = contents.dataset("cells/connectivity");
-    let mut cells =
-        match (types_ds, offsets_ds, conn_ds) {
-            (None, None, None) => Cells::default(),
-            (Some(t), Some(o), Some(c)) => Cells {
-                types: integers(t, u64::from(u8::MAX))?
-                    .into_iter()
-                    .map(|v| CellType(v as u8))
-                    .collect(),
-                offsets: integers(o, u64::MAX)?,
-                connectivity: integers(c, u64::from(u32::MAX))?
-                    .into_iter()
-                    .map(|v| v as u32)
-                    .collect(),
-                polyhedra: None,
-            },
-            _ => return Err(invalid!(
+    let mut cells = match (types_ds, offsets_ds, conn_ds) {
+        (None, None, None) => Cells::default(),
+        (Some(t), Some(o), Some(c)) => Cells {
+            types: integers(t, u64::from(u8::MAX))?
+                .into_iter()
+                .map(|v| CellType(v as u8))
+                .collect(),
+            offsets: integers(o, u64::MAX)?,
+            connectivity: integers(c, u64::from(u32::MAX))?
+                .into_iter()
+                .map(|v| v as u32)
+                .collect(),
+            polyhedra: None,
+        },
+        _ => {
+            return Err(invalid!(
                 "the mesh layout needs all of cells/types, cells/offsets and cells/connectivity"
-            )),
-        };
+            ))
+        }
+    };
     let poly = (
         contents.dataset("cells/polyhedron_faces"),
         contents.dataset("cells/face_offsets"),
