@@ -2,6 +2,7 @@
 //! with a z-buffer, light shading for shape, a diverging colour map and a labelled colour bar.
 
 use super::canvas::{diverging, Canvas, BLACK, WHITE};
+use crate::geometry::vec3::dot;
 
 /// One view: which world axes map to the screen's right and up, and which way the viewer looks.
 struct View {
@@ -16,10 +17,6 @@ fn unit(axis: usize, sign: f64) -> [f64; 3] {
     let mut v = [0.0; 3];
     v[axis] = sign;
     v
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 /// The four views for a flow along `flow` with `up` up.

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use super::triangles::TriangleSoup;
+use super::vec3::{cross, dot};
 
 /// Largest grid [`frontal_area`] rasterises, in pixels: its bitset takes 512 MiB.
 pub const MAX_GRID_PIXELS: u64 = 1 << 32;
@@ -209,18 +210,6 @@ impl Projection {
             );
         (b[0] <= b[1]).then_some(b)
     }
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
 }
 
 /// The pixel grid over the projected bounding box: pixel `(i, j)` spans

@@ -4,35 +4,22 @@
 
 use rayon::prelude::*;
 
+use nalgebra::{Matrix3, Vector3};
+
 use super::neighbours::PointIndex;
 
 /// Neighbours used per point (besides the point itself).
 pub const NEIGHBOURS: usize = 12;
 
-/// Solves the 3×3 system `a·x = b` (Cramer); `None` when it is singular.
-fn solve3(a: [[f64; 3]; 3], b: [f64; 3]) -> Option<[f64; 3]> {
-    let det = |m: [[f64; 3]; 3]| {
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-    };
-    let d = det(a);
-    let scale = a
-        .iter()
-        .flatten()
-        .map(|v| v.abs())
-        .fold(0.0, f64::max)
-        .powi(3);
-    if d.is_nan() || d.abs() <= 1e-12 * scale {
+/// The gradients `g` with `ata · g = atb` (one column per velocity component), by LU; `None`
+/// when `ata` is singular relative to its size (the neighbours on a line or in a plane).
+fn solve_gradients(ata: &Matrix3<f64>, atb: &Matrix3<f64>) -> Option<Matrix3<f64>> {
+    let scale = ata.amax().powi(3);
+    let det = ata.determinant();
+    if det.is_nan() || det.abs() <= 1e-12 * scale {
         return None;
     }
-    Some(std::array::from_fn(|k| {
-        let mut m = a;
-        for r in 0..3 {
-            m[r][k] = b[r];
-        }
-        det(m) / d
-    }))
+    ata.lu().solve(atb)
 }
 
 /// The vorticity ∇×u at each of `points` from the velocity `velocity` (`[N·3]`), by a
@@ -69,29 +56,28 @@ fn curl_at(
                 let i = block[q];
                 let (ids, _) = neighbours.row(q);
                 let p = points[i];
-                let mut ata = [[0.0f64; 3]; 3];
-                let mut atb = [[0.0f64; 3]; 3]; // per velocity component
+                let mut ata = Matrix3::<f64>::zeros();
+                // Column `c`: the weighted differences of velocity component `c`.
+                let mut atb = Matrix3::<f64>::zeros();
                 for &j in ids {
                     let j = j as usize;
                     if j == i || j >= points.len() {
                         continue;
                     }
-                    let d: [f64; 3] = std::array::from_fn(|k| (points[j][k] - p[k]) as f64);
-                    let w = 1.0 / (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).max(1e-300);
-                    for r in 0..3 {
-                        for c in 0..3 {
-                            ata[r][c] += w * d[r] * d[c];
-                        }
-                        for comp in 0..3 {
-                            let du = (velocity[3 * j + comp] - velocity[3 * i + comp]) as f64;
-                            atb[comp][r] += w * d[r] * du;
-                        }
-                    }
+                    let d = Vector3::from_fn(|k, _| (points[j][k] - p[k]) as f64);
+                    let du =
+                        Vector3::from_fn(|c, _| (velocity[3 * j + c] - velocity[3 * i + c]) as f64);
+                    let w = 1.0 / d.norm_squared().max(1e-300);
+                    ata += w * d * d.transpose();
+                    atb += w * d * du.transpose();
                 }
-                // grad[comp] = ∇u_comp
-                let grad: Option<Vec<[f64; 3]>> = (0..3).map(|c| solve3(ata, atb[c])).collect();
-                let w = match grad {
-                    Some(g) => [g[2][1] - g[1][2], g[0][2] - g[2][0], g[1][0] - g[0][1]],
+                // g[(k, c)] = ∂u_c/∂x_k
+                let w = match solve_gradients(&ata, &atb) {
+                    Some(g) => [
+                        g[(1, 2)] - g[(2, 1)],
+                        g[(2, 0)] - g[(0, 2)],
+                        g[(0, 1)] - g[(1, 0)],
+                    ],
                     None => [0.0; 3],
                 };
                 w.map(|v| v as f32).into_iter()

@@ -28,7 +28,7 @@ pub mod synthetic;
 #[cfg(test)]
 mod test_shapes;
 pub mod triangles;
-mod vec3;
+pub(crate) mod vec3;
 pub mod volume_sampling;
 pub mod winding;
 

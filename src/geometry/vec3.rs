@@ -1,4 +1,10 @@
-//! Small `f64` 3-vector arithmetic for the geometric kernels of this module.
+//! Small `f64` 3-vector arithmetic for the geometric kernels of this module (and the pictures of
+//! `export`).
+//!
+//! Kept by hand rather than as nalgebra's `Vector3` because the kernels (winding numbers, areas,
+//! volumes, frontal-area rasterisation over every triangle of a car) read mesh storage, plain
+//! `[f32; 3]` arrays, in their inner loops: plain arrays in and out, no conversion at each call.
+//! Linear algebra beyond this (solves, decompositions) uses nalgebra, as `gradient` does.
 //!
 //! Mesh coordinates are stored as `f32` (see [`crate::mesh::Mesh`]); every derived quantity is
 //! accumulated in `f64`, so points are widened once, on lookup, through [`point`].
