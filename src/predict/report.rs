@@ -9,14 +9,6 @@ use serde::Serialize;
 
 use crate::physics::Reference;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ReferenceValues {
-    pub speed_m_s: f64,
-    pub density_kg_m3: f64,
-    pub area_m2: f64,
-    pub length_m: f64,
-}
-
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Outputs {
     pub surface: Option<String>,
@@ -59,7 +51,7 @@ pub struct PredictReport {
     pub force_n: [f64; 3],
     pub pressure_force_n: [f64; 3],
     pub shear_force_n: [f64; 3],
-    pub reference: ReferenceValues,
+    pub reference: Reference,
     pub outputs: Outputs,
     pub timings_s: Timings,
     pub surface_points: usize,
@@ -121,14 +113,7 @@ impl fmt::Display for Summary<'_> {
         writeln!(f, "  domain      {domain}")?;
         let v = &r.reference;
         // Coefficient × q∞ A: the force along the drag, lift and side directions.
-        let newtons = Reference {
-            density_kg_m3: v.density_kg_m3,
-            speed_m_s: v.speed_m_s,
-            area_m2: v.area_m2,
-            length_m: v.length_m,
-        }
-        .dynamic_pressure_pa()
-            * v.area_m2;
+        let newtons = v.dynamic_pressure_pa() * v.area_m2;
         writeln!(
             f,
             "  force [N]   drag {:.2}   lift {:.2}   side {:.2}   (x {:.2}, y {:.2}, z {:.2})",
