@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use burn::tensor::backend::Backend;
 use serde::Serialize;
 
-use super::evaluate::{run_spread, RunPredictor};
+use super::run_prediction::{run_spread, RunPredictor};
 use super::uncertainty::Fitting;
 use crate::checkpoint;
 use crate::data::batch::Normalizer;
