@@ -10,7 +10,6 @@ pub mod info;
 pub mod layouts;
 pub mod point_match;
 pub mod prepare;
-pub mod prepared_arrays;
 pub mod published_splits;
 pub mod reading;
 pub mod run;

@@ -1,14 +1,15 @@
-//! A prepared run read back into memory: what training, evaluation and the baselines consume.
+//! A prepared run (DESIGN.md "Prepared run"): what `prepare` writes for each run and what
+//! training, evaluation and the baselines read back, one type both ways.
 //!
 //! Runs of the bundled dataset are a few megabytes, so a run is read whole; the fields are kept
-//! row-major exactly as stored (DESIGN.md "Prepared run").
+//! row-major exactly as stored.
 
 use super::schema;
 use std::path::Path;
 
 use super::DataError;
 use crate::geometry::shape_descriptor::{shape_descriptor, OrientedPoints};
-use crate::mesh::hdf5::{self, H5Contents};
+use crate::mesh::hdf5::{self, H5Contents, H5Writer};
 use crate::physics::{Axes, PressureKind, Reference, SurfaceLoads};
 
 /// The run's units and reference values (root attributes).
@@ -31,6 +32,12 @@ pub struct RunMeta {
     /// A drag value the dataset publishes without its definition (ShapeNet-Car's `cd.txt`; root
     /// attribute `cd_published`): reported beside the integrated Cd, never used as ground truth.
     pub cd_published: Option<f64>,
+    /// The layout the run was prepared from (root attribute `layout`: `slipstream`,
+    /// `drivaerml`, …).
+    pub layout: String,
+    /// The whole surface's area, m² (root attribute `surface_total_area_m2`): the prepared
+    /// surface is a subset whose areas no longer add up to it.
+    pub surface_total_area_m2: Option<f64>,
 }
 
 /// The target fields a dataset may lack, as prepared datasets name them ([`schema::TARGETS`]).
@@ -40,6 +47,29 @@ pub const MASKABLE_FIELDS: [&str; 5] = {
 };
 
 impl RunMeta {
+    /// The metadata of a run of `layout` in these units, with no coefficients, parameters or
+    /// absent fields yet (a layout adds what its dataset has).
+    pub fn new(
+        layout: &str,
+        pressure_kind: PressureKind,
+        reference: Reference,
+        axes: Axes,
+    ) -> Self {
+        RunMeta {
+            pressure_kind,
+            reference,
+            axes,
+            cd: None,
+            cl: None,
+            cs: None,
+            absent: Vec::new(),
+            parameters: Vec::new(),
+            cd_published: None,
+            layout: layout.to_string(),
+            surface_total_area_m2: None,
+        }
+    }
+
     /// Whether the run has target field `dataset` (e.g. `surface/wall_shear`).
     pub fn has(&self, dataset: &str) -> bool {
         !self.absent.iter().any(|a| a == dataset)
@@ -149,6 +179,8 @@ fn meta_of(h5: &H5Contents, path: &Path) -> Result<(String, RunMeta), DataError>
         parameters: super::design_parameters::from_attributes(h5)
             .map_err(|e| DataError::file(path, e))?,
         cd_published: optional("cd_published"),
+        layout: text("layout").unwrap_or_default(),
+        surface_total_area_m2: optional("surface_total_area_m2"),
     };
     meta.reference.check().map_err(bad)?;
     let name = text("run").unwrap_or_else(|_| {
@@ -241,6 +273,77 @@ impl PreparedRun {
             return Err(DataError::file(path, "`geometry/position` has no rows"));
         }
         Ok(())
+    }
+
+    /// Writes the run to `out` (temporary file, then rename). Absent target fields are not
+    /// written; the `absent_fields` attribute lists them.
+    pub fn write(&self, out: &Path) -> Result<(), DataError> {
+        let meta = &self.meta;
+        let (ns, nv) = (self.surface_len(), self.volume_len());
+        let mut h5 = H5Writer::new();
+        h5.compress(true)
+            .dataset_f32(schema::SURFACE_POSITION, &[ns, 3], &self.surface_position)
+            .dataset_f32(schema::SURFACE_NORMAL, &[ns, 3], &self.surface_normal)
+            .dataset_f32(schema::SURFACE_AREA, &[ns], &self.surface_area)
+            .dataset_f32(schema::VOLUME_POSITION, &[nv, 3], &self.volume_position);
+        let targets: [(&str, usize, usize, &[f32]); 5] = [
+            (schema::SURFACE_PRESSURE, ns, 1, &self.surface_pressure),
+            (schema::SURFACE_WALL_SHEAR, ns, 3, &self.surface_wall_shear),
+            (schema::VOLUME_PRESSURE, nv, 1, &self.volume_pressure),
+            (schema::VOLUME_VELOCITY, nv, 3, &self.volume_velocity),
+            (schema::VOLUME_VORTICITY, nv, 3, &self.volume_vorticity),
+        ];
+        for (name, rows, width, values) in targets {
+            if !meta.has(name) {
+                continue;
+            }
+            match width {
+                1 => h5.dataset_f32(name, &[rows], values),
+                _ => h5.dataset_f32(name, &[rows, width], values),
+            };
+        }
+        if !meta.absent.is_empty() {
+            h5.attr_text("/", schema::ABSENT_ATTRIBUTE, &meta.absent.join(","));
+        }
+        let reference = &meta.reference;
+        h5.dataset_f32(
+            schema::GEOMETRY_POSITION,
+            &[self.geometry_position.len() / 3, 3],
+            &self.geometry_position,
+        )
+        .attr_text("/", "layout", &meta.layout)
+        .attr_text("/", "run", &self.name)
+        .attr_text("/", "pressure_kind", meta.pressure_kind.name())
+        .attr_f64("/", "density_kg_m3", reference.density_kg_m3)
+        .attr_f64("/", "speed_m_s", reference.speed_m_s)
+        .attr_f64("/", "ref_area_m2", reference.area_m2)
+        .attr_f64("/", "ref_length_m", reference.length_m)
+        .attr_text("/", "up_axis", Axes::name(meta.axes.up))
+        .attr_text("/", "flow_axis", Axes::name(meta.axes.flow));
+        if let Some(area) = meta.surface_total_area_m2 {
+            h5.attr_f64("/", "surface_total_area_m2", area);
+        }
+        for (name, value) in [("cd", meta.cd), ("cl", meta.cl), ("cs", meta.cs)] {
+            if let Some(v) = value {
+                h5.attr_f64("/", name, v);
+            }
+        }
+        if let Some(v) = meta.cd_published {
+            h5.attr_f64("/", "cd_published", v);
+        }
+        if !meta.parameters.is_empty() {
+            use super::design_parameters::{check, NAMES_ATTRIBUTE, VALUES_ATTRIBUTE};
+            check(&meta.parameters)
+                .map_err(|e| DataError::file(out, format!("run {}: {e}", self.name)))?;
+            let (names, values): (Vec<&str>, Vec<f64>) = meta
+                .parameters
+                .iter()
+                .map(|(n, v)| (n.as_str(), *v))
+                .unzip();
+            h5.attr_text("/", NAMES_ATTRIBUTE, &names.join(","))
+                .attr_f64s("/", VALUES_ATTRIBUTE, &values);
+        }
+        h5.write(out).map_err(|e| DataError::write(out, e))
     }
 
     pub fn surface_len(&self) -> usize {

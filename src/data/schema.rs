@@ -1,6 +1,6 @@
 //! The prepared-run schema (DESIGN.md "Prepared run"), spelled once: the HDF5 dataset of every
 //! array and its width, and the root attributes that name what a run lacks. `prepare` writes by
-//! these names ([`super::prepared_arrays`]), training and evaluation read by them
+//! these names ([`super::run::PreparedRun::write`]), training and evaluation read by them
 //! ([`super::run`], [`super::batch`]), the statistics and `dataset info` list them.
 
 /// Cell centres of the surface, `[N, 3]` m.

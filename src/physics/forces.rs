@@ -124,6 +124,11 @@ impl Axes {
         Ok(Axes { flow, up })
     }
 
+    /// The name of axis `index` (`"x"`, `"y"`, `"z"`), as [`Axes::parse`] reads it.
+    pub fn name(index: usize) -> &'static str {
+        ["x", "y", "z"][index]
+    }
+
     /// The remaining axis.
     pub fn side(&self) -> usize {
         3 - self.flow - self.up

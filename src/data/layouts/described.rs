@@ -10,11 +10,10 @@ use std::path::{Path, PathBuf};
 use super::{Layout, RawDataset, Runs};
 use crate::data::csv_table::CsvTable;
 use crate::data::design_parameters::from_csv_if_present;
-use crate::data::prepared_arrays::PreparedArrays;
 use crate::data::reading::{numbered_runs, read_run, PrepareOptions, RunSources};
-use crate::data::DataError;
+use crate::data::{DataError, RunMeta};
 use crate::mesh;
-use crate::physics::PressureKind;
+use crate::physics::{Axes, PressureKind, Reference};
 
 /// A reference value: the same for every run, or read from a column of a per-run CSV.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -209,7 +208,6 @@ fn prepare_run(
         volume_pressure: Some(layout.volume_pressure),
         volume_vorticity: layout.volume_vorticity,
     };
-    let arrays = read_run(&sources, opts)?;
     let coefficients = match layout.forces_file {
         Some(pattern) => {
             let path = file(dir, pattern, n);
@@ -221,23 +219,26 @@ fn prepare_run(
         }
         None => [None; 3],
     };
-    let arrays = PreparedArrays {
-        layout: layout.name.into(),
-        run: name.to_string(),
-        pressure_kind: layout.pressure_kind.name().into(),
+    let [cd, cl, cs] = coefficients;
+    let axes =
+        Axes::parse(layout.flow_axis, layout.up_axis).map_err(|e| DataError::file(dir, e))?;
+    let reference = Reference {
         density_kg_m3: layout.density_kg_m3,
         speed_m_s: layout.speed_m_s,
-        ref_area_m2: reference(layout.ref_area_m2, dir, n)?,
-        ref_length_m: reference(layout.ref_length_m, dir, n)?,
-        up_axis: layout.up_axis.into(),
-        flow_axis: layout.flow_axis.into(),
-        coefficients,
+        area_m2: reference(layout.ref_area_m2, dir, n)?,
+        length_m: reference(layout.ref_length_m, dir, n)?,
+    };
+    let meta = RunMeta {
+        cd,
+        cl,
+        cs,
         parameters: match layout.parameters_file {
             Some(pattern) => from_csv_if_present(&file(dir, pattern, n))?.unwrap_or_default(),
             None => Vec::new(),
         },
-        ..arrays
+        ..RunMeta::new(layout.name, layout.pressure_kind, reference, axes)
     };
-    arrays.write(out)?;
-    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
+    let run = read_run(&sources, opts, name, meta)?;
+    run.write(out)?;
+    Ok((run.surface_len(), run.volume_len()))
 }

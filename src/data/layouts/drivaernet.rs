@@ -9,12 +9,11 @@ use std::path::{Path, PathBuf};
 
 use super::{Layout, RawDataset, Runs};
 use crate::data::csv_table::KeyedTable;
-use crate::data::prepared_arrays::PreparedArrays;
 use crate::data::reading::{
     projected_body, read_run_from, read_surface, PrepareOptions, RunSources,
 };
-use crate::data::DataError;
-use crate::physics::PressureKind;
+use crate::data::{DataError, RunMeta};
+use crate::physics::{Axes, PressureKind, Reference};
 
 /// The `drivaernet` layout: DrivAerNet++'s modality folders; runs named by design id.
 pub struct DrivAerNet;
@@ -278,22 +277,21 @@ fn prepare_design(
         .as_ref()
         .and_then(|t| t.value(&design.id, "Frontal Area (m²)"))
         .unwrap_or(projected_m2);
-    let arrays = read_run_from(boundary, &sources, opts)?;
-    let arrays = PreparedArrays {
-        layout: "drivaernet".into(),
-        run: design.id.clone(),
-        pressure_kind: PressureKind::Kinematic.name().into(),
+    let reference = Reference {
         density_kg_m3: DENSITY_KG_M3,
         speed_m_s: SPEED_M_S,
-        ref_area_m2: area_m2,
-        ref_length_m: length_m,
-        up_axis: "z".into(),
-        flow_axis: "x".into(),
-        coefficients: [Some(cd), None, None],
-        ..arrays
+        area_m2,
+        length_m,
     };
-    arrays.write(out)?;
-    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
+    // Flow along +x, z up.
+    let axes = Axes { flow: 0, up: 2 };
+    let meta = RunMeta {
+        cd: Some(cd),
+        ..RunMeta::new("drivaernet", PressureKind::Kinematic, reference, axes)
+    };
+    let run = read_run_from(boundary, &sources, opts, &design.id, meta)?;
+    run.write(out)?;
+    Ok((run.surface_len(), run.volume_len()))
 }
 
 #[cfg(test)]

@@ -11,11 +11,10 @@ use crate::data::schema;
 use std::path::{Path, PathBuf};
 
 use super::{Layout, RawDataset, Runs};
-use crate::data::prepared_arrays::PreparedArrays;
 use crate::data::reading::{projected_body, read_run_from, PrepareOptions, RunSources};
-use crate::data::DataError;
+use crate::data::{DataError, RunMeta};
 use crate::mesh::{self, Location, Mesh};
-use crate::physics::PressureKind;
+use crate::physics::{Axes, PressureKind, Reference};
 
 /// The `shapenet-car` layout: `param<k>/<car>/` folders; runs named `param<k>_<car>`.
 pub struct ShapeNetCar;
@@ -188,23 +187,25 @@ fn prepare_car(
         volume_pressure: None,
         volume_vorticity: None,
     };
-    let arrays = PreparedArrays {
-        layout: "shapenet-car".into(),
-        run: name.to_string(),
-        pressure_kind: PressureKind::Kinematic.name().into(),
+    let reference = Reference {
         density_kg_m3: DENSITY_KG_M3,
         speed_m_s: SPEED_M_S,
-        ref_area_m2: area_m2,
-        ref_length_m: length_m,
-        up_axis: "y".into(),
-        flow_axis: "z".into(),
-        coefficients: [None; 3],
-        published_cd: published_cd(dir)?,
-        absent: vec![schema::SURFACE_WALL_SHEAR, schema::VOLUME_PRESSURE],
-        ..read_run_from(surface, &sources, opts)?
+        area_m2,
+        length_m,
     };
-    arrays.write(out)?;
-    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
+    // Flow along +z, y up.
+    let axes = Axes { flow: 2, up: 1 };
+    let meta = RunMeta {
+        cd_published: published_cd(dir)?,
+        absent: vec![
+            schema::SURFACE_WALL_SHEAR.to_string(),
+            schema::VOLUME_PRESSURE.to_string(),
+        ],
+        ..RunMeta::new("shapenet-car", PressureKind::Kinematic, reference, axes)
+    };
+    let run = read_run_from(surface, &sources, opts, name, meta)?;
+    run.write(out)?;
+    Ok((run.surface_len(), run.volume_len()))
 }
 
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use super::{Layout, RawDataset, Runs};
 use crate::data::csv_table::CsvTable;
 use crate::data::design_parameters::{from_csv_if_present, from_json, Parameters};
-use crate::data::prepared_arrays::PreparedArrays;
 use crate::data::reading::{numbered_runs, read_run, PrepareOptions, RunSources};
-use crate::data::DataError;
+use crate::data::{DataError, RunMeta};
+use crate::physics::{Axes, PressureKind, Reference};
 
 /// The `slipstream` layout.
 pub struct Slipstream;
@@ -64,22 +64,29 @@ fn prepare_run(
         volume_pressure: Some("p"),
         volume_vorticity: Some("vorticity"),
     };
-    let arrays = PreparedArrays {
-        layout: "slipstream".into(),
-        run: name.to_string(),
-        pressure_kind: text("pressure_kind"),
+    let bad = |e: crate::physics::PhysicsError| DataError::file(&record_path, e);
+    let reference = Reference {
         density_kg_m3: number("density_kg_m3")?,
         speed_m_s: number("speed_m_s")?,
-        ref_area_m2: number("ref_area_m2")?,
-        ref_length_m: number("ref_length_m")?,
-        up_axis: text("up_axis"),
-        flow_axis: text("flow_axis"),
-        coefficients: slipstream_coefficients(&record, &record_path, dir, &n)?,
-        parameters: slipstream_parameters(&record, dir, &n)?,
-        ..read_run(&sources, opts)?
+        area_m2: number("ref_area_m2")?,
+        length_m: number("ref_length_m")?,
     };
-    arrays.write(out)?;
-    Ok((arrays.surface_area.len(), arrays.volume_position.len() / 3))
+    let [cd, cl, cs] = slipstream_coefficients(&record, &record_path, dir, &n)?;
+    let meta = RunMeta {
+        cd,
+        cl,
+        cs,
+        parameters: slipstream_parameters(&record, dir, &n)?,
+        ..RunMeta::new(
+            "slipstream",
+            PressureKind::parse(&text("pressure_kind")).map_err(bad)?,
+            reference,
+            Axes::parse(&text("flow_axis"), &text("up_axis")).map_err(bad)?,
+        )
+    };
+    let run = read_run(&sources, opts, name, meta)?;
+    run.write(out)?;
+    Ok((run.surface_len(), run.volume_len()))
 }
 
 /// cd, cl and cs of a generated run: from `run.json` when it has all three, else from

@@ -9,8 +9,8 @@ mod volume;
 
 use std::path::{Path, PathBuf};
 
-use crate::data::prepared_arrays::PreparedArrays;
 use crate::data::DataError;
+use crate::data::{PreparedRun, RunMeta};
 use crate::geometry::centroid::cell_centres;
 use crate::geometry::sampling::{choose_subset, sample_surface};
 use crate::geometry::surface::surface_properties;
@@ -90,10 +90,16 @@ pub struct RunSources<'a> {
     pub volume_vorticity: Option<&'a str>,
 }
 
-/// Reads a run's surface, volume and CAD, keeps the subsets `opts` asks for, and returns the
-/// arrays with the whole surface's area; the caller fills in the run's units and references.
-pub fn read_run(sources: &RunSources, opts: &PrepareOptions) -> Result<PreparedArrays, DataError> {
-    read_run_from(read_surface(sources)?, sources, opts)
+/// Reads a run's surface, volume and CAD and keeps the subsets `opts` asks for: the prepared run
+/// `name` with the units and references in `meta` (the layout knows them) and the whole
+/// surface's area.
+pub fn read_run(
+    sources: &RunSources,
+    opts: &PrepareOptions,
+    name: &str,
+    meta: RunMeta,
+) -> Result<PreparedRun, DataError> {
+    read_run_from(read_surface(sources)?, sources, opts, name, meta)
 }
 
 /// The run's surface mesh, with the point arrays of `surface_extra` carried onto it: for a
@@ -111,7 +117,9 @@ pub fn read_run_from(
     boundary: Mesh,
     sources: &RunSources,
     opts: &PrepareOptions,
-) -> Result<PreparedArrays, DataError> {
+    name: &str,
+    meta: RunMeta,
+) -> Result<PreparedRun, DataError> {
     let pressure = cell_field(&boundary, sources.surface_pressure, 1, &sources.surface)?;
     let stored_shear = match sources.surface_wall_shear {
         Some(spec) => cell_field(&boundary, spec, 3, &sources.surface)?,
@@ -155,7 +163,12 @@ pub fn read_run_from(
         .flatten()
         .collect();
 
-    Ok(PreparedArrays {
+    Ok(PreparedRun {
+        name: name.to_string(),
+        meta: RunMeta {
+            surface_total_area_m2: Some(props.total_area_m2),
+            ..meta
+        },
         surface_position: pick(&centres, 3, &s_rows),
         surface_normal: pick(&normal, 3, &s_rows),
         surface_area: pick(&area, 1, &s_rows),
@@ -166,8 +179,6 @@ pub fn read_run_from(
         volume_pressure: volume.pressure,
         volume_vorticity: volume.vorticity,
         geometry_position: geometry,
-        surface_total_area_m2: props.total_area_m2,
-        ..Default::default()
     })
 }
 
