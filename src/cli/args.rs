@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
 use slipstream::openfoam::case::WallFunction;
+use slipstream::physics::Axes;
+use slipstream::train::Residence;
 
 /// Neural CFD surrogate for automotive aerodynamics: drag, lift and flow fields of a car in seconds.
 ///
@@ -146,11 +149,11 @@ pub struct PredictArgs {
     #[arg(long, default_value = "auto")]
     pub area: String,
     /// Flow axis (x, y or z).
-    #[arg(long, default_value = "x")]
-    pub flow_axis: String,
+    #[arg(long, default_value = "x", value_parser = Axes::axis)]
+    pub flow_axis: usize,
     /// Up axis (x, y or z).
-    #[arg(long, default_value = "z")]
-    pub up_axis: String,
+    #[arg(long, default_value = "z", value_parser = Axes::axis)]
+    pub up_axis: usize,
     /// Surface query points (area-weighted), besides every triangle's centroid.
     #[arg(long, default_value_t = 100_000)]
     pub surface_points: usize,
@@ -212,20 +215,17 @@ pub struct TrainArgs {
     /// Where the training runs are kept: memory, disk (each step reads only the rows it draws,
     /// for datasets larger than memory), or auto (memory when the training split's files total
     /// at most 2 GiB). Batches are identical either way, so a run may resume with another.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub data_residence: DataResidence,
+    #[arg(
+        long,
+        default_value = "auto",
+        value_parser = PossibleValuesParser::new(Residence::NAMES).try_map(|s| s.parse::<Residence>())
+    )]
+    pub data_residence: Residence,
     /// Print one JSON object at the end.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
     pub device: DeviceArgs,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum DataResidence {
-    Auto,
-    Memory,
-    Disk,
 }
 
 #[derive(Debug, Args)]
@@ -513,12 +513,13 @@ pub struct SampleArgs {
     /// Random seed: the same seed gives the same points.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Flow direction (the box extends 1 body length upstream and 3 downstream along it).
-    #[arg(long, value_enum, default_value = "x")]
-    pub flow_axis: Axis,
-    /// Up direction (the box extends 1.5 body lengths above the ground along it).
-    #[arg(long, value_enum, default_value = "z")]
-    pub up_axis: Axis,
+    /// Flow direction, x, y or z (the box extends 1 body length upstream and 3 downstream along
+    /// it).
+    #[arg(long, default_value = "x", value_parser = Axes::axis)]
+    pub flow_axis: usize,
+    /// Up direction, x, y or z (the box extends 1.5 body lengths above the ground along it).
+    #[arg(long, default_value = "z", value_parser = Axes::axis)]
+    pub up_axis: usize,
     /// Height of the ground plane along the up axis (m); default: the body's lowest point.
     #[arg(long, allow_negative_numbers = true)]
     pub ground: Option<f64>,
@@ -528,23 +529,6 @@ pub struct SampleArgs {
     /// Print a JSON report.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Axis {
-    X,
-    Y,
-    Z,
-}
-
-impl Axis {
-    pub fn index(self) -> usize {
-        match self {
-            Axis::X => 0,
-            Axis::Y => 1,
-            Axis::Z => 2,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -88,9 +88,8 @@ pub(super) fn bench_read(a: &BenchReadArgs) -> Result<()> {
 }
 
 pub(super) fn sample(a: &SampleArgs) -> Result<()> {
-    if a.flow_axis.index() == a.up_axis.index() {
-        return Err(BadInput(anyhow::anyhow!("--flow-axis and --up-axis must differ")).into());
-    }
+    let axes =
+        slipstream::physics::Axes::new(a.flow_axis, a.up_axis).map_err(|e| BadInput(e.into()))?;
     let out_format = Format::from_path(&a.out)?;
     if !matches!(out_format, Format::Vtp | Format::Vtu | Format::Hdf5) {
         return Err(BadInput(anyhow::anyhow!(
@@ -105,8 +104,8 @@ pub(super) fn sample(a: &SampleArgs) -> Result<()> {
         volume_points: a.volume,
         seed: a.seed,
         volume: geometry::VolumeSamplingConfig {
-            flow_axis: a.flow_axis.index(),
-            up_axis: a.up_axis.index(),
+            flow_axis: axes.flow,
+            up_axis: axes.up,
             ground_m: a.ground,
             near_wall_fraction: a.near_wall_fraction,
             ..Default::default()

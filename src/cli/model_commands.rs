@@ -58,7 +58,7 @@ pub(super) fn average(a: &AverageArgs) -> Result<()> {
 }
 
 pub(super) fn train(a: &TrainArgs) -> Result<()> {
-    use slipstream::train::{Residence, TrainConfig, TrainJob};
+    use slipstream::train::{TrainConfig, TrainJob};
     let bad = |e: anyhow::Error| anyhow::Error::new(BadInput(e));
     let config_path = match (&a.config, a.resume) {
         (Some(p), _) => p.clone(),
@@ -81,11 +81,7 @@ pub(super) fn train(a: &TrainArgs) -> Result<()> {
         out: a.out.clone(),
         resume: a.resume,
         stop_after: a.stop_after,
-        residence: match a.data_residence {
-            DataResidence::Auto => Residence::Auto,
-            DataResidence::Memory => Residence::Memory,
-            DataResidence::Disk => Residence::Disk,
-        },
+        residence: a.data_residence,
         init_from: a.init_from.clone(),
         progress: super::progress::on_stderr(false),
     };
@@ -137,8 +133,8 @@ pub(super) fn predict(a: &PredictArgs) -> Result<()> {
         speed_m_s: a.speed,
         density_kg_m3: a.density,
         area,
-        flow_axis: a.flow_axis.clone(),
-        up_axis: a.up_axis.clone(),
+        axes: slipstream::physics::Axes::new(a.flow_axis, a.up_axis)
+            .map_err(|e| BadInput(e.into()))?,
         surface_points: a.surface_points,
         volume_points: a.volume_points,
         volume_mesh: a.volume_mesh.clone(),

@@ -117,11 +117,23 @@ fn axis_index(text: &str) -> Result<usize, PhysicsError> {
 impl Axes {
     /// The axes from their names (`"x"`, `"y"`, `"z"`).
     pub fn parse(flow: &str, up: &str) -> Result<Self, PhysicsError> {
-        let (flow, up) = (axis_index(flow)?, axis_index(up)?);
+        Axes::new(axis_index(flow)?, axis_index(up)?)
+    }
+
+    /// The axes from their indices (0 = x); they must differ.
+    pub fn new(flow: usize, up: usize) -> Result<Self, PhysicsError> {
+        if flow > 2 || up > 2 {
+            return Err(PhysicsError::Axis(format!("{}", flow.max(up))));
+        }
         if flow == up {
             return Err(PhysicsError::SameAxes(['x', 'y', 'z'][flow]));
         }
         Ok(Axes { flow, up })
+    }
+
+    /// One axis's index from its name (`"x"` → 0; `"+y"` → 1).
+    pub fn axis(text: &str) -> Result<usize, PhysicsError> {
+        axis_index(text)
     }
 
     /// The name of axis `index` (`"x"`, `"y"`, `"z"`), as [`Axes::parse`] reads it.

@@ -54,8 +54,7 @@ pub struct PredictJob {
     pub speed_m_s: f64,
     pub density_kg_m3: f64,
     pub area: AreaChoice,
-    pub flow_axis: String,
-    pub up_axis: String,
+    pub axes: Axes,
     pub surface_points: usize,
     pub volume_points: usize,
     pub volume_mesh: Option<PathBuf>,
@@ -90,7 +89,7 @@ impl PredictJob {
                 return Err(ModelError::Config(format!("--area {a} must be positive")));
             }
         }
-        Axes::parse(&self.flow_axis, &self.up_axis).map_err(|e| ModelError::Config(e.to_string()))
+        Ok(self.axes)
     }
 
     /// The reference area: as given, or the body's frontal area along the flow.

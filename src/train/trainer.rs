@@ -59,6 +59,29 @@ pub enum Residence {
     Disk,
 }
 
+impl Residence {
+    /// The names `--data-residence` takes.
+    pub const NAMES: [&'static str; 3] = ["auto", "memory", "disk"];
+}
+
+/// A `--data-residence` that names none of [`Residence::NAMES`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown data residence `{0}` (one of auto, memory, disk)")]
+pub struct UnknownResidence(pub String);
+
+impl std::str::FromStr for Residence {
+    type Err = UnknownResidence;
+
+    fn from_str(s: &str) -> Result<Residence, UnknownResidence> {
+        match s {
+            "auto" => Ok(Residence::Auto),
+            "memory" => Ok(Residence::Memory),
+            "disk" => Ok(Residence::Disk),
+            other => Err(UnknownResidence(other.to_string())),
+        }
+    }
+}
+
 /// The largest training split (its compressed files) `Residence::Auto` loads into memory; it
 /// unpacks to roughly twice this.
 pub const IN_MEMORY_FILE_BYTES: u64 = 2 << 30;
