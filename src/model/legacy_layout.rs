@@ -12,6 +12,8 @@ use burn::tensor::backend::Backend;
 use super::abupt::AbUpt;
 use super::block::Block;
 use super::branch_decoder::BranchDecoder;
+use super::config::AbUptConfig;
+use super::embedding::{RopeFrequencies, SincosEmbedding};
 use super::mlp::Mlp;
 use super::supernode::SupernodePooling;
 
@@ -36,10 +38,12 @@ pub struct AbUptLayout1<B: Backend> {
     rope: (),
 }
 
-impl<B: Backend> AbUpt<B> {
-    /// This model with its weights replaced by `record`, read from a checkpoint in weights
-    /// layout 1.
-    pub fn load_layout1_record(self, record: AbUptLayout1Record<B>) -> Self {
+/// What layout 1 did not store: the parts of an [`AbUpt`] that are not weights.
+type NotStored = (AbUptConfig, SincosEmbedding, RopeFrequencies);
+
+impl<B: Backend> AbUptLayout1<B> {
+    /// `model`'s weights in layout 1's order, and what it keeps besides.
+    fn from_model(model: AbUpt<B>) -> (Self, NotStored) {
         let AbUpt {
             encoder,
             geometry_blocks,
@@ -49,7 +53,7 @@ impl<B: Backend> AbUpt<B> {
             config,
             pos_embed,
             rope,
-        } = self;
+        } = model;
         let old = AbUptLayout1 {
             encoder,
             geometry_blocks,
@@ -63,26 +67,39 @@ impl<B: Backend> AbUpt<B> {
             config: (),
             pos_embed: (),
             rope: (),
-        }
-        .load_record(record);
+        };
+        (old, (config, pos_embed, rope))
+    }
+
+    /// The model again, from these weights and what [`from_model`](Self::from_model) kept.
+    fn into_model(self, (config, pos_embed, rope): NotStored) -> AbUpt<B> {
         AbUpt {
-            encoder: old.encoder,
-            geometry_blocks: old.geometry_blocks,
-            blocks: old.blocks,
+            encoder: self.encoder,
+            geometry_blocks: self.geometry_blocks,
+            blocks: self.blocks,
             surface: BranchDecoder {
-                bias: old.surface_bias,
-                blocks: old.surface_blocks,
-                head: old.surface_decoder,
+                bias: self.surface_bias,
+                blocks: self.surface_blocks,
+                head: self.surface_decoder,
             },
             volume: BranchDecoder {
-                bias: old.volume_bias,
-                blocks: old.volume_blocks,
-                head: old.volume_decoder,
+                bias: self.volume_bias,
+                blocks: self.volume_blocks,
+                head: self.volume_decoder,
             },
             config,
             pos_embed,
             rope,
         }
+    }
+}
+
+impl<B: Backend> AbUpt<B> {
+    /// This model with its weights replaced by `record`, read from a checkpoint in weights
+    /// layout 1.
+    pub fn load_layout1_record(self, record: AbUptLayout1Record<B>) -> Self {
+        let (old, kept) = AbUptLayout1::from_model(self);
+        old.load_record(record).into_model(kept)
     }
 }
 
@@ -118,28 +135,7 @@ mod tests {
         let original = AbUpt::<Cpu>::init(&config, 7, &device).unwrap();
         let expected = weights(&original);
         // Written the way checkpoints were before the branch decoders.
-        let AbUpt {
-            encoder,
-            geometry_blocks,
-            blocks,
-            surface,
-            volume,
-            ..
-        } = original;
-        let old = AbUptLayout1 {
-            encoder,
-            geometry_blocks,
-            surface_bias: surface.bias,
-            volume_bias: volume.bias,
-            blocks,
-            surface_blocks: surface.blocks,
-            volume_blocks: volume.blocks,
-            surface_decoder: surface.head,
-            volume_decoder: volume.head,
-            config: (),
-            pos_embed: (),
-            rope: (),
-        };
+        let (old, _) = AbUptLayout1::from_model(original);
         let dir = tempfile::tempdir().unwrap();
         let recorder = BinFileRecorder::<FullPrecisionSettings>::new();
         recorder
