@@ -10,6 +10,7 @@ use burn::tensor::{backend::Backend, Tensor};
 use super::attention::{Attention, KeysValues};
 use super::embedding::RopeAngles;
 use super::mlp::Mlp;
+use super::ops;
 use super::params::ParamSource;
 use super::tangent::{self, Dual};
 use super::ModelError;
@@ -82,7 +83,8 @@ impl<B: Backend> Block<B> {
     /// Keys and values of the tokens this block's queries attend to.
     pub fn context(&self, tokens: Tensor<B, 2>, rope: &RopeAngles<B>) -> KeysValues<B> {
         let norm = self.norm_kv.as_ref().unwrap_or(&self.norm1);
-        self.attn.keys_values(norm.forward(tokens), rope)
+        self.attn
+            .keys_values(ops::layer_norm(norm, self.eps, tokens), rope)
     }
 
     pub fn forward(
@@ -91,8 +93,10 @@ impl<B: Backend> Block<B> {
         rope: &RopeAngles<B>,
         context: &KeysValues<B>,
     ) -> Tensor<B, 2> {
-        let x = x.clone() + self.attn.forward(self.norm1.forward(x), rope, context);
-        x.clone() + self.mlp.forward(self.norm2.forward(x))
+        let normed = ops::layer_norm(&self.norm1, self.eps, x.clone());
+        let x = x + self.attn.forward(normed, rope, context);
+        let normed = ops::layer_norm(&self.norm2, self.eps, x.clone());
+        x + self.mlp.forward(normed)
     }
 
     pub fn forward_dual(

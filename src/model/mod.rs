@@ -34,6 +34,7 @@ mod tangent;
 mod training_attention;
 mod training_attention_cpu;
 mod training_gelu;
+mod training_layer_norm;
 pub mod uncertainty;
 pub mod weights;
 

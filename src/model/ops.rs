@@ -1,11 +1,11 @@
 //! The numerical operations of the model's forward pass (linear layers, batched products,
-//! attention, GELU), each computed the way this thread's [`Precision`] and the backend call for:
+//! attention, GELU, LayerNorm), each computed the way this thread's [`Precision`] and the backend call for:
 //! burn's own operation, slipstream's fused CPU kernels (`cpu_kernels`, `amx`), its autodiff
-//! operations for CPU training (`training_attention`, `training_gelu`), or exact-f32 GPU kernels
+//! operations for CPU training (`training_attention`, `training_gelu`, `training_layer_norm`), or exact-f32 GPU kernels
 //! (`gpu_ops`). The model's modules call these instead of burn's directly; what `--precision`
 //! means lives in `precision`.
 
-use burn::nn::Linear;
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{
     activation, backend::Backend, module, ops::AttentionModuleOptions, FloatDType, Tensor,
 };
@@ -127,6 +127,15 @@ pub fn matmul<B: Backend, const D: usize>(a: Tensor<B, D>, b: Tensor<B, D>) -> T
         None => a.matmul(b),
         Some(half) => a.cast(half).matmul(b.cast(half)).cast(FloatDType::F32),
     }
+}
+
+/// LayerNorm of `[rows, dim]` tokens. On the CPU backend with autodiff (training) one operation of
+/// our own (`training_layer_norm`); elsewhere burn's.
+pub fn layer_norm<B: Backend>(norm: &LayerNorm<B>, eps: f64, x: Tensor<B, 2>) -> Tensor<B, 2> {
+    if super::training_layer_norm::serves::<B>() {
+        return super::training_layer_norm::layer_norm(norm, eps, x);
+    }
+    norm.forward(x)
 }
 
 /// Exact-erf GELU, `x · Φ(x)`.
