@@ -187,8 +187,17 @@ impl RopeFrequencies {
     }
 }
 
-/// Rotates consecutive channel pairs of `[batch, heads, N, head_dim]`.
+/// Rotates consecutive channel pairs of `[batch, heads, N, head_dim]`: in CPU training as one
+/// autodiff operation of our own (`training_rope`), elsewhere as burn's operations.
 pub fn rotate<B: Backend>(x: Tensor<B, 4>, angles: &RopeAngles<B>) -> Tensor<B, 4> {
+    if super::training_rope::serves::<B>() {
+        return super::training_rope::rotate(x, &angles.cos, &angles.sin);
+    }
+    rotate_recorded(x, angles)
+}
+
+/// [`rotate`] as burn's operations.
+pub(super) fn rotate_recorded<B: Backend>(x: Tensor<B, 4>, angles: &RopeAngles<B>) -> Tensor<B, 4> {
     let [b, h, n, d] = x.dims();
     let pairs = x.reshape([b, h, n, d / 2, 2]);
     let re = pairs.clone().narrow(4, 0, 1);

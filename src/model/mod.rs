@@ -35,6 +35,7 @@ mod training_attention;
 mod training_attention_cpu;
 mod training_gelu;
 mod training_layer_norm;
+mod training_rope;
 pub mod uncertainty;
 pub mod weights;
 

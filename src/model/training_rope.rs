@@ -1,0 +1,152 @@
+//! RoPE's rotation as one autodiff operation for training on the CPU backend.
+//!
+//! burn records [`super::embedding::rotate`] as its pieces: two strided views of the channel
+//! pairs, four products with the broadcast `cos` and `sin`, a difference, a sum and a
+//! concatenation, each with a backward step, and the broadcast products' backward walks its
+//! operands index by index (burn-flex's generic binary kernel; docs/performance.md). The
+//! rotation is linear in x with constant angles, so its backward is the inverse rotation of the
+//! incoming gradient: one pass each way, keeping only the angles.
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
+use rayon::prelude::*;
+
+use super::training_attention::same;
+use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
+
+/// True when `B` is the CPU backend with autodiff (this operation's domain).
+pub fn serves<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<CpuAutodiff>()
+}
+
+/// cos and sin of each position's angles, `[N · pairs]`.
+type Angles = Arc<(Vec<f32>, Vec<f32>)>;
+
+/// Rotates consecutive channel pairs of `x` (`[batch, heads, N, head_dim]`) by the angles whose
+/// cos and sin are `[1, 1, N, head_dim / 2, 1]`; differentiable in x. `B` must be a backend
+/// [`serves`] accepts.
+pub fn rotate<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 5>, sin: &Tensor<B, 5>) -> Tensor<B, 4> {
+    let angles = Arc::new((tensor_values(cos.clone()), tensor_values(sin.clone())));
+    same(tracked(same(x), angles))
+}
+
+/// The rotation of `x` (`[slices, n, d]` row-major) by the angles, or by their inverse.
+fn turn(x: &[f32], angles: &Angles, n: usize, d: usize, inverse: bool) -> Vec<f32> {
+    let (cos, sin) = (&angles.0, &angles.1);
+    let pairs = d / 2;
+    let sign = if inverse { -1.0f32 } else { 1.0 };
+    let mut out = vec![0.0f32; x.len()];
+    out.par_chunks_mut(n * d)
+        .zip(x.par_chunks(n * d))
+        .for_each(|(out, x)| {
+            for (i, (y, row)) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)).enumerate() {
+                let (c, s) = (&cos[i * pairs..][..pairs], &sin[i * pairs..][..pairs]);
+                for j in 0..pairs {
+                    let (re, im) = (row[2 * j], row[2 * j + 1]);
+                    let s = sign * s[j];
+                    y[2 * j] = re * c[j] - im * s;
+                    y[2 * j + 1] = re * s + im * c[j];
+                }
+            }
+        });
+    out
+}
+
+fn tracked(x: Tensor<CpuAutodiff, 4>, angles: Angles) -> Tensor<CpuAutodiff, 4> {
+    let shape = x.dims();
+    let [_, _, n, d] = shape;
+    let device = x.device();
+    let x = x.into_primitive().tensor();
+    let inner = Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(x.primitive.clone()));
+    let out = turn(&tensor_values(inner), &angles, n, d, false);
+    let out = tensor_from::<Cpu, 4>(out, shape, &device)
+        .into_primitive()
+        .tensor();
+    let prepared = RopeOp
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful();
+    let result = match prepared {
+        OpsKind::Tracked(prep) => prep.finish(angles, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(result))
+}
+
+/// The backward step of a rotation: the inverse rotation of the gradient.
+#[derive(Debug)]
+struct RopeOp;
+
+impl Backward<Cpu, 1> for RopeOp {
+    /// The angles.
+    type State = Angles;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<Cpu>(&ops.node);
+        let Some(node) = node else {
+            return;
+        };
+        let grad = Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(grad));
+        let (shape, device) = (grad.dims(), grad.device());
+        let [_, _, n, d] = shape;
+        let dx = turn(&tensor_values(grad), &ops.state, n, d, true);
+        let dx = tensor_from::<Cpu, 4>(dx, shape, &device)
+            .into_primitive()
+            .tensor();
+        grads.register::<Cpu>(node.id, dx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Distribution;
+
+    use super::*;
+    use crate::model::embedding::RopeFrequencies;
+
+    /// Values and the gradient of x against burn's recorded rotation, on a permuted input (as
+    /// the attention's heads are).
+    #[test]
+    fn matches_the_recorded_rotation_and_its_gradient() {
+        let device = Default::default();
+        let (b, h, n, d) = (1, 3, 70, 16);
+        let rope = RopeFrequencies::new(d, 1e4);
+        let coords =
+            Tensor::<CpuAutodiff, 2>::random([n, 3], Distribution::Uniform(0.0, 900.0), &device);
+        let angles = rope.angles(coords);
+        let x =
+            Tensor::<CpuAutodiff, 4>::random([b, n, h, d], Distribution::Normal(0.0, 1.0), &device);
+        let weights =
+            Tensor::<CpuAutodiff, 4>::random([b, h, n, d], Distribution::Default, &device);
+        let run = |fused: bool| {
+            let x = x.clone().detach().require_grad();
+            let permuted = x.clone().swap_dims(1, 2);
+            let y = match fused {
+                true => crate::model::embedding::rotate(permuted, &angles),
+                false => crate::model::embedding::rotate_recorded(permuted, &angles),
+            };
+            let grads = (y.clone() * weights.clone()).sum().backward();
+            (
+                tensor_values(y.inner()),
+                tensor_values(x.grad(&grads).unwrap()),
+            )
+        };
+        let (ours, theirs) = (run(true), run(false));
+        for (what, a, b) in [("y", &ours.0, &theirs.0), ("dx", &ours.1, &theirs.1)] {
+            assert_eq!(a.len(), b.len());
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (p - q).abs() <= 1e-5 * (1.0 + q.abs()),
+                    "{what}[{i}]: {p} vs {q}"
+                );
+            }
+        }
+    }
+}
