@@ -17,6 +17,7 @@ mod attention_avx512;
 mod block;
 mod branch_decoder;
 mod config;
+mod cpu_autodiff;
 pub mod cpu_isa;
 mod cpu_kernels;
 pub mod device;

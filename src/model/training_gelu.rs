@@ -8,15 +8,15 @@
 use std::any::TypeId;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{Backward, Ops};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
 
+use super::cpu_autodiff::{record_unary, unary_backward};
 use super::cpu_kernels::{gelu_backward_in_place, gelu_in_place};
 use super::training_attention::same;
-use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
+use super::{tensor_values, Cpu, CpuAutodiff};
 
 /// True when `B` is the CPU backend with autodiff and products are f32 (this operation's
 /// domain).
@@ -30,24 +30,11 @@ pub fn gelu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
 }
 
 fn gelu_cpu<const D: usize>(x: Tensor<CpuAutodiff, D>) -> Tensor<CpuAutodiff, D> {
-    let shape = x.dims();
-    let device = x.device();
-    let x = x.into_primitive().tensor();
-    let input = Tensor::<Cpu, D>::from_primitive(TensorPrimitive::Float(x.primitive.clone()));
-    let mut values = tensor_values(input);
-    gelu_in_place(&mut values);
-    let out = tensor_from::<Cpu, D>(values, shape, &device)
-        .into_primitive()
-        .tensor();
-    let prepared = GeluOp::<D>
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful();
-    let result = match prepared {
-        OpsKind::Tracked(prep) => prep.finish(x.primitive, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
+    let forward = |mut values: Vec<f32>| {
+        gelu_in_place(&mut values);
+        values
     };
-    Tensor::from_primitive(TensorPrimitive::Float(result))
+    record_unary(GeluOp::<D>, x, forward, |x| x)
 }
 
 /// The backward step of a rank-`D` GELU.
@@ -59,22 +46,11 @@ impl<const D: usize> Backward<Cpu, 1> for GeluOp<D> {
     type State = FloatTensor<Cpu>;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node] = ops.parents;
-        let grad = grads.consume::<Cpu>(&ops.node);
-        let Some(node) = node else {
-            return;
-        };
-        let tensor =
-            |t: FloatTensor<Cpu>| Tensor::<Cpu, D>::from_primitive(TensorPrimitive::Float(t));
-        let grad = tensor(grad);
-        let (shape, device) = (grad.dims(), grad.device());
-        let x = tensor_values(tensor(ops.state));
-        let mut g = tensor_values(grad);
-        gelu_backward_in_place(&x, &mut g);
-        let dx = tensor_from::<Cpu, D>(g, shape, &device)
-            .into_primitive()
-            .tensor();
-        grads.register::<Cpu>(node.id, dx);
+        unary_backward::<_, D>(ops, grads, |mut g, x, _| {
+            let x = tensor_values(Tensor::<Cpu, D>::from_primitive(TensorPrimitive::Float(x)));
+            gelu_backward_in_place(&x, &mut g);
+            g
+        });
     }
 }
 

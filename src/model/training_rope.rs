@@ -11,14 +11,14 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
-use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
+use burn::backend::autodiff::ops::{Backward, Ops};
+use burn::tensor::{backend::Backend, Tensor};
 use rayon::prelude::*;
 
+use super::cpu_autodiff::{record_unary, unary_backward};
 use super::training_attention::same;
-use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
+use super::{tensor_values, Cpu, CpuAutodiff};
 
 /// True when `B` is the CPU backend with autodiff (this operation's domain).
 pub fn serves<B: Backend>() -> bool {
@@ -59,24 +59,10 @@ fn turn(x: &[f32], angles: &Angles, n: usize, d: usize, inverse: bool) -> Vec<f3
 }
 
 fn tracked(x: Tensor<CpuAutodiff, 4>, angles: Angles) -> Tensor<CpuAutodiff, 4> {
-    let shape = x.dims();
-    let [_, _, n, d] = shape;
-    let device = x.device();
-    let x = x.into_primitive().tensor();
-    let inner = Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(x.primitive.clone()));
-    let out = turn(&tensor_values(inner), &angles, n, d, false);
-    let out = tensor_from::<Cpu, 4>(out, shape, &device)
-        .into_primitive()
-        .tensor();
-    let prepared = RopeOp
-        .prepare::<NoCheckpointing>([x.node.clone()])
-        .compute_bound()
-        .stateful();
-    let result = match prepared {
-        OpsKind::Tracked(prep) => prep.finish(angles, out),
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(result))
+    let [_, _, n, d] = x.dims();
+    let forward = |values: Vec<f32>| turn(&values, &angles, n, d, false);
+    let kept = angles.clone();
+    record_unary(RopeOp, x, forward, |_| kept)
 }
 
 /// The backward step of a rotation: the inverse rotation of the gradient.
@@ -88,19 +74,9 @@ impl Backward<Cpu, 1> for RopeOp {
     type State = Angles;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let [node] = ops.parents;
-        let grad = grads.consume::<Cpu>(&ops.node);
-        let Some(node) = node else {
-            return;
-        };
-        let grad = Tensor::<Cpu, 4>::from_primitive(TensorPrimitive::Float(grad));
-        let (shape, device) = (grad.dims(), grad.device());
-        let [_, _, n, d] = shape;
-        let dx = turn(&tensor_values(grad), &ops.state, n, d, true);
-        let dx = tensor_from::<Cpu, 4>(dx, shape, &device)
-            .into_primitive()
-            .tensor();
-        grads.register::<Cpu>(node.id, dx);
+        unary_backward::<_, 4>(ops, grads, |g, angles, [_, _, n, d]| {
+            turn(&g, &angles, n, d, true)
+        });
     }
 }
 
