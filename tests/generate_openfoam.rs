@@ -185,6 +185,23 @@ fn a_coarse_run_lands_in_the_ahmedml_layout_and_its_fields_integrate_to_its_drag
         .unwrap();
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("skipped"));
+
+    // --redo solves a finished run again and keeps what it had.
+    let redo = coarse_generate(out.path(), 1)
+        .args(["--redo", "1", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        redo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&redo.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&redo.stdout).contains("skipped"));
+    assert!(run.join("run.json").is_file() && run.join("boundary_1.vtp").is_file());
+    let earlier: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("previous/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(earlier["cd"].as_f64(), Some(cd_solver));
 }
 
 /// A tool that runs past `--time-limit-min` is stopped, its run reported as failed with the end of

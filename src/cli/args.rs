@@ -460,6 +460,12 @@ pub struct GenerateAhmedArgs {
     /// next to 48 runs from seed 0.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub first_run: u64,
+    /// Solve these runs of the family again (numbers, comma-separated) even though they
+    /// finished, with this invocation's settings, e.g. `--redo 34 --iterations 1000` for a run
+    /// still converging at 500 iterations. Their earlier outputs move to run_N/previous/; no
+    /// other run is touched. Give the family's --count and --seed, so the bodies are the same.
+    #[arg(long, value_delimiter = ',')]
+    pub redo: Vec<u64>,
     /// Add four cylindrical stilts under each body.
     #[arg(long)]
     pub stilts: bool,

@@ -69,6 +69,7 @@ pub(super) fn generate_ahmed(a: &GenerateAhmedArgs) -> Result<()> {
         density_kg_m3: AIR_DENSITY_KG_M3,
         bodies,
         tool_time_limit,
+        redo: a.redo.iter().map(|&r| r as usize).collect(),
     };
     let outcomes = generate(&config, |o| match o {
         RunOutcome::Done {

@@ -268,6 +268,38 @@ pub struct GenerateConfig {
     /// The longest one OpenFOAM tool may run in one run before the run is stopped and reported
     /// as failed (`None`: no limit).
     pub tool_time_limit: Option<Duration>,
+    /// Runs (by number) to solve again even though they finished, with this invocation's
+    /// settings; their earlier outputs move to `run_<i>/previous/`. Non-empty: only these runs
+    /// are touched.
+    pub redo: Vec<usize>,
+}
+
+/// Moves a finished run's outputs into `dir/previous/` (`previous-2`, … when that exists), so
+/// that solving it again loses nothing; the run folder is left with only its earlier outputs.
+pub fn set_aside(dir: &Path) -> Result<PathBuf, RunError> {
+    let mut target = dir.join("previous");
+    let mut k = 1;
+    while target.exists() {
+        k += 1;
+        target = dir.join(format!("previous-{k}"));
+    }
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("previous"))
+        })
+        .collect();
+    std::fs::create_dir(&target).map_err(io(&target))?;
+    for from in entries {
+        if let Some(name) = from.file_name() {
+            let to = target.join(name);
+            std::fs::rename(&from, &to).map_err(io(&from))?;
+        }
+    }
+    Ok(target)
 }
 
 /// Runs the whole family; `progress` is told about each finished run.
@@ -294,7 +326,20 @@ pub fn generate(
                 let Some(params) = family.get(i) else { break };
                 let run = config.first_run + i;
                 let dir = config.out.join(format!("run_{run}"));
-                let outcome = if dir.join("run.json").is_file() {
+                let redo = config.redo.contains(&run);
+                if !config.redo.is_empty() && !redo {
+                    continue;
+                }
+                let aside = match redo && dir.join("run.json").is_file() {
+                    true => set_aside(&dir).map(|_| ()),
+                    false => Ok(()),
+                };
+                let outcome = if let Err(e) = aside {
+                    RunOutcome::Failed {
+                        run,
+                        reason: e.to_string(),
+                    }
+                } else if dir.join("run.json").is_file() {
                     RunOutcome::Skipped { run }
                 } else if let Err(e) = enough_space(&config.out, free_bytes(&config.out)) {
                     RunOutcome::Failed {
@@ -628,6 +673,32 @@ fn keep_fields(mut m: Mesh, names: &[(&str, &str)], path: &Path) -> Result<Mesh,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_set_aside_keeps_every_file_and_earlier_set_asides() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run_34");
+        std::fs::create_dir_all(run.join("case/constant")).unwrap();
+        std::fs::write(run.join("run.json"), "{}").unwrap();
+        std::fs::write(run.join("case/constant/x"), "mesh").unwrap();
+        let first = set_aside(&run).unwrap();
+        assert_eq!(first, run.join("previous"));
+        assert!(!run.join("run.json").exists() && !run.join("case").exists());
+        assert_eq!(
+            std::fs::read_to_string(first.join("run.json")).unwrap(),
+            "{}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(first.join("case/constant/x")).unwrap(),
+            "mesh"
+        );
+        // A second redo keeps the first one's outputs where they are.
+        std::fs::write(run.join("run.json"), "{\"second\": true}").unwrap();
+        let second = set_aside(&run).unwrap();
+        assert_eq!(second, run.join("previous-2"));
+        assert!(first.join("run.json").is_file());
+        assert!(second.join("run.json").is_file() && !run.join("run.json").exists());
+    }
 
     #[test]
     fn only_a_crashed_solver_counts_as_diverged() {
