@@ -269,6 +269,24 @@ fn swap_in(tmp: &Path, dir: &Path) -> Result<(), CheckpointError> {
 
 /// The folder holding the checkpoint: `dir` itself, or a run folder's `checkpoint/`; a
 /// checkpoint left as `.old` by a save that was interrupted between its renames is used too.
+/// The prepared dataset a checkpoint in `dir` records (`recorded`, its `meta.data`). A relative
+/// path is read from
+/// the working folder when it exists there, else from the nearest folder above the checkpoint
+/// that holds it: a checkpoint shipped in a repository (`checkpoints/ahmed-small`, trained on
+/// `datasets/ahmed`) finds its data from any working folder.
+pub fn recorded_data(dir: &Path, recorded: &str) -> PathBuf {
+    let recorded = PathBuf::from(recorded);
+    if recorded.is_absolute() || recorded.exists() {
+        return recorded;
+    }
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    absolute
+        .ancestors()
+        .map(|a| a.join(&recorded))
+        .find(|candidate| candidate.is_dir())
+        .unwrap_or(recorded)
+}
+
 pub fn locate(dir: &Path) -> Result<PathBuf, CheckpointError> {
     for candidate in [
         dir.to_path_buf(),
@@ -373,4 +391,30 @@ pub fn load_optimizer<B: AutodiffBackend, O: Optimizer<AbUpt<B>, B>>(
         .load(path.clone(), device)
         .map_err(|e| file_error(&path.with_extension("bin"), e))?;
     Ok(optimizer.load_record(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_data_is_found_above_the_checkpoint_from_any_working_folder() {
+        let repo = tempfile::tempdir().unwrap();
+        let checkpoint = repo.path().join("checkpoints/shipped");
+        std::fs::create_dir_all(&checkpoint).unwrap();
+        std::fs::create_dir_all(repo.path().join("datasets/family")).unwrap();
+        // Not in the working folder (the test's): found beside the checkpoint's repository.
+        let found = recorded_data(&checkpoint, "datasets/family");
+        assert_eq!(found, repo.path().join("datasets/family"));
+        // Absolute paths, and paths found nowhere, are kept as recorded.
+        let absolute = repo.path().join("elsewhere");
+        assert_eq!(
+            recorded_data(&checkpoint, absolute.to_str().unwrap()),
+            absolute
+        );
+        assert_eq!(
+            recorded_data(&checkpoint, "datasets/gone"),
+            PathBuf::from("datasets/gone")
+        );
+    }
 }

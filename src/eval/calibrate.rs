@@ -73,7 +73,7 @@ impl Job for CalibrateJob {
         let data_dir = self
             .data
             .clone()
-            .unwrap_or_else(|| PathBuf::from(&meta.data));
+            .unwrap_or_else(|| checkpoint::recorded_data(&self.checkpoint, &meta.data));
         let dataset = PreparedDataset::open(&data_dir).map_err(ModelError::job)?;
         if dataset.runs(Split::Val).is_empty() {
             return Err(ModelError::job(format!(

@@ -60,16 +60,11 @@ impl Job for EvalJob {
     fn run<B: Backend>(self, device: &B::Device, _backend: &str) -> Result<EvalReport, ModelError> {
         let (model, meta) =
             checkpoint::load_model::<B>(&self.checkpoint, device).map_err(ModelError::job)?;
-        let data_dir = self
-            .data
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(&meta.data));
+        let recorded = checkpoint::recorded_data(&self.checkpoint, &meta.data);
+        let data_dir = self.data.clone().unwrap_or_else(|| recorded.clone());
         let names = self.runs.resolve(&data_dir).map_err(ModelError::job)?;
         let runs = load_runs(&data_dir, &names).map_err(ModelError::job)?;
-        let baseline_dir = self
-            .baseline_data
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(&meta.data));
+        let baseline_dir = self.baseline_data.clone().unwrap_or(recorded);
         let training = training_runs(&baseline_dir, self.baseline_data.is_some())?;
         // The checkpoint's statistics, not the folder's: they define the model's outputs.
         let normalizer = Normalizer::new(&meta.stats);
