@@ -10,7 +10,7 @@ use super::uncertainty::{FieldSpread, RunSpread};
 use crate::data::batch::{batch_for_run, Normalizer};
 use crate::data::PreparedRun;
 use crate::model::uncertainty::{std_of, DrawSpread};
-use crate::model::{positions_tensor, AbUpt, Branch, DrawMean, ModelError};
+use crate::model::{AbUpt, Branch, DrawMean, ModelError};
 use crate::physics::{coefficients, integrate};
 use crate::rng::Rng;
 
@@ -40,11 +40,12 @@ fn predict_draws<B: Backend>(
     let mut each = Vec::with_capacity(draws);
     for _ in 0..draws.max(1) {
         let anchors = batch_for_run(run, normalizer, spec, rng, 0);
-        let encoded = model.encode(
-            &frame.to_model_points(&anchors.geometry_m),
+        let encoded = model.encode_physical(
+            &anchors.geometry_m,
             &anchors.supernodes,
-            positions_tensor::<B>(&frame.to_model_points(&anchors.surface_m), device),
-            positions_tensor::<B>(&frame.to_model_points(&anchors.volume_m), device),
+            &anchors.surface_m,
+            &anchors.volume_m,
+            device,
         )?;
         let ds = model.decode_chunked(&encoded, Branch::Surface, &surface_points, chunk, |_| {})?;
         let dv = model.decode_chunked(&encoded, Branch::Volume, &volume_points, chunk, |_| {})?;

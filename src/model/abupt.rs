@@ -20,7 +20,7 @@ use super::mlp::Mlp;
 use super::params::ParamSource;
 use super::supernode::{supernode_positions, SupernodePooling};
 use super::tangent::{self, Dual};
-use super::{tensor_from, ModelError};
+use super::{positions_tensor, tensor_from, ModelError};
 
 /// What the anchors left behind for queries, and the anchors' own head outputs.
 #[derive(Debug, Clone)]
@@ -208,6 +208,27 @@ impl<B: Backend> AbUpt<B> {
             trunk,
             decoders: [surface_decoder, volume_decoder],
         })
+    }
+
+    /// [`encode`](Self::encode) from physical positions (metres), mapped into the model frame:
+    /// what prediction and evaluation draw their anchors in.
+    pub fn encode_physical(
+        &self,
+        geometry_m: &[[f32; 3]],
+        supernodes: &[u32],
+        surface_anchors_m: &[[f32; 3]],
+        volume_anchors_m: &[[f32; 3]],
+        device: &B::Device,
+    ) -> Result<Encoded<B>, ModelError> {
+        let frame = self.config.coordinates;
+        let tensor =
+            |points: &[[f32; 3]]| positions_tensor::<B>(&frame.to_model_points(points), device);
+        self.encode(
+            &frame.to_model_points(geometry_m),
+            supernodes,
+            tensor(surface_anchors_m),
+            tensor(volume_anchors_m),
+        )
     }
 
     /// The branch decoder of `branch`.

@@ -25,7 +25,7 @@ use crate::data::Normalizer;
 use crate::geometry::frontal_area;
 use crate::geometry::surface_query::SurfaceQuery;
 use crate::model::device::Job;
-use crate::model::{positions_tensor, AbUpt, Branch, DrawMean, ModelError};
+use crate::model::{AbUpt, Branch, DrawMean, ModelError};
 use crate::physics::{Axes, Reference};
 
 use body::Body;
@@ -136,11 +136,12 @@ fn infer<B: Backend>(
     for draw in 0..draws {
         let t = Instant::now();
         let anchors = sampler.draw(draw as u64);
-        let encoded = model.encode(
-            &to_model(&anchors.geometry),
+        let encoded = model.encode_physical(
+            &anchors.geometry,
             &anchors.supernodes,
-            positions_tensor::<B>(&to_model(&anchors.surface), device),
-            positions_tensor::<B>(&to_model(&anchors.volume), device),
+            &anchors.surface,
+            &anchors.volume,
+            device,
         )?;
         timings.encode += t.elapsed().as_secs_f64();
         let t = Instant::now();
