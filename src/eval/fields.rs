@@ -3,6 +3,16 @@
 use crate::data::batch::VolumeFields;
 use crate::data::PreparedRun;
 
+/// Whether `run` has the field that the score or spread `name` measures (`surface_wall_shear_x`
+/// is the run's `surface/wall_shear`): a field its dataset lacks is held as zeros, placeholders
+/// that are not scored.
+pub(super) fn run_has(run: &PreparedRun, name: &str) -> bool {
+    !run.meta
+        .absent
+        .iter()
+        .any(|a| name.starts_with(&a.replace('/', "_")))
+}
+
 /// Fields physical, row-major, for one run.
 #[derive(Debug, Clone)]
 pub(super) struct Fields {

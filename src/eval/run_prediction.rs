@@ -5,7 +5,7 @@
 
 use burn::tensor::backend::Backend;
 
-use super::fields::Fields;
+use super::fields::{run_has, Fields};
 use super::uncertainty::{FieldSpread, RunSpread};
 use crate::data::batch::{batch_for_run, Normalizer};
 use crate::data::PreparedRun;
@@ -154,12 +154,7 @@ pub(super) fn run_spread(
     ];
     let fields = table
         .into_iter()
-        .filter(|(name, ..)| {
-            !run.meta
-                .absent
-                .iter()
-                .any(|a| name.starts_with(&a.replace('/', "_")))
-        })
+        .filter(|(name, ..)| run_has(run, name))
         .map(|(name, get, width)| FieldSpread {
             name,
             spread: spread(&get, width),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::fields::Fields;
+use super::fields::{run_has, Fields};
 use super::metrics::{mse, relative_l2, scalar_metrics};
 use super::report::{FieldMetrics, MethodReport};
 use crate::data::batch::Normalizer;
@@ -117,12 +117,7 @@ impl Scores {
             ),
         ]);
         // Fields the run's dataset lacks are not scored (their zeros are placeholders).
-        entries.retain(|(name, ..)| {
-            !run.meta
-                .absent
-                .iter()
-                .any(|a| name.starts_with(&a.replace('/', "_")))
-        });
+        entries.retain(|(name, ..)| run_has(run, name));
         let mut rel = BTreeMap::new();
         for (name, r, m, a) in entries {
             rel.insert(name.clone(), r);
