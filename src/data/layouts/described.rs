@@ -50,8 +50,8 @@ pub struct Described {
     pub speed_m_s: f64,
     pub ref_area_m2: RefValue,
     pub ref_length_m: RefValue,
-    pub up_axis: &'static str,
-    pub flow_axis: &'static str,
+    /// The flow and up axes of the dataset's frame.
+    pub axes: Axes,
     /// Force-coefficient CSV with columns `cd`, `cl` (and `cs` where present).
     pub forces_file: Option<&'static str>,
     /// Design-parameter CSV (header = names, one row), carried into the prepared run when a run
@@ -77,8 +77,7 @@ pub const DRIVAERML: Described = Described {
     speed_m_s: 38.889,
     ref_area_m2: RefValue::Constant(2.17),
     ref_length_m: RefValue::Constant(2.7862),
-    up_axis: "z",
-    flow_axis: "x",
+    axes: Axes { flow: 0, up: 2 },
     forces_file: Some("force_mom_constref_{i}.csv"),
     parameters_file: Some("geo_parameters_{i}.csv"),
 };
@@ -101,8 +100,7 @@ pub const AHMEDML: Described = Described {
     speed_m_s: 1.0,
     ref_area_m2: RefValue::Constant(0.112032),
     ref_length_m: RefValue::Constant(1.044),
-    up_axis: "z",
-    flow_axis: "x",
+    axes: Axes { flow: 0, up: 2 },
     forces_file: Some("force_mom_{i}.csv"),
     parameters_file: Some("geo_parameters_{i}.csv"),
 };
@@ -131,8 +129,7 @@ pub const WINDSORML: Described = Described {
     speed_m_s: 1.0,
     ref_area_m2: RefValue::Constant(0.112),
     ref_length_m: RefValue::Constant(1.044),
-    up_axis: "y",
-    flow_axis: "x",
+    axes: Axes { flow: 0, up: 1 },
     forces_file: Some("force_mom_{i}.csv"),
     parameters_file: Some("geo_parameters_{i}.csv"),
 };
@@ -220,8 +217,6 @@ fn prepare_run(
         None => [None; 3],
     };
     let [cd, cl, cs] = coefficients;
-    let axes =
-        Axes::parse(layout.flow_axis, layout.up_axis).map_err(|e| DataError::file(dir, e))?;
     let reference = Reference {
         density_kg_m3: layout.density_kg_m3,
         speed_m_s: layout.speed_m_s,
@@ -236,7 +231,7 @@ fn prepare_run(
             Some(pattern) => from_csv_if_present(&file(dir, pattern, n))?.unwrap_or_default(),
             None => Vec::new(),
         },
-        ..RunMeta::new(layout.name, layout.pressure_kind, reference, axes)
+        ..RunMeta::new(layout.name, layout.pressure_kind, reference, layout.axes)
     };
     let run = read_run(&sources, opts, name, meta)?;
     run.write(out)?;
