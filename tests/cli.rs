@@ -303,7 +303,14 @@ fn bench_model_prints_the_stable_json_shape() {
         assert!(v.get(key).is_some(), "bench model --json lacks {key}: {v}");
     }
     assert_eq!(v["params"], 330_395);
-    assert!(v["train_step_s"].as_f64().unwrap() > 0.0);
+    let step = v["train_step_s"].as_f64().unwrap();
+    assert!(step > 0.0);
+    let parts = &v["train_parts"];
+    let phases: Vec<f64> = ["forward_s", "backward_s", "optimizer_s"]
+        .iter()
+        .map(|k| parts[*k].as_f64().unwrap_or(-1.0))
+        .collect();
+    assert!(phases.iter().all(|&p| p > 0.0 && p <= step), "{parts}");
 }
 
 #[test]

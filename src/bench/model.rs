@@ -127,6 +127,9 @@ pub struct ModelBenchReport {
     pub decode_s: f64,
     /// Seconds per training step (forward + backward + AdamW) on anchors and queries.
     pub train_step_s: Option<f64>,
+    /// Where the training step's time goes: the recorded forward and loss, the backward pass
+    /// (gradients), and the AdamW update (medians, so they need not sum to the step exactly).
+    pub train_parts: Option<TrainParts>,
     /// Query points (both branches) per second in the decode part.
     pub query_points_per_s: f64,
     pub peak_rss_mb: Option<f64>,
@@ -137,6 +140,14 @@ pub struct ModelBenchReport {
     pub cpu_features: Vec<&'static str>,
     /// The instruction set each hot CPU kernel used (`None` on a GPU backend).
     pub kernels: Option<KernelIsas>,
+}
+
+/// Seconds of each phase of one training step.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TrainParts {
+    pub forward_s: f64,
+    pub backward_s: f64,
+    pub optimizer_s: f64,
 }
 
 /// The `bench model` job.
@@ -213,8 +224,9 @@ impl Job for ModelBench {
         decode.remove(0);
         let (encode_s, decode_s) = (median(encode), median(decode));
 
-        let train_step_s = if self.train {
-            let mut steps = Vec::new();
+        let (train_step_s, train_parts) = if self.train {
+            let (mut steps, mut forward, mut backward, mut optimizer) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let model = AbUpt::<Autodiff<B>>::init(&self.config, 0, device)?;
             let mut optim = AdamWConfig::new().init::<Autodiff<B>, AbUpt<Autodiff<B>>>();
             let mut model = Some(model);
@@ -224,15 +236,29 @@ impl Job for ModelBench {
                     .take()
                     .ok_or_else(|| ModelError::Input("model lost".into()))?;
                 let loss = training_loss(&m, &w, &surface_queries, &volume_queries, device)?;
+                let _ = B::sync(device);
+                let t_backward = Instant::now();
                 let grads = GradientsParams::from_grads(loss.backward(), &m);
+                let _ = B::sync(device);
+                let t_optimizer = Instant::now();
                 model = Some(optim.step(1e-4, m, grads));
                 let _ = B::sync(device);
                 steps.push(seconds_since(t));
+                forward.push((t_backward - t).as_secs_f64());
+                backward.push((t_optimizer - t_backward).as_secs_f64());
+                optimizer.push(seconds_since(t_optimizer));
             }
-            steps.remove(0);
-            Some(median(steps))
+            for v in [&mut steps, &mut forward, &mut backward, &mut optimizer] {
+                v.remove(0);
+            }
+            let parts = TrainParts {
+                forward_s: median(forward),
+                backward_s: median(backward),
+                optimizer_s: median(optimizer),
+            };
+            (Some(median(steps)), Some(parts))
         } else {
-            None
+            (None, None)
         };
         let infer_s = encode_s + decode_s;
         Ok(ModelBenchReport {
@@ -246,6 +272,7 @@ impl Job for ModelBench {
             encode_s,
             decode_s,
             train_step_s,
+            train_parts,
             query_points_per_s: (2 * self.queries) as f64 / decode_s.max(1e-12),
             peak_rss_mb: super::peak_rss_mb(),
             backend: backend.to_string(),

@@ -337,8 +337,15 @@ pub(super) fn bench_model(a: &BenchModelArgs) -> Result<()> {
         r.decode_s,
         r.query_points_per_s
     )?;
-    if let Some(t) = r.train_step_s {
-        outln!("training step      {t:>8.3} s  (forward + backward + AdamW)")?;
+    match (r.train_step_s, r.train_parts) {
+        (Some(t), Some(p)) => outln!(
+            "training step      {t:>8.3} s  (forward {:.3} s, backward {:.3} s, AdamW {:.3} s)",
+            p.forward_s,
+            p.backward_s,
+            p.optimizer_s
+        )?,
+        (Some(t), None) => outln!("training step      {t:>8.3} s  (forward + backward + AdamW)")?,
+        _ => {}
     }
     if let Some(m) = r.peak_rss_mb {
         outln!("peak RSS           {m:>8.0} MB")?;

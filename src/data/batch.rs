@@ -3,9 +3,10 @@
 //! one would; a background thread prepares the next batches while the model trains.
 
 use super::schema;
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -544,7 +545,27 @@ impl Prefetcher {
     }
 
     /// The next batch; `None` once the range is exhausted.
+    ///
+    /// Training runs on a rayon worker (`model::device`), and building a batch uses rayon too: a
+    /// worker that slept in `recv` would hold a thread the batch needs (with one thread, forever).
+    /// So while it waits, the worker runs whatever work the pool has queued.
     pub fn next_batch(&self) -> Option<Result<Batch, DataError>> {
-        self.receiver.recv().ok()
+        if rayon::current_thread_index().is_none() {
+            return self.receiver.recv().ok();
+        }
+        loop {
+            match self.receiver.try_recv() {
+                Ok(batch) => return Some(batch),
+                Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => {}
+            }
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                match self.receiver.recv_timeout(Duration::from_millis(1)) {
+                    Ok(batch) => return Some(batch),
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                    Err(RecvTimeoutError::Timeout) => {}
+                }
+            }
+        }
     }
 }

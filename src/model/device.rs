@@ -73,7 +73,7 @@ impl DeviceChoice {
 
 /// A computation that can run on any backend.
 pub trait Job {
-    type Output;
+    type Output: Send;
     fn run<B: Backend>(
         self,
         device: &B::Device,
@@ -81,21 +81,35 @@ pub trait Job {
     ) -> Result<Self::Output, ModelError>;
 }
 
+/// Runs `f` on one of rayon's worker threads and waits for it.
+///
+/// The CPU kernels split their work with rayon. Called from a thread outside rayon's pool, every
+/// parallel operation hands its work to the pool and puts the caller to sleep until it is done:
+/// two futex wake-ups per operation, thousands per training step of a small model. From a worker
+/// thread, the same operation splits in place and the worker takes its share itself.
+fn on_a_worker<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| f())
+}
+
 /// Runs `job` on the chosen device and precision.
-pub fn dispatch<J: Job>(
+pub fn dispatch<J: Job + Send>(
     device: DeviceChoice,
     precision: Precision,
     job: J,
 ) -> Result<J::Output, ModelError> {
-    let _products = Products::set(precision);
     match device {
-        // Half precision is slower than f32 on a CPU; it is there to see what it does to a
-        // model's accuracy without a GPU (tests check the reference's parity case this way).
-        DeviceChoice::Cpu => {
+        DeviceChoice::Cpu => on_a_worker(|| {
+            let _products = Products::set(precision);
             job.run::<super::Cpu>(&Default::default(), &format!("flex-cpu-{precision}"))
+        }),
+        DeviceChoice::Cuda(index) => {
+            let _products = Products::set(precision);
+            cuda::run(index, precision, job)
         }
-        DeviceChoice::Cuda(index) => cuda::run(index, precision, job),
-        DeviceChoice::Wgpu => wgpu::run(precision, job),
+        DeviceChoice::Wgpu => {
+            let _products = Products::set(precision);
+            wgpu::run(precision, job)
+        }
     }
 }
 
