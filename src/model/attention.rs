@@ -12,9 +12,11 @@ use super::cpu_kernels;
 use super::embedding::{rotate, rotate_tangent, RopeAngles};
 use super::ops;
 use super::params::ParamSource;
+use super::precision::half_products;
 use super::tangent::{self, Dual};
 use super::ModelError;
 use super::{tensor_from, tensor_values};
+use super::{training_attention, training_rope};
 
 /// Rotated keys and values of a context: `[1, heads, K, head_dim]` tensors, or on the CPU
 /// backend `[K, dim]` rows on the host for the fused kernels.
@@ -29,6 +31,20 @@ pub enum KeysValues<B: Backend> {
         values: Arc<Vec<f32>>,
         device: B::Device,
     },
+    /// `[K, dim]` rows (heads side by side) for CPU training's attention on rows.
+    Rows {
+        keys: Tensor<B, 2>,
+        values: Tensor<B, 2>,
+    },
+}
+
+/// The host angles for CPU training's attention on rows (`training_attention::attention_rows`),
+/// where it runs: the CPU backend with autodiff, f32 products.
+fn rows_training<B: Backend>(rope: &RopeAngles<B>) -> Option<&training_rope::Angles> {
+    if half_products() || !training_attention::serves_rows::<B>() {
+        return None;
+    }
+    rope.training()
 }
 
 #[derive(Module, Debug)]
@@ -106,6 +122,16 @@ impl<B: Backend> Attention<B> {
                 device,
             };
         }
+        if let Some(angles) = rows_training::<B>(rope) {
+            return KeysValues::Rows {
+                keys: training_rope::rotate_rows(
+                    kv.clone().narrow(1, 0, dim),
+                    angles,
+                    dim / self.heads,
+                ),
+                values: kv.narrow(1, dim, dim),
+            };
+        }
         KeysValues::Tensors {
             keys: rotate(self.split_heads(kv.clone().narrow(1, 0, dim)), rope),
             values: self.split_heads(kv.narrow(1, dim, dim)),
@@ -116,6 +142,10 @@ impl<B: Backend> Attention<B> {
     fn kv_tensors(&self, context: &KeysValues<B>) -> (Tensor<B, 4>, Tensor<B, 4>) {
         match context {
             KeysValues::Tensors { keys, values } => (keys.clone(), values.clone()),
+            KeysValues::Rows { keys, values } => (
+                self.split_heads(keys.clone()),
+                self.split_heads(values.clone()),
+            ),
             KeysValues::Host {
                 keys,
                 values,
@@ -153,6 +183,14 @@ impl<B: Backend> Attention<B> {
             ops::round_attention_inputs(&mut q);
             let out = cpu_kernels::attention_rows(&q, keys, values, self.heads, dim);
             return ops::linear(&self.proj, tensor_from::<B, 2>(out, [n, dim], device));
+        }
+        if let (Some(angles), KeysValues::Rows { keys, values }) =
+            (rows_training::<B>(rope), context)
+        {
+            let q = training_rope::rotate_rows(ops::linear(&self.q, x), angles, dim / self.heads);
+            let out =
+                training_attention::attention_rows(q, keys.clone(), values.clone(), self.heads);
+            return ops::linear(&self.proj, out);
         }
         let q = rotate(self.split_heads(ops::linear(&self.q, x)), rope);
         let (keys, values) = self.kv_tensors(context);

@@ -122,6 +122,9 @@ pub struct RopeAngles<B: Backend> {
     sin: Tensor<B, 5>,
     /// `[N, pairs]` cos and sin on the host, for the CPU kernels.
     host: Option<(Vec<f32>, Vec<f32>)>,
+    /// The same for the CPU training operations (`training_rope`), shared by every rotation of
+    /// these positions.
+    training: Option<super::training_rope::Angles>,
 }
 
 impl<B: Backend> RopeAngles<B> {
@@ -130,6 +133,11 @@ impl<B: Backend> RopeAngles<B> {
         self.host
             .as_ref()
             .map(|(c, s)| (c.as_slice(), s.as_slice()))
+    }
+
+    /// Host cos and sin for the CPU training operations, where they run.
+    pub fn training(&self) -> Option<&super::training_rope::Angles> {
+        self.training.as_ref()
     }
 }
 
@@ -170,7 +178,14 @@ impl RopeFrequencies {
                 super::tensor_values(sin.clone()),
             )
         });
-        RopeAngles { cos, sin, host }
+        let training = super::training_rope::serves::<B>()
+            .then(|| super::training_rope::host_angles(&cos, &sin));
+        RopeAngles {
+            cos,
+            sin,
+            host,
+            training,
+        }
     }
 
     /// d(angle)/d(physical axis) per pair, `[3, 1, 1, pairs, 1]`: constant, since angles are
@@ -190,8 +205,8 @@ impl RopeFrequencies {
 /// Rotates consecutive channel pairs of `[batch, heads, N, head_dim]`: in CPU training as one
 /// autodiff operation of our own (`training_rope`), elsewhere as burn's operations.
 pub fn rotate<B: Backend>(x: Tensor<B, 4>, angles: &RopeAngles<B>) -> Tensor<B, 4> {
-    if super::training_rope::serves::<B>() {
-        return super::training_rope::rotate(x, &angles.cos, &angles.sin);
+    if let Some(host) = angles.training() {
+        return super::training_rope::rotate(x, host);
     }
     rotate_recorded(x, angles)
 }

@@ -172,6 +172,7 @@ impl<I: Backend> Backward<I, 3> for RecomputingAttention {
                 &tensor_values(grad_out),
                 b * h,
                 [n, keys, d],
+                super::training_attention_cpu::Heads::Stacked,
             );
             for (node, values, rows) in [(node_q, dq, n), (node_k, dk, keys), (node_v, dv, keys)] {
                 if let Some(node) = node {
@@ -239,6 +240,108 @@ fn recomputing_attention<I: Backend>(
     Tensor::from_primitive(TensorPrimitive::Float(result))
 }
 
+/// True when `B` is the CPU backend with autodiff, where [`attention_rows`] runs.
+pub fn serves_rows<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<super::CpuAutodiff>()
+}
+
+/// Attention of `[n, heads · d]` query rows to `[m, heads · d]` key and value rows, heads side
+/// by side as the projections produce them, differentiable in all three; `B` must be a backend
+/// [`serves_rows`] accepts. Against [`attention`] on split heads it saves the copies that
+/// split and merge the heads, forward and backward.
+pub fn attention_rows<B: Backend>(
+    q: Tensor<B, 2>,
+    k: Tensor<B, 2>,
+    v: Tensor<B, 2>,
+    heads: usize,
+) -> Tensor<B, 2> {
+    same(rows_tracked(same(q), same(k), same(v), heads))
+}
+
+fn cpu2(t: FloatTensor<super::Cpu>) -> Tensor<super::Cpu, 2> {
+    Tensor::from_primitive(TensorPrimitive::Float(t))
+}
+
+fn rows_tracked(
+    q: Tensor<super::CpuAutodiff, 2>,
+    k: Tensor<super::CpuAutodiff, 2>,
+    v: Tensor<super::CpuAutodiff, 2>,
+    heads: usize,
+) -> Tensor<super::CpuAutodiff, 2> {
+    let [n, dim] = q.dims();
+    let device = q.device();
+    let (q, k, v) = (
+        q.into_primitive().tensor(),
+        k.into_primitive().tensor(),
+        v.into_primitive().tensor(),
+    );
+    let values = |t: &FloatTensor<super::Cpu>| tensor_values(cpu2(t.clone()));
+    let out = match n {
+        0 => Vec::new(),
+        _ => super::cpu_kernels::attention_rows(
+            &values(&q.primitive),
+            &values(&k.primitive),
+            &values(&v.primitive),
+            heads,
+            dim,
+        ),
+    };
+    let out = tensor_from::<super::Cpu, 2>(out, [n, dim], &device)
+        .into_primitive()
+        .tensor();
+    let prepared = RowsAttention { heads }
+        .prepare::<NoCheckpointing>([q.node.clone(), k.node.clone(), v.node.clone()])
+        .compute_bound()
+        .stateful();
+    let result = match prepared {
+        OpsKind::Tracked(prep) => {
+            prep.finish((q.primitive, k.primitive, v.primitive, out.clone()), out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    };
+    Tensor::from_primitive(TensorPrimitive::Float(result))
+}
+
+/// The backward step of [`attention_rows`].
+#[derive(Debug)]
+struct RowsAttention {
+    heads: usize,
+}
+
+impl Backward<super::Cpu, 3> for RowsAttention {
+    /// q, k, v and the output.
+    type State = (
+        FloatTensor<super::Cpu>,
+        FloatTensor<super::Cpu>,
+        FloatTensor<super::Cpu>,
+        FloatTensor<super::Cpu>,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_q, node_k, node_v] = ops.parents;
+        let grad_out = cpu2(grads.consume::<super::Cpu>(&ops.node));
+        let (q, k, v, out) = ops.state;
+        let ([n, dim], device) = (grad_out.dims(), grad_out.device());
+        let m = cpu2(k.clone()).dims()[0];
+        let (dq, dk, dv) = super::training_attention_cpu::attention_backward(
+            &tensor_values(cpu2(q)),
+            &tensor_values(cpu2(k)),
+            &tensor_values(cpu2(v)),
+            &tensor_values(cpu2(out)),
+            &tensor_values(grad_out),
+            self.heads,
+            [n, m, dim / self.heads],
+            super::training_attention_cpu::Heads::SideBySide,
+        );
+        for (node, values, rows) in [(node_q, dq, n), (node_k, dk, m), (node_v, dv, m)] {
+            if let Some(node) = node {
+                let grad = tensor_from::<super::Cpu, 2>(values, [rows, dim], &device);
+                grads.register::<super::Cpu>(node.id, grad.into_primitive().tensor());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +399,58 @@ mod tests {
             let grads_got = (got * weights).sum().backward();
             for t in [&q, &k, &v] {
                 close(t.grad(&grads_got).unwrap(), t.grad(&grads_want).unwrap());
+            }
+        }
+    }
+
+    /// Attention on rows (heads side by side) equals burn's recorded attention on the split
+    /// heads, in value and in the gradients of q, k and v.
+    #[test]
+    fn attention_on_rows_equals_the_recorded_attention_on_split_heads() {
+        let device = Default::default();
+        let heads = 3;
+        for (n, keys, d) in [(7, 5, 8), (300, 40, 8), (300, 70, 16)] {
+            let make = |rows: usize, seed: u64| {
+                <Cpu as Backend>::seed(&device, seed);
+                Tensor::<CpuAutodiff, 2>::random(
+                    [rows, heads * d],
+                    Distribution::Normal(0.0, 1.0),
+                    &device,
+                )
+                .require_grad()
+            };
+            let (q, k, v) = (make(n, 1), make(keys, 2), make(keys, 3));
+            let weights =
+                Tensor::<CpuAutodiff, 2>::random([n, heads * d], Distribution::Default, &device);
+            let split = |t: Tensor<CpuAutodiff, 2>| {
+                let [rows, _] = t.dims();
+                t.reshape([1, rows, heads, d]).swap_dims(1, 2)
+            };
+            let want = burn::tensor::module::attention(
+                split(q.clone()),
+                split(k.clone()),
+                split(v.clone()),
+                None,
+                None,
+                Default::default(),
+            )
+            .swap_dims(1, 2)
+            .reshape([n, heads * d]);
+            let got = attention_rows(q.clone(), k.clone(), v.clone(), heads);
+            let close = |a: Tensor<Cpu, 2>, b: Tensor<Cpu, 2>, what: &str| {
+                let gap = (a - b.clone()).abs().max().into_scalar();
+                let scale = b.abs().max().into_scalar().max(1e-6);
+                assert!(gap / scale < 1e-5, "{what}: relative gap {}", gap / scale);
+            };
+            close(got.clone().inner(), want.clone().inner(), "output");
+            let grads_want = (want * weights.clone()).sum().backward();
+            let grads_got = (got * weights).sum().backward();
+            for (t, what) in [(&q, "dq"), (&k, "dk"), (&v, "dv")] {
+                close(
+                    t.grad(&grads_got).unwrap(),
+                    t.grad(&grads_want).unwrap(),
+                    what,
+                );
             }
         }
     }

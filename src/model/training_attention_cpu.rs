@@ -55,61 +55,90 @@ unsafe fn product(
     );
 }
 
-/// Gradients of q, k and v for `slices` independent heads, each `q`, `o`, `grad` `[n, d]` and
-/// `k`, `v` `[m, d]`, stored slice after slice (burn's `[batch, heads, rows, d]` layout).
+/// How the heads' rows lie in the buffers of one attention call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heads {
+    /// Head after head, each `[rows, d]`: burn's `[batch, heads, rows, d]` layout.
+    Stacked,
+    /// Heads side by side in each row, `[rows, heads · d]`: as the projections produce them and
+    /// the output projection reads them, so no head is copied out or back.
+    SideBySide,
+}
+
+impl Heads {
+    /// Where head `h` starts in a buffer of `rows` rows, and the buffer's row stride.
+    fn place(self, h: usize, heads: usize, rows: usize, d: usize) -> (usize, usize) {
+        match self {
+            Heads::Stacked => (h * rows * d, d),
+            Heads::SideBySide => (h * d, heads * d),
+        }
+    }
+}
+
+/// Gradients of q, k and v for `heads` independent heads, `q`, `o`, `grad` holding `n` rows and
+/// `k`, `v` holding `m` rows of width `d` per head, laid out as `layout` says.
+#[allow(clippy::too_many_arguments)]
 pub fn attention_backward(
     q: &[f32],
     k: &[f32],
     v: &[f32],
     o: &[f32],
     grad: &[f32],
-    slices: usize,
+    heads: usize,
     [n, m, d]: [usize; 3],
+    layout: Heads,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let s = 1.0 / (d as f32).sqrt();
     let isa = Isa::active();
-    let mut dq = vec![0.0f32; slices * n * d];
-    let mut dk = vec![0.0f32; slices * m * d];
-    let mut dv = vec![0.0f32; slices * m * d];
+    let mut dq = vec![0.0f32; heads * n * d];
+    let mut dk = vec![0.0f32; heads * m * d];
+    let mut dv = vec![0.0f32; heads * m * d];
     if n == 0 || m == 0 || d == 0 {
         return (dq, dk, dv);
     }
-    for h in 0..slices {
-        let (q, o, grad) = (
-            &q[h * n * d..][..n * d],
-            &o[h * n * d..][..n * d],
-            &grad[h * n * d..][..n * d],
-        );
-        let (k, v) = (&k[h * m * d..][..m * d], &v[h * m * d..][..m * d]);
+    for h in 0..heads {
+        // Head h's query-side rows start at `qa` with stride `ldq`, its key-side rows at `ka`
+        // with stride `ldk`.
+        let (qa, ldq) = layout.place(h, heads, n, d);
+        let (ka, ldk) = layout.place(h, heads, m, d);
+        let (k, v) = (&k[ka..][..(m - 1) * ldk + d], &v[ka..][..(m - 1) * ldk + d]);
+        // A block of query rows owns whole rows of dq (all heads' columns, of which it writes
+        // head h's): the blocks are disjoint, so they run in parallel.
+        let dq_head = match layout {
+            Heads::Stacked => &mut dq[qa..][..n * d],
+            Heads::SideBySide => &mut dq[..],
+        };
+        let column = qa % ldq;
+        let first_row = qa - column;
         // Each block's share of dk and dv, summed in block order afterwards: the result does
         // not depend on how the blocks were spread over threads (a resumed training run must
         // end with the weights of an uninterrupted one).
-        let parts: Vec<(Vec<f32>, Vec<f32>)> = dq[h * n * d..][..n * d]
-            .par_chunks_mut(BLOCK_ROWS * d)
+        let parts: Vec<(Vec<f32>, Vec<f32>)> = dq_head
+            .par_chunks_mut(BLOCK_ROWS * ldq)
             .enumerate()
             .map(|(blk, dq_b)| {
                 let (mut dk, mut dv) = (vec![0.0f32; m * d], vec![0.0f32; m * d]);
                 let r0 = blk * BLOCK_ROWS;
-                let rows = dq_b.len() / d;
-                let (q_b, o_b, g_b) = (
-                    &q[r0 * d..][..rows * d],
-                    &o[r0 * d..][..rows * d],
-                    &grad[r0 * d..][..rows * d],
-                );
+                let rows = dq_b.len().div_ceil(ldq);
+                let span = (rows - 1) * ldq + d;
+                let at = first_row + r0 * ldq + column;
+                let (q_b, o_b, g_b) = (&q[at..][..span], &o[at..][..span], &grad[at..][..span]);
+                let dq_b = &mut dq_b[column..][..span];
                 let mut p = vec![0.0f32; rows * m];
                 let mut dp = vec![0.0f32; rows * m];
-                let (d_i, m_i) = (d as isize, m as isize);
+                let (d_i, m_i, ldq_i, ldk_i) = (d as isize, m as isize, ldq as isize, ldk as isize);
                 // SAFETY (all products): every matrix below lies inside its slice: p and dp
-                // rows × m, q_b, o_b, g_b and dq_b rows × d, k, v, dk and dv m × d; the
-                // strides read them row-major or transposed within those bounds.
+                // rows × m; q_b, o_b, g_b and dq_b rows of d at stride ldq; k and v m rows of d
+                // at stride ldk; dk and dv m × d. The strides read them row-major or transposed
+                // within those bounds.
                 unsafe {
                     // P = softmax(s · q kᵀ)
                     product(
                         [rows, m, d],
                         (p.as_mut_ptr(), 1, m_i),
                         false,
-                        (q_b.as_ptr(), 1, d_i),
-                        (k.as_ptr(), d_i, 1),
+                        (q_b.as_ptr(), 1, ldq_i),
+                        (k.as_ptr(), ldk_i, 1),
                         s,
                     );
                 }
@@ -121,7 +150,7 @@ pub fn attention_backward(
                         (dv.as_mut_ptr(), 1, d_i),
                         true,
                         (p.as_ptr(), m_i, 1),
-                        (g_b.as_ptr(), 1, d_i),
+                        (g_b.as_ptr(), 1, ldq_i),
                         1.0,
                     );
                     // dP = dO vᵀ
@@ -129,16 +158,16 @@ pub fn attention_backward(
                         [rows, m, d],
                         (dp.as_mut_ptr(), 1, m_i),
                         false,
-                        (g_b.as_ptr(), 1, d_i),
-                        (v.as_ptr(), d_i, 1),
+                        (g_b.as_ptr(), 1, ldq_i),
+                        (v.as_ptr(), ldk_i, 1),
                         1.0,
                     );
                 }
                 // dS = P ⊙ (dP − D), in place of dP
                 for r in 0..rows {
-                    let dot: f32 = g_b[r * d..][..d]
+                    let dot: f32 = g_b[r * ldq..][..d]
                         .iter()
-                        .zip(&o_b[r * d..][..d])
+                        .zip(&o_b[r * ldq..][..d])
                         .map(|(a, b)| a * b)
                         .sum();
                     for (x, pr) in dp[r * m..][..m].iter_mut().zip(&p[r * m..][..m]) {
@@ -149,10 +178,10 @@ pub fn attention_backward(
                     // dq = s · dS k
                     product(
                         [rows, d, m],
-                        (dq_b.as_mut_ptr(), 1, d_i),
+                        (dq_b.as_mut_ptr(), 1, ldq_i),
                         false,
                         (dp.as_ptr(), 1, m_i),
-                        (k.as_ptr(), 1, d_i),
+                        (k.as_ptr(), 1, ldk_i),
                         s,
                     );
                     // dk += s · dSᵀ q
@@ -161,17 +190,22 @@ pub fn attention_backward(
                         (dk.as_mut_ptr(), 1, d_i),
                         true,
                         (dp.as_ptr(), m_i, 1),
-                        (q_b.as_ptr(), 1, d_i),
+                        (q_b.as_ptr(), 1, ldq_i),
                         s,
                     );
                 }
                 (dk, dv)
             })
             .collect();
-        let (dk_h, dv_h) = (&mut dk[h * m * d..][..m * d], &mut dv[h * m * d..][..m * d]);
         for (dk_part, dv_part) in &parts {
-            dk_h.iter_mut().zip(dk_part).for_each(|(a, b)| *a += b);
-            dv_h.iter_mut().zip(dv_part).for_each(|(a, b)| *a += b);
+            for r in 0..m {
+                let at = ka + r * ldk;
+                let add = |dst: &mut [f32], src: &[f32]| {
+                    dst.iter_mut().zip(src).for_each(|(a, b)| *a += b);
+                };
+                add(&mut dk[at..][..d], &dk_part[r * d..][..d]);
+                add(&mut dv[at..][..d], &dv_part[r * d..][..d]);
+            }
         }
     }
     (dq, dk, dv)

@@ -26,14 +26,26 @@ pub fn serves<B: Backend>() -> bool {
 }
 
 /// cos and sin of each position's angles, `[N · pairs]`.
-type Angles = Arc<(Vec<f32>, Vec<f32>)>;
+pub type Angles = Arc<(Vec<f32>, Vec<f32>)>;
 
 /// Rotates consecutive channel pairs of `x` (`[batch, heads, N, head_dim]`) by the angles whose
 /// cos and sin are `[1, 1, N, head_dim / 2, 1]`; differentiable in x. `B` must be a backend
 /// [`serves`] accepts.
-pub fn rotate<B: Backend>(x: Tensor<B, 4>, cos: &Tensor<B, 5>, sin: &Tensor<B, 5>) -> Tensor<B, 4> {
-    let angles = Arc::new((tensor_values(cos.clone()), tensor_values(sin.clone())));
-    same(tracked(same(x), angles))
+pub fn rotate<B: Backend>(x: Tensor<B, 4>, angles: &Angles) -> Tensor<B, 4> {
+    same(tracked(same(x), angles.clone()))
+}
+
+/// The angles' cos and sin (`[1, 1, N, pairs, 1]` tensors) on the host, copied once per set of
+/// positions for every rotation that uses them.
+pub fn host_angles<B: Backend>(cos: &Tensor<B, 5>, sin: &Tensor<B, 5>) -> Angles {
+    Arc::new((tensor_values(cos.clone()), tensor_values(sin.clone())))
+}
+
+/// Rotates the channel pairs of each head of `[N, heads · head_dim]` rows (heads side by side),
+/// row i by the angles of position i; differentiable in x. `B` must be a backend [`serves`]
+/// accepts.
+pub fn rotate_rows<B: Backend>(x: Tensor<B, 2>, angles: &Angles, head_dim: usize) -> Tensor<B, 2> {
+    same(rows_tracked(same(x), angles.clone(), head_dim))
 }
 
 /// The rotation of `x` (`[slices, n, d]` row-major) by the angles, or by their inverse.
@@ -56,6 +68,58 @@ fn turn(x: &[f32], angles: &Angles, n: usize, d: usize, inverse: bool) -> Vec<f3
             }
         });
     out
+}
+
+/// The rotation of `[n, heads · d]` rows (`x`, row-major) by the angles, or by their inverse.
+fn turn_rows(x: &[f32], angles: &Angles, width: usize, d: usize, inverse: bool) -> Vec<f32> {
+    let (cos, sin) = (&angles.0, &angles.1);
+    let pairs = d / 2;
+    let sign = if inverse { -1.0f32 } else { 1.0 };
+    let mut out = vec![0.0f32; x.len()];
+    out.par_chunks_mut(width * ROWS_PER_TASK)
+        .zip(x.par_chunks(width * ROWS_PER_TASK))
+        .enumerate()
+        .for_each(|(task, (out, x))| {
+            let rows = out.chunks_exact_mut(width).zip(x.chunks_exact(width));
+            for (r, (y, row)) in rows.enumerate() {
+                let i = task * ROWS_PER_TASK + r;
+                let (c, s) = (&cos[i * pairs..][..pairs], &sin[i * pairs..][..pairs]);
+                for (y, head) in y.chunks_exact_mut(d).zip(row.chunks_exact(d)) {
+                    for j in 0..pairs {
+                        let (re, im) = (head[2 * j], head[2 * j + 1]);
+                        let s = sign * s[j];
+                        y[2 * j] = re * c[j] - im * s;
+                        y[2 * j + 1] = re * s + im * c[j];
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// Rows per parallel task of [`turn_rows`].
+const ROWS_PER_TASK: usize = 256;
+
+fn rows_tracked(x: Tensor<CpuAutodiff, 2>, angles: Angles, d: usize) -> Tensor<CpuAutodiff, 2> {
+    let [_, width] = x.dims();
+    let forward = |values: Vec<f32>| turn_rows(&values, &angles, width, d, false);
+    let kept = (angles.clone(), d);
+    record_unary(RopeRowsOp, x, forward, |_| kept)
+}
+
+/// The backward step of a rotation of rows: the inverse rotation of the gradient.
+#[derive(Debug)]
+struct RopeRowsOp;
+
+impl Backward<Cpu, 1> for RopeRowsOp {
+    /// The angles and the head width.
+    type State = (Angles, usize);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        unary_backward::<_, 2>(ops, grads, |g, (angles, d), [_, width]| {
+            turn_rows(&g, &angles, width, d, true)
+        });
+    }
 }
 
 fn tracked(x: Tensor<CpuAutodiff, 4>, angles: Angles) -> Tensor<CpuAutodiff, 4> {
@@ -115,6 +179,43 @@ mod tests {
             )
         };
         let (ours, theirs) = (run(true), run(false));
+        assert_close(&ours, &theirs);
+    }
+
+    /// Rows with the heads side by side rotate as the split heads do, in value and gradient,
+    /// over more rows than one parallel task.
+    #[test]
+    fn rows_rotate_like_the_recorded_rotation_of_split_heads() {
+        let device = Default::default();
+        let (h, n, d) = (3, ROWS_PER_TASK + 70, 16);
+        let rope = RopeFrequencies::new(d, 1e4);
+        let coords =
+            Tensor::<CpuAutodiff, 2>::random([n, 3], Distribution::Uniform(0.0, 900.0), &device);
+        let angles = rope.angles(coords);
+        let x =
+            Tensor::<CpuAutodiff, 2>::random([n, h * d], Distribution::Normal(0.0, 1.0), &device);
+        let weights = Tensor::<CpuAutodiff, 2>::random([n, h * d], Distribution::Default, &device);
+        let run = |fused: bool| {
+            let x = x.clone().detach().require_grad();
+            let y = match fused {
+                true => rotate_rows(x.clone(), angles.training().unwrap(), d),
+                false => {
+                    let split = x.clone().reshape([1, n, h, d]).swap_dims(1, 2);
+                    crate::model::embedding::rotate_recorded(split, &angles)
+                        .swap_dims(1, 2)
+                        .reshape([n, h * d])
+                }
+            };
+            let grads = (y.clone() * weights.clone()).sum().backward();
+            (
+                tensor_values(y.inner()),
+                tensor_values(x.grad(&grads).unwrap()),
+            )
+        };
+        assert_close(&run(true), &run(false));
+    }
+
+    fn assert_close(ours: &(Vec<f32>, Vec<f32>), theirs: &(Vec<f32>, Vec<f32>)) {
         for (what, a, b) in [("y", &ours.0, &theirs.0), ("dx", &ours.1, &theirs.1)] {
             assert_eq!(a.len(), b.len());
             for (i, (p, q)) in a.iter().zip(b).enumerate() {
