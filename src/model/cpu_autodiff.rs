@@ -7,6 +7,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
+use burn_flex::FlexTensor;
 
 use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
 
@@ -55,4 +56,12 @@ pub(super) fn unary_backward<S, const D: usize>(
         .into_primitive()
         .tensor();
     grads.register::<Cpu>(parent.id, dx);
+}
+
+/// `f` applied to the tensor's values, without a copy where they lie contiguous in memory.
+pub(super) fn with_values<R>(t: &FlexTensor, f: impl FnOnce(&[f32]) -> R) -> R {
+    match t.as_slice::<f32>() {
+        Some(values) => f(values),
+        None => f(t.to_contiguous().as_slice::<f32>().unwrap_or_default()),
+    }
 }

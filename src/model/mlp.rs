@@ -7,6 +7,8 @@ use burn::tensor::{backend::Backend, Tensor};
 use super::ops;
 use super::params::ParamSource;
 use super::tangent::{self, Dual};
+use super::training_attention::same;
+use super::training_mlp;
 use super::ModelError;
 
 #[derive(Module, Debug)]
@@ -32,6 +34,12 @@ impl<B: Backend> Mlp<B> {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        if D == 2 && training_mlp::serves::<B>() {
+            let rows: Tensor<B, 2> = same(x.clone());
+            if let Some(y) = training_mlp::mlp(&self.fc1, &self.fc2, rows) {
+                return same(y);
+            }
+        }
         ops::linear(&self.fc2, ops::gelu(ops::linear(&self.fc1, x)))
     }
 

@@ -21,6 +21,7 @@ use burn::backend::Autodiff;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{activation, backend::Backend, Tensor, TensorPrimitive};
 
+use super::cpu_autodiff::with_values;
 use super::{tensor_from, tensor_values};
 
 /// Probability elements held at once (per block of query rows): 2²⁴ floats, 64 MiB; a few
@@ -275,16 +276,15 @@ fn rows_tracked(
         k.into_primitive().tensor(),
         v.into_primitive().tensor(),
     );
-    let values = |t: &FloatTensor<super::Cpu>| tensor_values(cpu2(t.clone()));
     let out = match n {
         0 => Vec::new(),
-        _ => super::cpu_kernels::attention_rows(
-            &values(&q.primitive),
-            &values(&k.primitive),
-            &values(&v.primitive),
-            heads,
-            dim,
-        ),
+        _ => with_values(&q.primitive, |qv| {
+            with_values(&k.primitive, |kv| {
+                with_values(&v.primitive, |vv| {
+                    super::cpu_kernels::attention_rows(qv, kv, vv, heads, dim)
+                })
+            })
+        }),
     };
     let out = tensor_from::<super::Cpu, 2>(out, [n, dim], &device)
         .into_primitive()
@@ -323,16 +323,25 @@ impl Backward<super::Cpu, 3> for RowsAttention {
         let (q, k, v, out) = ops.state;
         let ([n, dim], device) = (grad_out.dims(), grad_out.device());
         let m = cpu2(k.clone()).dims()[0];
-        let (dq, dk, dv) = super::training_attention_cpu::attention_backward(
-            &tensor_values(cpu2(q)),
-            &tensor_values(cpu2(k)),
-            &tensor_values(cpu2(v)),
-            &tensor_values(cpu2(out)),
-            &tensor_values(grad_out),
-            self.heads,
-            [n, m, dim / self.heads],
-            super::training_attention_cpu::Heads::SideBySide,
-        );
+        let grad_out = tensor_values(grad_out);
+        let (dq, dk, dv) = with_values(&q, |qv| {
+            with_values(&k, |kv| {
+                with_values(&v, |vv| {
+                    with_values(&out, |ov| {
+                        super::training_attention_cpu::attention_backward(
+                            qv,
+                            kv,
+                            vv,
+                            ov,
+                            &grad_out,
+                            self.heads,
+                            [n, m, dim / self.heads],
+                            super::training_attention_cpu::Heads::SideBySide,
+                        )
+                    })
+                })
+            })
+        });
         for (node, values, rows) in [(node_q, dq, n), (node_k, dk, m), (node_v, dv, m)] {
             if let Some(node) = node {
                 let grad = tensor_from::<super::Cpu, 2>(values, [rows, dim], &device);

@@ -11,49 +11,12 @@
 
 use rayon::prelude::*;
 
+use super::cpu_gemm::product;
 use super::cpu_isa::Isa;
 use super::cpu_kernels::softmax_probabilities;
 
 /// Query rows per block: two 256 × 2048 blocks (probabilities and their gradient) are 4 MB.
 const BLOCK_ROWS: usize = 256;
-
-/// `dst = beta·lhs·rhs (+ dst when accumulate)`, with each matrix given by its pointer and its
-/// column and row strides (in elements).
-///
-/// # Safety
-/// Every pointer/stride pair addresses memory of its matrix's size (`m × n` for `dst`, `m × k`
-/// for `lhs`, `k × n` for `rhs`), and `dst` does not overlap the others.
-#[allow(clippy::too_many_arguments)]
-unsafe fn product(
-    [m, n, k]: [usize; 3],
-    dst: (*mut f32, isize, isize),
-    accumulate: bool,
-    lhs: (*const f32, isize, isize),
-    rhs: (*const f32, isize, isize),
-    beta: f32,
-) {
-    gemm::gemm(
-        m,
-        n,
-        k,
-        dst.0,
-        dst.1,
-        dst.2,
-        accumulate,
-        lhs.0,
-        lhs.1,
-        lhs.2,
-        rhs.0,
-        rhs.1,
-        rhs.2,
-        if accumulate { 1.0 } else { 0.0 },
-        beta,
-        false,
-        false,
-        false,
-        gemm::Parallelism::None,
-    );
-}
 
 /// How the heads' rows lie in the buffers of one attention call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +103,7 @@ pub fn attention_backward(
                         (q_b.as_ptr(), 1, ldq_i),
                         (k.as_ptr(), ldk_i, 1),
                         s,
+                        false,
                     );
                 }
                 softmax_probabilities(isa, &mut p, m);
@@ -152,6 +116,7 @@ pub fn attention_backward(
                         (p.as_ptr(), m_i, 1),
                         (g_b.as_ptr(), 1, ldq_i),
                         1.0,
+                        false,
                     );
                     // dP = dO vᵀ
                     product(
@@ -161,6 +126,7 @@ pub fn attention_backward(
                         (g_b.as_ptr(), 1, ldq_i),
                         (v.as_ptr(), ldk_i, 1),
                         1.0,
+                        false,
                     );
                 }
                 // dS = P ⊙ (dP − D), in place of dP
@@ -183,6 +149,7 @@ pub fn attention_backward(
                         (dp.as_ptr(), 1, m_i),
                         (k.as_ptr(), 1, ldk_i),
                         s,
+                        false,
                     );
                     // dk += s · dSᵀ q
                     product(
@@ -192,6 +159,7 @@ pub fn attention_backward(
                         (dp.as_ptr(), m_i, 1),
                         (q_b.as_ptr(), 1, ldq_i),
                         s,
+                        false,
                     );
                 }
                 (dk, dv)

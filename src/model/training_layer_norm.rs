@@ -23,6 +23,7 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
 use rayon::prelude::*;
 
+use super::cpu_autodiff::with_values;
 use super::training_attention::same;
 use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
 
@@ -124,10 +125,6 @@ fn cpu2(t: FloatTensor<Cpu>) -> Tensor<Cpu, 2> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
-fn cpu1(t: FloatTensor<Cpu>) -> Tensor<Cpu, 1> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
-}
-
 fn tracked(
     x: Tensor<CpuAutodiff, 2>,
     gamma: Tensor<CpuAutodiff, 1>,
@@ -141,13 +138,11 @@ fn tracked(
         gamma.into_primitive().tensor(),
         beta.into_primitive().tensor(),
     );
-    let out = forward(
-        &tensor_values(cpu2(x.primitive.clone())),
-        &tensor_values(cpu1(gamma.primitive.clone())),
-        &tensor_values(cpu1(beta.primitive.clone())),
-        dim,
-        eps,
-    );
+    let out = with_values(&x.primitive, |xv| {
+        with_values(&gamma.primitive, |g| {
+            with_values(&beta.primitive, |b| forward(xv, g, b, dim, eps))
+        })
+    });
     let out = tensor_from::<Cpu, 2>(out, [rows, dim], &device)
         .into_primitive()
         .tensor();
@@ -177,13 +172,10 @@ impl Backward<Cpu, 3> for LayerNormOp {
         let grad = cpu2(grads.consume::<Cpu>(&ops.node));
         let (x, gamma) = ops.state;
         let ([rows, dim], device) = (grad.dims(), grad.device());
-        let (dx, dgamma, dbeta) = backward(
-            &tensor_values(cpu2(x)),
-            &tensor_values(cpu1(gamma)),
-            &tensor_values(grad),
-            dim,
-            self.eps,
-        );
+        let grad = tensor_values(grad);
+        let (dx, dgamma, dbeta) = with_values(&x, |xv| {
+            with_values(&gamma, |g| backward(xv, g, &grad, dim, self.eps))
+        });
         if let Some(node) = node_x {
             let t = tensor_from::<Cpu, 2>(dx, [rows, dim], &device);
             grads.register::<Cpu>(node.id, t.into_primitive().tensor());
