@@ -50,12 +50,18 @@ fn exp_fast(x: f32) -> f32 {
 /// enough; this is the 7.1.26 rational form evaluated in f32 with an f32-accurate exp).
 #[inline(always)]
 fn erf_fast(x: f32) -> f32 {
+    erf_given_gaussian(x, exp_fast(-x * x))
+}
+
+/// [`erf_fast`] of `x` given `e^(−x²)`, which GELU's derivative needs as well.
+#[inline(always)]
+fn erf_given_gaussian(x: f32, gaussian: f32) -> f32 {
     let a = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t
         * (0.254_829_6
             + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
-    let r = 1.0 - poly * exp_fast(-a * a);
+    let r = 1.0 - poly * gaussian;
     r.copysign(x)
 }
 
@@ -65,6 +71,16 @@ pub(super) fn gelu_in_place(values: &mut [f32]) {
     values
         .par_chunks_mut(16 * 1024)
         .for_each(|chunk| gelu_slice(isa, chunk));
+}
+
+/// GELU of every value in place and its derivative GELU′(x) = Φ(x) + x·φ(x) into `derivative`,
+/// in parallel: the forward of a training step, whose backward then only multiplies.
+pub(super) fn gelu_with_derivative_in_place(values: &mut [f32], derivative: &mut [f32]) {
+    let isa = Isa::active();
+    values
+        .par_chunks_mut(16 * 1024)
+        .zip(derivative.par_chunks_mut(16 * 1024))
+        .for_each(|(v, d)| gelu_with_derivative_slice(isa, v, d));
 }
 
 /// `grad · GELU′(x)` into `grad`, in parallel: GELU′(x) = Φ(x) + x·φ(x).
@@ -139,6 +155,21 @@ fn gelu_backward_slice_generic(x: &[f32], grad: &mut [f32]) {
     }
 }
 
+/// GELU and its derivative over a slice (see [`gelu_with_derivative_in_place`]); one exponential
+/// serves both, since φ(x) = e^(−x²/2)/√(2π) and erf(x/√2) needs e^(−x²/2).
+#[inline(always)]
+fn gelu_with_derivative_slice_generic(values: &mut [f32], derivative: &mut [f32]) {
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    for (v, d) in values.iter_mut().zip(derivative) {
+        let x = *v;
+        let z = x * std::f32::consts::FRAC_1_SQRT_2;
+        let gaussian = exp_fast(-z * z);
+        let cdf = 0.5 * (1.0 + erf_given_gaussian(z, gaussian));
+        *v = x * cdf;
+        *d = cdf + x * INV_SQRT_2PI * gaussian;
+    }
+}
+
 /// Defines `$name(isa, args…)`: `$generic` compiled for each [`Isa`] level, run at the level
 /// asked for when the CPU has it, else at the highest level below it that it has. The generic
 /// bodies are `#[inline(always)]`, so each copy is vectorised for its own level.
@@ -180,6 +211,12 @@ isa_dispatch! {
 isa_dispatch! {
     /// [`gelu_slice_generic`] at the level `isa`.
     fn gelu_slice(values: &mut [f32]) = gelu_slice_generic;
+}
+
+isa_dispatch! {
+    /// [`gelu_with_derivative_slice_generic`] at the level `isa`.
+    fn gelu_with_derivative_slice(values: &mut [f32], derivative: &mut [f32]) =
+        gelu_with_derivative_slice_generic;
 }
 
 isa_dispatch! {
@@ -499,6 +536,36 @@ mod tests {
                 assert!(
                     err <= 2e-6 * scale,
                     "attention at {isa}: {err:e} of {scale}"
+                );
+            }
+        }
+    }
+
+    /// GELU with its derivative gives GELU's values and, as the derivative, what the backward
+    /// kernel multiplies a unit gradient by, at every instruction-set level the CPU has.
+    #[test]
+    fn gelu_with_its_derivative_matches_gelu_and_its_backward() {
+        let mut rng = crate::rng::Rng::seed_from(11);
+        let x: Vec<f32> = (0..5_003).map(|_| rng.normal() as f32 * 4.0).collect();
+        for isa in Isa::ALL.into_iter().filter(|i| i.available()) {
+            let (mut g, mut slope) = (x.clone(), vec![0.0f32; x.len()]);
+            gelu_with_derivative_slice(isa, &mut g, &mut slope);
+            let mut want_g = x.clone();
+            gelu_slice(isa, &mut want_g);
+            let mut want_slope = vec![1.0f32; x.len()];
+            gelu_backward_slice(isa, &x, &mut want_slope);
+            for i in 0..x.len() {
+                let (a, b) = (g[i], want_g[i]);
+                assert!(
+                    (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                    "{isa} GELU({}): {a} vs {b}",
+                    x[i]
+                );
+                let (a, b) = (slope[i], want_slope[i]);
+                assert!(
+                    (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                    "{isa} GELU'({}): {a} vs {b}",
+                    x[i]
                 );
             }
         }

@@ -5,8 +5,9 @@
 //! product, broadcast bias sum), each with a fresh `[rows, hidden]` or `[rows, out]` buffer and a
 //! backward step of its own, the bias sums reduced separately. Here the forward is two `gemm`
 //! products that accumulate onto their bias rows with GELU in between, and the backward the six
-//! gradient products with strides (nothing transposed in memory) and the bias sums, keeping only
-//! the hidden layer's input `h = x·W₁ + b₁`:
+//! gradient products with strides (nothing transposed in memory) and the bias sums. GELU′ is
+//! computed with GELU in the forward pass (one exponential serves both) and kept, so the backward
+//! pass only multiplies:
 //!
 //! with `g = GELU(h)`, `y = g·W₂ + b₂` and the incoming gradient `dy`:
 //! `dW₂ = gᵀ·dy`, `db₂ = Σ_rows dy`, `dh = (dy·W₂ᵀ) ⊙ GELU′(h)`, `dW₁ = xᵀ·dh`,
@@ -25,7 +26,7 @@ use rayon::prelude::*;
 
 use super::cpu_autodiff::with_values;
 use super::cpu_gemm::product;
-use super::cpu_kernels::{gelu_backward_in_place, gelu_in_place};
+use super::cpu_kernels::gelu_with_derivative_in_place;
 use super::training_attention::same;
 use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
 
@@ -158,8 +159,10 @@ fn tracked(
             with_values(&b1.primitive, |b| affine(xv, w, b, [m, k, h]))
         })
     });
-    let mut g = hidden.clone();
-    gelu_in_place(&mut g);
+    // g = GELU(h) in place of h, and GELU′(h) for the backward step.
+    let mut g = hidden;
+    let mut slope = vec![0.0f32; g.len()];
+    gelu_with_derivative_in_place(&mut g, &mut slope);
     let y = with_values(&w2.primitive, |w| {
         with_values(&b2.primitive, |b| affine(&g, w, b, [m, h, n]))
     });
@@ -177,7 +180,8 @@ fn tracked(
                 x: x.primitive,
                 w1: w1.primitive,
                 w2: w2.primitive,
-                hidden,
+                activation: g,
+                slope,
                 dims: [m, k, h, n],
             },
             out,
@@ -187,13 +191,15 @@ fn tracked(
     Tensor::from_primitive(TensorPrimitive::Float(result))
 }
 
-/// What the backward step needs: the input, both weights and the hidden layer's input.
+/// What the backward step needs: the input, both weights, the hidden activation `g = GELU(h)`
+/// and its slope `GELU′(h)` (computed with it in the forward pass, from the same exponential).
 #[derive(Debug, Clone)]
 struct MlpState {
     x: FloatTensor<Cpu>,
     w1: FloatTensor<Cpu>,
     w2: FloatTensor<Cpu>,
-    hidden: Vec<f32>,
+    activation: Vec<f32>,
+    slope: Vec<f32>,
     /// Rows, input, hidden and output widths.
     dims: [usize; 4],
 }
@@ -216,7 +222,8 @@ impl Backward<Cpu, 5> for MlpOp {
             x,
             w1,
             w2,
-            hidden,
+            activation,
+            slope,
             dims: [m, k, h, n],
         } = ops.state;
         let matrix = |values: Vec<f32>, shape: [usize; 2]| {
@@ -231,16 +238,16 @@ impl Backward<Cpu, 5> for MlpOp {
                 .tensor()
         };
         if let Some(node) = &node_w2 {
-            let mut g = hidden.clone();
-            gelu_in_place(&mut g);
-            let dw2 = transposed_times(&g, &dy, [m, h, n]);
+            let dw2 = transposed_times(&activation, &dy, [m, h, n]);
             grads.register::<Cpu>(node.id, matrix(dw2, [h, n]));
         }
         if let Some(node) = &node_b2 {
             grads.register::<Cpu>(node.id, vector(column_sums(&dy, n)));
         }
         let mut dh = with_values(&w2, |w| times_transposed(&dy, w, [m, n, h]));
-        gelu_backward_in_place(&hidden, &mut dh);
+        dh.par_chunks_mut(16 * 1024)
+            .zip(slope.par_chunks(16 * 1024))
+            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, s)| *d *= s));
         if let Some(node) = &node_w1 {
             let dw1 = with_values(&x, |xv| transposed_times(xv, &dh, [m, k, h]));
             grads.register::<Cpu>(node.id, matrix(dw1, [k, h]));
