@@ -1,5 +1,5 @@
 //! Matrix products on the CPU backend's memory through `gemm`, for the training operations that
-//! work on host buffers (`training_attention_cpu`, `training_mlp`): strides instead of transposed
+//! work on host buffers (`training_attention_cpu`, `cpu_mlp`): strides instead of transposed
 //! copies, and accumulation into the destination.
 
 /// Products below this many multiply-adds run on the calling thread: splitting them costs more

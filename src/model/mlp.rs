@@ -4,11 +4,11 @@ use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::{backend::Backend, Tensor};
 
+use super::cpu_mlp;
 use super::ops;
 use super::params::ParamSource;
 use super::tangent::{self, Dual};
 use super::training_attention::same;
-use super::training_mlp;
 use super::ModelError;
 
 #[derive(Module, Debug)]
@@ -34,9 +34,15 @@ impl<B: Backend> Mlp<B> {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        if D == 2 && training_mlp::serves::<B>() {
+        if D == 2 && cpu_mlp::serves::<B>() {
             let rows: Tensor<B, 2> = same(x.clone());
-            if let Some(y) = training_mlp::mlp(&self.fc1, &self.fc2, rows) {
+            if let Some(y) = cpu_mlp::mlp(&self.fc1, &self.fc2, rows) {
+                return same(y);
+            }
+        }
+        if D == 2 && cpu_mlp::serves_inference::<B>() {
+            let rows: Tensor<B, 2> = same(x.clone());
+            if let Some(y) = cpu_mlp::mlp_inference(&self.fc1, &self.fc2, rows) {
                 return same(y);
             }
         }

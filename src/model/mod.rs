@@ -21,6 +21,7 @@ mod cpu_autodiff;
 mod cpu_gemm;
 pub mod cpu_isa;
 mod cpu_kernels;
+mod cpu_mlp;
 pub mod device;
 mod embedding;
 #[cfg(feature = "gpu-kernels")]
@@ -37,7 +38,6 @@ mod training_attention;
 mod training_attention_cpu;
 mod training_gelu;
 mod training_layer_norm;
-mod training_mlp;
 mod training_rope;
 pub mod uncertainty;
 pub mod weights;

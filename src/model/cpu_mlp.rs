@@ -1,15 +1,14 @@
-//! The two-layer MLP (Linear, exact GELU, Linear) as one autodiff operation for training on the
-//! CPU backend.
+//! The two-layer MLP (Linear, exact GELU, Linear) on the CPU backend's memory: the inference
+//! forward, and one autodiff operation for training.
 //!
-//! Under burn's autodiff the MLP is five recorded operations (product, broadcast bias sum, GELU,
-//! product, broadcast bias sum), each with a fresh `[rows, hidden]` or `[rows, out]` buffer and a
-//! backward step of its own, the bias sums reduced separately. Here the forward is two `gemm`
-//! products that accumulate onto their bias rows with GELU in between, and the backward the six
-//! gradient products with strides (nothing transposed in memory) and the bias sums. GELU′ is
-//! computed with GELU in the forward pass (one exponential serves both) and kept, so the backward
-//! pass only multiplies:
+//! Through burn the MLP is five operations (product, broadcast bias sum, GELU, product, broadcast
+//! bias sum), each with a fresh `[rows, hidden]` or `[rows, out]` buffer, and under autodiff each
+//! with a backward step of its own, the bias sums reduced separately. Here the forward is two
+//! `gemm` products that accumulate onto their bias rows with GELU in place between them. In
+//! training, GELU′ is computed with GELU (one exponential serves both) and kept, and the backward
+//! is the six gradient products with strides (nothing transposed in memory) and the bias sums:
 //!
-//! with `g = GELU(h)`, `y = g·W₂ + b₂` and the incoming gradient `dy`:
+//! with `g = GELU(h)`, `h = x·W₁ + b₁`, `y = g·W₂ + b₂` and the incoming gradient `dy`:
 //! `dW₂ = gᵀ·dy`, `db₂ = Σ_rows dy`, `dh = (dy·W₂ᵀ) ⊙ GELU′(h)`, `dW₁ = xᵀ·dh`,
 //! `db₁ = Σ_rows dh`, `dx = dh·W₁ᵀ`.
 
@@ -26,7 +25,7 @@ use rayon::prelude::*;
 
 use super::cpu_autodiff::with_values;
 use super::cpu_gemm::product;
-use super::cpu_kernels::gelu_with_derivative_in_place;
+use super::cpu_kernels::{gelu_in_place, gelu_with_derivative_in_place};
 use super::training_attention::same;
 use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
 
@@ -37,6 +36,39 @@ const ROWS_PER_TASK: usize = 256;
 /// domain).
 pub fn serves<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<CpuAutodiff>() && !super::precision::half_products()
+}
+
+/// True when `B` is the plain CPU backend with f32 products, where [`mlp_inference`] runs (bf16
+/// products run the layers on AMX tiles instead: `ops::linear`).
+pub fn serves_inference<B: Backend>() -> bool {
+    TypeId::of::<B>() == TypeId::of::<Cpu>()
+        && super::precision::products() == super::precision::Precision::F32
+}
+
+/// `fc2(GELU(fc1(x)))` for `[rows, in]` tokens; `None` where a layer has no bias. `B` must be a
+/// backend [`serves_inference`] accepts.
+pub fn mlp_inference<B: Backend>(
+    fc1: &Linear<B>,
+    fc2: &Linear<B>,
+    x: Tensor<B, 2>,
+) -> Option<Tensor<B, 2>> {
+    let (b1, b2) = (fc1.bias.as_ref()?.val(), fc2.bias.as_ref()?.val());
+    let primitive = |t: Tensor<Cpu, 2>| t.into_primitive().tensor();
+    let vector = |t: Tensor<Cpu, 1>| t.into_primitive().tensor();
+    let ([m, k], [_, h], [_, n]) = (x.dims(), fc1.weight.dims(), fc2.weight.dims());
+    let device = x.device();
+    let x = primitive(same(x));
+    let (w1, w2) = (
+        primitive(same(fc1.weight.val())),
+        primitive(same(fc2.weight.val())),
+    );
+    let (b1, b2) = (vector(same(b1)), vector(same(b2)));
+    let mut g = with_values(&x, |xv| {
+        with_values(&w1, |w| with_values(&b1, |b| affine(xv, w, b, [m, k, h])))
+    });
+    gelu_in_place(&mut g);
+    let y = with_values(&w2, |w| with_values(&b2, |b| affine(&g, w, b, [m, h, n])));
+    Some(same(tensor_from::<Cpu, 2>(y, [m, n], &same(device))))
 }
 
 /// `fc2(GELU(fc1(x)))` for `[rows, in]` tokens, differentiable in x and both layers' weights and
@@ -275,6 +307,20 @@ mod tests {
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!((x - y).abs() <= tol * scale, "{what}[{i}]: {x} vs {y}");
         }
+    }
+
+    /// The inference forward equals burn's layers, on more rows than one product splits.
+    #[test]
+    fn inference_matches_burns_layers() {
+        let device = Default::default();
+        let (rows, dims) = (700, [96, 384, 96]);
+        let x = Tensor::<Cpu, 2>::random([rows, dims[0]], Distribution::Normal(0.0, 1.0), &device);
+        let fc1 = LinearConfig::new(dims[0], dims[1]).init::<Cpu>(&device);
+        let fc2 = LinearConfig::new(dims[1], dims[2]).init::<Cpu>(&device);
+        assert!(serves_inference::<Cpu>() && !serves_inference::<CpuAutodiff>());
+        let ours = tensor_values(mlp_inference(&fc1, &fc2, x.clone()).unwrap());
+        let theirs = tensor_values(fc2.forward(burn::tensor::activation::gelu(fc1.forward(x))));
+        close(&ours, &theirs, 1e-5, "y");
     }
 
     /// Output and the gradients of x, both weights and both biases against burn's recorded
