@@ -122,7 +122,9 @@ pub struct DeviceArgs {
     /// Matrix products: f32 (as the reference computes; on a GPU without tensor cores), tf32
     /// (GPU tensor cores, f32 inputs rounded to 11 bits), bf16 or f16 (inputs rounded, f32
     /// accumulation; f16 runs attention as a flash kernel on a GPU). The rest stays f32. On the
-    /// CPU tf32 is f32, and bf16/f16 run slower, to show what they do to accuracy.
+    /// CPU tf32 is f32; bf16 runs on AMX tiles where the CPU has them (Intel Xeon since Sapphire
+    /// Rapids), else rounds and computes at f32 speed; f16 runs slower, to show what it does to
+    /// accuracy.
     #[arg(long, default_value = "f32")]
     pub precision: String,
 }
