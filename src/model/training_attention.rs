@@ -143,13 +143,7 @@ fn forward<I: Backend>(q: Tensor<I, 4>, k: Tensor<I, 4>, v: Tensor<I, 4>) -> Ten
 struct RecomputingAttention;
 
 impl<I: Backend> Backward<I, 3> for RecomputingAttention {
-    /// q, k, v and the output, on the inner backend.
-    type State = (
-        FloatTensor<I>,
-        FloatTensor<I>,
-        FloatTensor<I>,
-        FloatTensor<I>,
-    );
+    type State = AttentionState<I>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_q, node_k, node_v] = ops.parents;
@@ -228,18 +222,39 @@ fn recomputing_attention<I: Backend>(
         inner::<I>(&k.primitive),
         inner::<I>(&v.primitive),
     ));
-    let prepared = RecomputingAttention
+    Tensor::from_primitive(TensorPrimitive::Float(record(
+        RecomputingAttention,
+        [q, k, v],
+        out,
+    )))
+}
+
+/// Records `op`, whose output `out` was computed from q, k and v, keeping q, k, v and the output
+/// for its backward step.
+fn record<I: Backend, Op: Backward<I, 3, State = AttentionState<I>>>(
+    op: Op,
+    [q, k, v]: [FloatTensor<Autodiff<I>>; 3],
+    out: FloatTensor<I>,
+) -> FloatTensor<Autodiff<I>> {
+    let prepared = op
         .prepare::<NoCheckpointing>([q.node.clone(), k.node.clone(), v.node.clone()])
         .compute_bound()
         .stateful();
-    let result = match prepared {
+    match prepared {
         OpsKind::Tracked(prep) => {
             prep.finish((q.primitive, k.primitive, v.primitive, out.clone()), out)
         }
         OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(result))
+    }
 }
+
+/// q, k, v and the output of an attention, on the inner backend.
+type AttentionState<I> = (
+    FloatTensor<I>,
+    FloatTensor<I>,
+    FloatTensor<I>,
+    FloatTensor<I>,
+);
 
 /// True when `B` is the CPU backend with autodiff, where [`attention_rows`] runs.
 pub fn serves_rows<B: Backend>() -> bool {
@@ -289,17 +304,11 @@ fn rows_tracked(
     let out = tensor_from::<super::Cpu, 2>(out, [n, dim], &device)
         .into_primitive()
         .tensor();
-    let prepared = RowsAttention { heads }
-        .prepare::<NoCheckpointing>([q.node.clone(), k.node.clone(), v.node.clone()])
-        .compute_bound()
-        .stateful();
-    let result = match prepared {
-        OpsKind::Tracked(prep) => {
-            prep.finish((q.primitive, k.primitive, v.primitive, out.clone()), out)
-        }
-        OpsKind::UnTracked(prep) => prep.finish(out),
-    };
-    Tensor::from_primitive(TensorPrimitive::Float(result))
+    Tensor::from_primitive(TensorPrimitive::Float(record(
+        RowsAttention { heads },
+        [q, k, v],
+        out,
+    )))
 }
 
 /// The backward step of [`attention_rows`].
@@ -309,13 +318,7 @@ struct RowsAttention {
 }
 
 impl Backward<super::Cpu, 3> for RowsAttention {
-    /// q, k, v and the output.
-    type State = (
-        FloatTensor<super::Cpu>,
-        FloatTensor<super::Cpu>,
-        FloatTensor<super::Cpu>,
-        FloatTensor<super::Cpu>,
-    );
+    type State = AttentionState<super::Cpu>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_q, node_k, node_v] = ops.parents;

@@ -59,15 +59,21 @@ fn turn(x: &[f32], angles: &Angles, n: usize, d: usize, inverse: bool) -> Vec<f3
         .for_each(|(out, x)| {
             for (i, (y, row)) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)).enumerate() {
                 let (c, s) = (&cos[i * pairs..][..pairs], &sin[i * pairs..][..pairs]);
-                for j in 0..pairs {
-                    let (re, im) = (row[2 * j], row[2 * j + 1]);
-                    let s = sign * s[j];
-                    y[2 * j] = re * c[j] - im * s;
-                    y[2 * j + 1] = re * s + im * c[j];
-                }
+                turn_pairs(y, row, c, s, sign);
             }
         });
     out
+}
+
+/// One head's consecutive channel pairs of `x` turned by the angles whose cos and sin are `c`
+/// and `s · sign` (sign −1: the inverse rotation), into `y`.
+#[inline(always)]
+fn turn_pairs(y: &mut [f32], x: &[f32], c: &[f32], s: &[f32], sign: f32) {
+    for (j, (y, x)) in y.chunks_exact_mut(2).zip(x.chunks_exact(2)).enumerate() {
+        let (re, im, s) = (x[0], x[1], sign * s[j]);
+        y[0] = re * c[j] - im * s;
+        y[1] = re * s + im * c[j];
+    }
 }
 
 /// The rotation of `[n, heads · d]` rows (`x`, row-major) by the angles, or by their inverse.
@@ -85,12 +91,7 @@ fn turn_rows(x: &[f32], angles: &Angles, width: usize, d: usize, inverse: bool) 
                 let i = task * ROWS_PER_TASK + r;
                 let (c, s) = (&cos[i * pairs..][..pairs], &sin[i * pairs..][..pairs]);
                 for (y, head) in y.chunks_exact_mut(d).zip(row.chunks_exact(d)) {
-                    for j in 0..pairs {
-                        let (re, im) = (head[2 * j], head[2 * j + 1]);
-                        let s = sign * s[j];
-                        y[2 * j] = re * c[j] - im * s;
-                        y[2 * j + 1] = re * s + im * c[j];
-                    }
+                    turn_pairs(y, head, c, s, sign);
                 }
             }
         });
