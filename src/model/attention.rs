@@ -39,12 +39,10 @@ pub enum KeysValues<B: Backend> {
 }
 
 /// The host angles for CPU training's attention on rows (`training_attention::attention_rows`),
-/// where it runs: the CPU backend with autodiff, f32 products.
+/// where it runs: the CPU backend with autodiff (where the angles have training copies), f32
+/// products.
 fn rows_training<B: Backend>(rope: &RopeAngles<B>) -> Option<&training_rope::Angles> {
-    if half_products() || !training_attention::serves_rows::<B>() {
-        return None;
-    }
-    rope.training()
+    rope.training().filter(|_| !half_products())
 }
 
 #[derive(Module, Debug)]

@@ -58,10 +58,14 @@ pub(super) fn unary_backward<S, const D: usize>(
     grads.register::<Cpu>(parent.id, dx);
 }
 
-/// `f` applied to the tensor's values, without a copy where they lie contiguous in memory.
+/// `f` applied to the values of an f32 tensor, without a copy where they lie contiguous in
+/// memory.
 pub(super) fn with_values<R>(t: &FlexTensor, f: impl FnOnce(&[f32]) -> R) -> R {
     match t.as_slice::<f32>() {
         Some(values) => f(values),
-        None => f(t.to_contiguous().as_slice::<f32>().unwrap_or_default()),
+        None => f(t
+            .to_contiguous()
+            .as_slice::<f32>()
+            .expect("the CPU operations' tensors are f32")),
     }
 }

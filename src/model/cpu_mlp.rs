@@ -21,6 +21,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::nn::Linear;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
+use burn_flex::FlexTensor;
 use rayon::prelude::*;
 
 use super::cpu_autodiff::with_values;
@@ -32,61 +33,80 @@ use super::{tensor_from, tensor_values, Cpu, CpuAutodiff};
 /// Rows per parallel task of the bias sums.
 const ROWS_PER_TASK: usize = 256;
 
-/// True when `B` is the CPU backend with autodiff and products are f32 (this operation's
+/// True when `B` is the CPU backend with autodiff and products are f32 (the training operation's
 /// domain).
-pub fn serves<B: Backend>() -> bool {
+fn serves_training<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<CpuAutodiff>() && !super::precision::half_products()
 }
 
-/// True when `B` is the plain CPU backend with f32 products, where [`mlp_inference`] runs (bf16
-/// products run the layers on AMX tiles instead: `ops::linear`).
-pub fn serves_inference<B: Backend>() -> bool {
+/// True when `B` is the plain CPU backend with f32 products, where the inference forward runs
+/// (bf16 products run the layers on AMX tiles instead: `ops::linear`).
+fn serves_inference<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<Cpu>()
         && super::precision::products() == super::precision::Precision::F32
 }
 
-/// `fc2(GELU(fc1(x)))` for `[rows, in]` tokens; `None` where a layer has no bias. `B` must be a
-/// backend [`serves_inference`] accepts.
-pub fn mlp_inference<B: Backend>(
+/// `fc2(GELU(fc1(x)))` for `[rows, in]` tokens on the CPU backend's memory: differentiable in x
+/// and both layers' weights and biases under autodiff (training), the plain forward otherwise.
+/// `None` where it does not run (another backend, half-precision products, a layer without a
+/// bias): the caller records the layers one by one.
+pub fn forward<B: Backend>(
     fc1: &Linear<B>,
     fc2: &Linear<B>,
     x: Tensor<B, 2>,
 ) -> Option<Tensor<B, 2>> {
     let (b1, b2) = (fc1.bias.as_ref()?.val(), fc2.bias.as_ref()?.val());
+    let (w1, w2) = (fc1.weight.val(), fc2.weight.val());
+    if serves_training::<B>() {
+        return Some(same(tracked(
+            same(x),
+            same(w1),
+            same(b1),
+            same(w2),
+            same(b2),
+        )));
+    }
+    if !serves_inference::<B>() {
+        return None;
+    }
     let primitive = |t: Tensor<Cpu, 2>| t.into_primitive().tensor();
     let vector = |t: Tensor<Cpu, 1>| t.into_primitive().tensor();
-    let ([m, k], [_, h], [_, n]) = (x.dims(), fc1.weight.dims(), fc2.weight.dims());
+    let ([m, _], [_, n]) = (x.dims(), fc2.weight.dims());
     let device = x.device();
-    let x = primitive(same(x));
-    let (w1, w2) = (
-        primitive(same(fc1.weight.val())),
-        primitive(same(fc2.weight.val())),
+    let (_, y) = two_layers(
+        &primitive(same(x)),
+        [&primitive(same(w1)), &primitive(same(w2))],
+        [&vector(same(b1)), &vector(same(b2))],
+        gelu_in_place,
     );
-    let (b1, b2) = (vector(same(b1)), vector(same(b2)));
-    let mut g = with_values(&x, |xv| {
-        with_values(&w1, |w| with_values(&b1, |b| affine(xv, w, b, [m, k, h])))
-    });
-    gelu_in_place(&mut g);
-    let y = with_values(&w2, |w| with_values(&b2, |b| affine(&g, w, b, [m, h, n])));
     Some(same(tensor_from::<Cpu, 2>(y, [m, n], &same(device))))
 }
 
-/// `fc2(GELU(fc1(x)))` for `[rows, in]` tokens, differentiable in x and both layers' weights and
-/// biases; `None` where a layer has no bias (the caller records the layers one by one). `B` must
-/// be a backend [`serves`] accepts.
-pub fn mlp<B: Backend>(fc1: &Linear<B>, fc2: &Linear<B>, x: Tensor<B, 2>) -> Option<Tensor<B, 2>> {
-    let (b1, b2) = (fc1.bias.as_ref()?.val(), fc2.bias.as_ref()?.val());
-    Some(same(tracked(
-        same(x),
-        same(fc1.weight.val()),
-        same(b1),
-        same(fc2.weight.val()),
-        same(b2),
-    )))
+/// The hidden activation `g = activate(x·W₁ + b₁)` and the output `g·W₂ + b₂`, read from the
+/// tensors' memory in place.
+fn two_layers(
+    x: &FlexTensor,
+    [w1, w2]: [&FlexTensor; 2],
+    [b1, b2]: [&FlexTensor; 2],
+    activate: impl FnOnce(&mut [f32]),
+) -> (Vec<f32>, Vec<f32>) {
+    let (shape_x, shape_w1, shape_w2) =
+        (x.layout().shape(), w1.layout().shape(), w2.layout().shape());
+    let (m, k, h, n) = (shape_x[0], shape_x[1], shape_w1[1], shape_w2[1]);
+    let mut g = with_values(x, |xv| {
+        with_values(w1, |w| with_values(b1, |b| affine(xv, w, b, [m, k, h])))
+    });
+    activate(&mut g);
+    let y = with_values(w2, |w| with_values(b2, |b| affine(&g, w, b, [m, h, n])));
+    (g, y)
 }
 
 /// `a·w + b` for `a` `[m, k]`, `w` `[k, n]` and `b` `[n]` (row-major).
 fn affine(a: &[f32], w: &[f32], b: &[f32], [m, k, n]: [usize; 3]) -> Vec<f32> {
+    assert!(
+        a.len() == m * k && w.len() == k * n && b.len() == n,
+        "affine: shapes"
+    );
     let mut out = Vec::with_capacity(m * n);
     for _ in 0..m {
         out.extend_from_slice(b);
@@ -130,6 +150,10 @@ fn column_sums(values: &[f32], cols: usize) -> Vec<f32> {
 
 /// `lhsᵀ·rhs` for `lhs` `[m, a]` and `rhs` `[m, b]` (row-major): `[a, b]`.
 fn transposed_times(lhs: &[f32], rhs: &[f32], [m, a, b]: [usize; 3]) -> Vec<f32> {
+    assert!(
+        lhs.len() == m * a && rhs.len() == m * b,
+        "transposed_times: shapes"
+    );
     let mut out = vec![0.0f32; a * b];
     if m > 0 {
         // SAFETY: out is a × b; lhs m × a read transposed (column stride a, row stride 1); rhs
@@ -151,6 +175,10 @@ fn transposed_times(lhs: &[f32], rhs: &[f32], [m, a, b]: [usize; 3]) -> Vec<f32>
 
 /// `lhs·wᵀ` for `lhs` `[m, n]` and `w` `[k, n]` (row-major): `[m, k]`.
 fn times_transposed(lhs: &[f32], w: &[f32], [m, n, k]: [usize; 3]) -> Vec<f32> {
+    assert!(
+        lhs.len() == m * n && w.len() == k * n,
+        "times_transposed: shapes"
+    );
     let mut out = vec![0.0f32; m * k];
     if m > 0 && n > 0 {
         // SAFETY: out is m × k; lhs m × n row-major; w k × n read transposed (column stride n,
@@ -186,18 +214,17 @@ fn tracked(
         w2.into_primitive().tensor(),
         b2.into_primitive().tensor(),
     ];
-    let hidden = with_values(&x.primitive, |xv| {
-        with_values(&w1.primitive, |w| {
-            with_values(&b1.primitive, |b| affine(xv, w, b, [m, k, h]))
-        })
-    });
     // g = GELU(h) in place of h, and GELU′(h) for the backward step.
-    let mut g = hidden;
-    let mut slope = vec![0.0f32; g.len()];
-    gelu_with_derivative_in_place(&mut g, &mut slope);
-    let y = with_values(&w2.primitive, |w| {
-        with_values(&b2.primitive, |b| affine(&g, w, b, [m, h, n]))
-    });
+    let mut slope = Vec::new();
+    let (g, y) = two_layers(
+        &x.primitive,
+        [&w1.primitive, &w2.primitive],
+        [&b1.primitive, &b2.primitive],
+        |h| {
+            slope = vec![0.0f32; h.len()];
+            gelu_with_derivative_in_place(h, &mut slope);
+        },
+    );
     let out = tensor_from::<Cpu, 2>(y, [m, n], &device)
         .into_primitive()
         .tensor();
@@ -318,7 +345,7 @@ mod tests {
         let fc1 = LinearConfig::new(dims[0], dims[1]).init::<Cpu>(&device);
         let fc2 = LinearConfig::new(dims[1], dims[2]).init::<Cpu>(&device);
         assert!(serves_inference::<Cpu>() && !serves_inference::<CpuAutodiff>());
-        let ours = tensor_values(mlp_inference(&fc1, &fc2, x.clone()).unwrap());
+        let ours = tensor_values(forward(&fc1, &fc2, x.clone()).unwrap());
         let theirs = tensor_values(fc2.forward(burn::tensor::activation::gelu(fc1.forward(x))));
         close(&ours, &theirs, 1e-5, "y");
     }
@@ -342,7 +369,7 @@ mod tests {
             let run = |fused: bool| {
                 let x = x.clone().detach().require_grad();
                 let y = match fused {
-                    true => mlp(&fc1, &fc2, x.clone()).unwrap(),
+                    true => forward(&fc1, &fc2, x.clone()).unwrap(),
                     false => fc2.forward(burn::tensor::activation::gelu(fc1.forward(x.clone()))),
                 };
                 let grads = (y.clone() * weights.clone()).sum().backward();
@@ -366,6 +393,6 @@ mod tests {
                 close(a, b, 1e-5, what);
             }
         }
-        assert!(serves::<CpuAutodiff>() && !serves::<Cpu>());
+        assert!(serves_training::<CpuAutodiff>() && !serves_training::<Cpu>());
     }
 }

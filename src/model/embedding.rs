@@ -120,24 +120,26 @@ pub struct RopeFrequencies {
 pub struct RopeAngles<B: Backend> {
     cos: Tensor<B, 5>,
     sin: Tensor<B, 5>,
-    /// `[N, pairs]` cos and sin on the host, for the CPU kernels.
-    host: Option<(Vec<f32>, Vec<f32>)>,
-    /// The same for the CPU training operations (`training_rope`), shared by every rotation of
-    /// these positions.
-    training: Option<super::training_rope::Angles>,
+    /// `[N, pairs]` cos and sin on the host, where slipstream's own CPU code rotates: the fused
+    /// inference kernels (`cpu_kernels`) or, under autodiff, the training operations
+    /// (`training_rope`), which share one copy for every rotation of these positions.
+    host: Option<super::training_rope::Angles>,
 }
 
 impl<B: Backend> RopeAngles<B> {
-    /// Host copies of cos and sin `[N, pairs]`, where the CPU kernels use them.
+    /// Host copies of cos and sin `[N, pairs]`, where the CPU inference kernels use them.
     pub fn host(&self) -> Option<(&[f32], &[f32])> {
         self.host
             .as_ref()
-            .map(|(c, s)| (c.as_slice(), s.as_slice()))
+            .filter(|_| !super::training_rope::serves::<B>())
+            .map(|a| (a.0.as_slice(), a.1.as_slice()))
     }
 
     /// Host cos and sin for the CPU training operations, where they run.
     pub fn training(&self) -> Option<&super::training_rope::Angles> {
-        self.training.as_ref()
+        self.host
+            .as_ref()
+            .filter(|_| super::training_rope::serves::<B>())
     }
 }
 
@@ -172,20 +174,9 @@ impl RopeFrequencies {
         }
         let theta = theta.reshape([1, 1, n, self.num_pairs, 1]);
         let (cos, sin) = (theta.clone().cos(), theta.sin());
-        let host = super::cpu_kernels::applies::<B>().then(|| {
-            (
-                super::tensor_values(cos.clone()),
-                super::tensor_values(sin.clone()),
-            )
-        });
-        let training = super::training_rope::serves::<B>()
+        let host = (super::cpu_kernels::applies::<B>() || super::training_rope::serves::<B>())
             .then(|| super::training_rope::host_angles(&cos, &sin));
-        RopeAngles {
-            cos,
-            sin,
-            host,
-            training,
-        }
+        RopeAngles { cos, sin, host }
     }
 
     /// d(angle)/d(physical axis) per pair, `[3, 1, 1, pairs, 1]`: constant, since angles are

@@ -34,15 +34,9 @@ impl<B: Backend> Mlp<B> {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
-        if D == 2 && cpu_mlp::serves::<B>() {
+        if D == 2 {
             let rows: Tensor<B, 2> = same(x.clone());
-            if let Some(y) = cpu_mlp::mlp(&self.fc1, &self.fc2, rows) {
-                return same(y);
-            }
-        }
-        if D == 2 && cpu_mlp::serves_inference::<B>() {
-            let rows: Tensor<B, 2> = same(x.clone());
-            if let Some(y) = cpu_mlp::mlp_inference(&self.fc1, &self.fc2, rows) {
+            if let Some(y) = cpu_mlp::forward(&self.fc1, &self.fc2, rows) {
                 return same(y);
             }
         }

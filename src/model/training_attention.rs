@@ -256,14 +256,9 @@ type AttentionState<I> = (
     FloatTensor<I>,
 );
 
-/// True when `B` is the CPU backend with autodiff, where [`attention_rows`] runs.
-pub fn serves_rows<B: Backend>() -> bool {
-    TypeId::of::<B>() == TypeId::of::<super::CpuAutodiff>()
-}
-
 /// Attention of `[n, heads · d]` query rows to `[m, heads · d]` key and value rows, heads side
-/// by side as the projections produce them, differentiable in all three; `B` must be a backend
-/// [`serves_rows`] accepts. Against [`attention`] on split heads it saves the copies that
+/// by side as the projections produce them, differentiable in all three; `B` must be the CPU
+/// backend with autodiff. Against [`attention`] on split heads it saves the copies that
 /// split and merge the heads, forward and backward.
 pub fn attention_rows<B: Backend>(
     q: Tensor<B, 2>,

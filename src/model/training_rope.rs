@@ -48,23 +48,6 @@ pub fn rotate_rows<B: Backend>(x: Tensor<B, 2>, angles: &Angles, head_dim: usize
     same(rows_tracked(same(x), angles.clone(), head_dim))
 }
 
-/// The rotation of `x` (`[slices, n, d]` row-major) by the angles, or by their inverse.
-fn turn(x: &[f32], angles: &Angles, n: usize, d: usize, inverse: bool) -> Vec<f32> {
-    let (cos, sin) = (&angles.0, &angles.1);
-    let pairs = d / 2;
-    let sign = if inverse { -1.0f32 } else { 1.0 };
-    let mut out = vec![0.0f32; x.len()];
-    out.par_chunks_mut(n * d)
-        .zip(x.par_chunks(n * d))
-        .for_each(|(out, x)| {
-            for (i, (y, row)) in out.chunks_exact_mut(d).zip(x.chunks_exact(d)).enumerate() {
-                let (c, s) = (&cos[i * pairs..][..pairs], &sin[i * pairs..][..pairs]);
-                turn_pairs(y, row, c, s, sign);
-            }
-        });
-    out
-}
-
 /// One head's consecutive channel pairs of `x` turned by the angles whose cos and sin are `c`
 /// and `s · sign` (sign −1: the inverse rotation), into `y`.
 #[inline(always)]
@@ -76,8 +59,11 @@ fn turn_pairs(y: &mut [f32], x: &[f32], c: &[f32], s: &[f32], sign: f32) {
     }
 }
 
-/// The rotation of `[n, heads · d]` rows (`x`, row-major) by the angles, or by their inverse.
-fn turn_rows(x: &[f32], angles: &Angles, width: usize, d: usize, inverse: bool) -> Vec<f32> {
+/// The rotation of rows of `width` channels (`x`, row-major), each a run of `d`-channel heads,
+/// by the angles or by their inverse: row i by the angles of position `i % positions`. Rows with
+/// the heads side by side (`[n, heads · d]`) have `positions = n`; heads stacked (`[heads, n,
+/// d]`) have `width = d` and `positions = n`.
+fn turn(x: &[f32], angles: &Angles, [width, d, positions]: [usize; 3], inverse: bool) -> Vec<f32> {
     let (cos, sin) = (&angles.0, &angles.1);
     let pairs = d / 2;
     let sign = if inverse { -1.0f32 } else { 1.0 };
@@ -88,7 +74,7 @@ fn turn_rows(x: &[f32], angles: &Angles, width: usize, d: usize, inverse: bool) 
         .for_each(|(task, (out, x))| {
             let rows = out.chunks_exact_mut(width).zip(x.chunks_exact(width));
             for (r, (y, row)) in rows.enumerate() {
-                let i = task * ROWS_PER_TASK + r;
+                let i = (task * ROWS_PER_TASK + r) % positions;
                 let (c, s) = (&cos[i * pairs..][..pairs], &sin[i * pairs..][..pairs]);
                 for (y, head) in y.chunks_exact_mut(d).zip(row.chunks_exact(d)) {
                     turn_pairs(y, head, c, s, sign);
@@ -98,12 +84,12 @@ fn turn_rows(x: &[f32], angles: &Angles, width: usize, d: usize, inverse: bool) 
     out
 }
 
-/// Rows per parallel task of [`turn_rows`].
+/// Rows per parallel task of [`turn`].
 const ROWS_PER_TASK: usize = 256;
 
 fn rows_tracked(x: Tensor<CpuAutodiff, 2>, angles: Angles, d: usize) -> Tensor<CpuAutodiff, 2> {
-    let [_, width] = x.dims();
-    let forward = |values: Vec<f32>| turn_rows(&values, &angles, width, d, false);
+    let [n, width] = x.dims();
+    let forward = |values: Vec<f32>| turn(&values, &angles, [width, d, n], false);
     let kept = (angles.clone(), d);
     record_unary(RopeRowsOp, x, forward, |_| kept)
 }
@@ -117,15 +103,15 @@ impl Backward<Cpu, 1> for RopeRowsOp {
     type State = (Angles, usize);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        unary_backward::<_, 2>(ops, grads, |g, (angles, d), [_, width]| {
-            turn_rows(&g, &angles, width, d, true)
+        unary_backward::<_, 2>(ops, grads, |g, (angles, d), [n, width]| {
+            turn(&g, &angles, [width, d, n], true)
         });
     }
 }
 
 fn tracked(x: Tensor<CpuAutodiff, 4>, angles: Angles) -> Tensor<CpuAutodiff, 4> {
     let [_, _, n, d] = x.dims();
-    let forward = |values: Vec<f32>| turn(&values, &angles, n, d, false);
+    let forward = |values: Vec<f32>| turn(&values, &angles, [d, d, n], false);
     let kept = angles.clone();
     record_unary(RopeOp, x, forward, |_| kept)
 }
@@ -140,7 +126,7 @@ impl Backward<Cpu, 1> for RopeOp {
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         unary_backward::<_, 4>(ops, grads, |g, angles, [_, _, n, d]| {
-            turn(&g, &angles, n, d, true)
+            turn(&g, &angles, [d, d, n], true)
         });
     }
 }
