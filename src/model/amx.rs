@@ -120,27 +120,13 @@ mod imp {
             let k_pad = k.div_ceil(DEPTH) * DEPTH;
             let n_pad = n.div_ceil(BLOCK) * BLOCK;
             let mut data = vec![0u16; k_pad * n_pad];
-            let steps = k_pad / DEPTH;
-            // The packed position of B[kk, j]: tile (j / 16, kk / 32), row (kk % 32) / 2, pair
-            // slot 2 (j % 16) + kk % 2.
-            let at = |kk: usize, j: usize| {
-                ((j / 16) * steps + kk / DEPTH) * 16 * DEPTH
-                    + (kk % DEPTH / 2) * 32
-                    + 2 * (j % 16)
-                    + kk % 2
-            };
-            if j_stride == 1 {
-                for kk in 0..k {
-                    for (j, x) in src[kk * kk_stride..kk * kk_stride + n].iter().enumerate() {
-                        data[at(kk, j)] = to_bf16(*x);
-                    }
-                }
+            if std::is_x86_feature_detected!("avx512bf16")
+                && std::is_x86_feature_detected!("avx512bw")
+            {
+                // SAFETY: the CPU has AVX-512 BF16 and BW, checked just above.
+                unsafe { pack_unit(src, [k, n], [kk_stride, j_stride], k_pad, &mut data) };
             } else {
-                for j in 0..n {
-                    for (kk, x) in src[j * j_stride..j * j_stride + k].iter().enumerate() {
-                        data[at(kk, j)] = to_bf16(*x);
-                    }
-                }
+                pack_scalar(src, [k, n], [kk_stride, j_stride], k_pad, 0, 0, &mut data);
             }
             PackedB {
                 k_pad,
@@ -156,32 +142,201 @@ mod imp {
         }
     }
 
-    /// `C[m, n] = A[m, k] · B` (row-major f32 `a` and `c`).
-    pub fn matmul(a: &[f32], m: usize, k: usize, b: &PackedB, c: &mut [f32]) {
+    /// The packed position of `B[kk, j]` in a `k_pad`-deep packing: tile `(j / 16, kk / 32)`,
+    /// row `(kk % 32) / 2`, pair slot `2 (j % 16) + kk % 2`.
+    #[inline(always)]
+    fn packed_at(k_pad: usize, kk: usize, j: usize) -> usize {
+        ((j / 16) * (k_pad / DEPTH) + kk / DEPTH) * 16 * DEPTH
+            + (kk % DEPTH / 2) * 32
+            + 2 * (j % 16)
+            + kk % 2
+    }
+
+    /// Packs `B[kk, j] = src[kk · kk_stride + j · j_stride]` where `kk ≥ kk_from` or `j ≥
+    /// j_from` (the rest is the vector packer's), element by element along whichever index is
+    /// contiguous in `src`.
+    fn pack_scalar(
+        src: &[f32],
+        [k, n]: [usize; 2],
+        [kk_stride, j_stride]: [usize; 2],
+        k_pad: usize,
+        kk_from: usize,
+        j_from: usize,
+        data: &mut [u16],
+    ) {
+        if j_stride == 1 {
+            for kk in 0..k {
+                let from = if kk < kk_from { j_from } else { 0 };
+                let row = &src[kk * kk_stride..kk * kk_stride + n];
+                for (j, x) in row.iter().enumerate().skip(from) {
+                    data[packed_at(k_pad, kk, j)] = to_bf16(*x);
+                }
+            }
+        } else {
+            for j in 0..n {
+                let from = if j < j_from { kk_from } else { 0 };
+                let column = &src[j * j_stride..j * j_stride + k];
+                for (kk, x) in column.iter().enumerate().skip(from) {
+                    data[packed_at(k_pad, kk, j)] = to_bf16(*x);
+                }
+            }
+        }
+    }
+
+    /// [`pack_scalar`] sixteen or thirty-two values at a time with AVX-512 BF16's conversion
+    /// (to nearest even, subnormal inputs read as zeros). Row-major `B` (`j` contiguous: weights,
+    /// attention values): two rows converted together and interleaved into their pairs, 64 bytes
+    /// stored at once. Column-major `B` (`kk` contiguous: attention keys, `Kᵀ`): a column's 32
+    /// values of one step converted into 16 pairs, scattered to their 16 tile rows. What is left
+    /// at the edges goes through [`pack_scalar`].
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and BF16.
+    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
+    unsafe fn pack_unit(
+        src: &[f32],
+        [k, n]: [usize; 2],
+        [kk_stride, j_stride]: [usize; 2],
+        k_pad: usize,
+        data: &mut [u16],
+    ) {
+        use std::arch::x86_64::*;
+        assert!(data.len() >= k_pad * n.div_ceil(BLOCK) * BLOCK);
+        if j_stride == 1 {
+            // Full pairs of rows, full groups of 16 columns.
+            let (kk_full, j_full) = (k / 2 * 2, n / 16 * 16);
+            assert!(k == 0 || src.len() >= (k - 1) * kk_stride + n);
+            // Lane 2j takes word j (the first row's), lane 2j + 1 word 16 + j (the second's).
+            let interleave = _mm512_set_epi16(
+                31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5,
+                20, 4, 19, 3, 18, 2, 17, 1, 16, 0,
+            );
+            for kk in (0..kk_full).step_by(2) {
+                for j in (0..j_full).step_by(16) {
+                    // SAFETY: rows kk and kk + 1 < k, columns j..j + 16 ≤ n: inside `src`
+                    // (asserted); the 32 words from packed_at(kk, j) are one tile row's 16
+                    // pairs, inside `data` (asserted).
+                    let lo = _mm512_loadu_ps(src.as_ptr().add(kk * kk_stride + j));
+                    let hi = _mm512_loadu_ps(src.as_ptr().add((kk + 1) * kk_stride + j));
+                    let words: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(hi, lo));
+                    let pairs = _mm512_permutexvar_epi16(interleave, words);
+                    _mm512_storeu_si512(
+                        data.as_mut_ptr().add(packed_at(k_pad, kk, j)) as *mut __m512i,
+                        pairs,
+                    );
+                }
+            }
+            pack_scalar(src, [k, n], [kk_stride, 1], k_pad, kk_full, j_full, data);
+        } else if kk_stride == 1 {
+            let kk_full = k / DEPTH * DEPTH;
+            assert!(n == 0 || src.len() >= (n - 1) * j_stride + k);
+            // Pair r of a step goes 16 pairs (one tile row) further than pair r - 1.
+            let rows = _mm512_set_epi32(
+                240, 224, 208, 192, 176, 160, 144, 128, 112, 96, 80, 64, 48, 32, 16, 0,
+            );
+            for j in 0..n {
+                for kk in (0..kk_full).step_by(DEPTH) {
+                    // SAFETY: values kk..kk + 32 ≤ k of column j, inside `src` (asserted); the
+                    // 16 pairs land at packed_at(kk, j) + 32 r words, r < 16: one packed
+                    // tile, inside `data` (asserted).
+                    let p = src.as_ptr().add(j * j_stride + kk);
+                    let pairs: __m512i = std::mem::transmute(_mm512_cvtne2ps_pbh(
+                        _mm512_loadu_ps(p.add(16)),
+                        _mm512_loadu_ps(p),
+                    ));
+                    let base = data.as_mut_ptr().add(packed_at(k_pad, kk, j)) as *mut i32;
+                    _mm512_i32scatter_epi32::<4>(base, rows, pairs);
+                }
+            }
+            pack_scalar(src, [k, n], [1, j_stride], k_pad, kk_full, n, data);
+        } else {
+            pack_scalar(src, [k, n], [kk_stride, j_stride], k_pad, 0, 0, data);
+        }
+    }
+
+    /// `B` packed by [`PackedB::strided`] (vector packer where the CPU has it) and element by
+    /// element, for the test that the two agree.
+    #[cfg(test)]
+    pub fn packed_both_ways(
+        src: &[f32],
+        [k, n]: [usize; 2],
+        strides: [usize; 2],
+    ) -> (Vec<u16>, Vec<u16>) {
+        let fast = PackedB::strided(src, k, n, strides[0], strides[1]);
+        let mut plain = vec![0u16; fast.data.len()];
+        pack_scalar(src, [k, n], strides, fast.k_pad, 0, 0, &mut plain);
+        (fast.data, plain)
+    }
+
+    /// `C[m, n] = A[m, k] · B + bias` (row-major f32 `a` and `c`; `bias` `[n]` or empty).
+    pub fn matmul(a: &[f32], m: usize, k: usize, b: &PackedB, bias: &[f32], c: &mut [f32]) {
         assert_eq!(a.len(), m * k);
         assert_eq!(c.len(), m * b.n);
+        assert!(bias.is_empty() || bias.len() == b.n);
         let n = b.n;
         c.par_chunks_mut(BLOCK * n)
             .zip(a.par_chunks(BLOCK * k))
             .for_each(|(c_rows, a_rows)| {
                 let (lda, ldc) = (b.k_pad + A_SKEW, b.n_pad + C_SKEW);
                 with_scratch(BLOCK * lda, BLOCK * ldc, 0, |sc| {
-                    let rows = a_rows.len() / k;
-                    for r in 0..BLOCK {
-                        let dst = &mut sc.a16[r * lda..r * lda + b.k_pad];
-                        if r < rows {
-                            round_row(&a_rows[r * k..(r + 1) * k], &mut dst[..k]);
-                            dst[k..].fill(0);
-                        } else {
-                            dst.fill(0);
-                        }
-                    }
+                    let rows = a_rows.len() / k.max(1);
+                    load_rows(a_rows, [rows, k, k], 1.0, &mut sc.a16, lda, b.k_pad);
                     block_product(&sc.a16, lda, b, &mut sc.c32, ldc);
                     for (r, out) in c_rows.chunks_exact_mut(n).enumerate() {
-                        out.copy_from_slice(&sc.c32[r * ldc..r * ldc + n]);
+                        let sums = &sc.c32[r * ldc..r * ldc + n];
+                        if bias.is_empty() {
+                            out.copy_from_slice(sums);
+                        } else {
+                            out.iter_mut()
+                                .zip(sums.iter().zip(bias))
+                                .for_each(|(y, (s, b))| *y = s + b);
+                        }
                     }
                 })
             });
+    }
+
+    /// The two-layer MLP `(activate(x·W₁ + b₁))·W₂ + b₂` for `[m, k]` rows, one block of 32
+    /// rows at a time: the hidden block never leaves the thread's buffers (it is activated,
+    /// rounded and multiplied while in cache).
+    pub fn mlp(
+        x: &[f32],
+        m: usize,
+        [w1, w2]: [&PackedB; 2],
+        [b1, b2]: [&[f32]; 2],
+        activate: impl Fn(&mut [f32]) + Sync,
+    ) -> Vec<f32> {
+        let (k, h, n) = (x.len() / m.max(1), w1.n, w2.n);
+        assert_eq!(x.len(), m * k);
+        assert!(w1.k_pad == k.div_ceil(DEPTH) * DEPTH && w2.k_pad == h.div_ceil(DEPTH) * DEPTH);
+        assert!(b1.len() == h && b2.len() == n);
+        let mut y = vec![0.0f32; m * n];
+        let (lda, ldh) = (
+            w1.k_pad.max(w2.k_pad) + A_SKEW,
+            w1.n_pad.max(w2.n_pad) + C_SKEW,
+        );
+        y.par_chunks_mut(BLOCK * n)
+            .zip(x.par_chunks(BLOCK * k))
+            .for_each(|(y_rows, x_rows)| {
+                with_scratch(BLOCK * lda, BLOCK * ldh, 0, |sc| {
+                    let rows = x_rows.len() / k;
+                    load_rows(x_rows, [rows, k, k], 1.0, &mut sc.a16, lda, w1.k_pad);
+                    block_product(&sc.a16, lda, w1, &mut sc.c32, ldh);
+                    for r in 0..rows {
+                        let hidden = &mut sc.c32[r * ldh..r * ldh + h];
+                        hidden.iter_mut().zip(b1).for_each(|(v, b)| *v += b);
+                        activate(hidden);
+                    }
+                    load_rows(&sc.c32, [rows, h, ldh], 1.0, &mut sc.a16, lda, w2.k_pad);
+                    block_product(&sc.a16, lda, w2, &mut sc.c32, ldh);
+                    for (r, out) in y_rows.chunks_exact_mut(n).enumerate() {
+                        out.iter_mut()
+                            .zip(sc.c32[r * ldh..r * ldh + n].iter().zip(b2))
+                            .for_each(|(y, (s, b))| *y = s + b);
+                    }
+                })
+            });
+        y
     }
 
     /// A thread's buffers for one block: A's rows in bf16, a block of scores or products, a
@@ -284,16 +439,9 @@ mod imp {
     /// Multi-head `softmax(q·kᵀ/√d)·v` on `[N, dim]` rows (heads side by side), with q, k, v
     /// and the softmax numerators rounded to bf16 and f32 sums, as a bf16 flash attention
     /// computes it. Per block of 32 query rows and head: the scores on the tiles, the softmax
-    /// in f32 (`softmax`: numerators in place, one over each row's sum out), the numerators
-    /// times the values on the tiles, scaled by the sums.
-    pub fn attention(
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        heads: usize,
-        dim: usize,
-        softmax: impl Fn(&mut [f32], usize, usize, &mut [f32]) + Sync,
-    ) -> Vec<f32> {
+    /// numerators `exp(s − max s)` in f32, written as bf16 (`numerators`), times the values on
+    /// the tiles, scaled by one over each row's sum.
+    pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
         let d = dim / heads;
         let nk = k.len() / dim;
         let scale = 1.0 / (d as f32).sqrt();
@@ -320,29 +468,24 @@ mod imp {
                         // q · scale in bf16, 32 rows at stride ldq, zeros past the data. The
                         // scale goes in before rounding (exact for the power-of-two scales of
                         // head sizes 4^i), sparing a pass over the scores.
-                        for r in 0..BLOCK {
-                            let dst = &mut sc.a16[r * ldq..r * ldq + d_pad];
-                            if r < rows {
-                                let src = &q_rows[r * dim + h * d..r * dim + h * d + d];
-                                round_row_scaled(src, scale, &mut dst[..d]);
-                                dst[d..].fill(0);
-                            } else {
-                                dst.fill(0);
-                            }
-                        }
+                        load_rows(
+                            &q_rows[h * d..],
+                            [rows, d, dim],
+                            scale,
+                            &mut sc.a16,
+                            ldq,
+                            d_pad,
+                        );
                         block_product(&sc.a16, ldq, &keys[h], &mut sc.c32, lds);
-                        let scores = &mut sc.c32[..rows * lds];
-                        softmax(scores, lds, nk, &mut inv_sum[..rows]);
-                        // The numerators in bf16, at stride ldp, zeros past the data.
-                        for r in 0..BLOCK {
-                            let dst = &mut sc.a16[r * ldp..r * ldp + nk_pad];
-                            if r < rows {
-                                round_row(&sc.c32[r * lds..r * lds + nk], &mut dst[..nk]);
-                                dst[nk..].fill(0);
-                            } else {
-                                dst.fill(0);
-                            }
-                        }
+                        numerators(
+                            &mut sc.c32,
+                            lds,
+                            nk,
+                            &mut sc.a16,
+                            ldp,
+                            nk_pad,
+                            &mut inv_sum[..rows],
+                        );
                         block_product(&sc.a16, ldp, &values[h], &mut sc.o32, ldo);
                         for r in 0..rows {
                             let inv = inv_sum[r];
@@ -357,9 +500,58 @@ mod imp {
         out
     }
 
-    /// Rounds a row to bf16.
-    fn round_row(row: &[f32], out: &mut [u16]) {
-        round_row_scaled(row, 1.0, out)
+    /// The softmax numerators of each of a block's `inv_sum.len()` rows of `keys` scores (at row
+    /// stride `lds` in `scores`) in bf16 into `out` (row stride `ldp`, zeros from `keys` to
+    /// `keys_pad` and in the rows past the block's), and one over each row's sum into `inv_sum`.
+    fn numerators(
+        scores: &mut [f32],
+        lds: usize,
+        keys: usize,
+        out: &mut [u16],
+        ldp: usize,
+        keys_pad: usize,
+        inv_sum: &mut [f32],
+    ) {
+        let rows = inv_sum.len();
+        let unit = std::is_x86_feature_detected!("avx512bf16");
+        for (r, inv) in inv_sum.iter_mut().enumerate() {
+            let (row, dst) = (&mut scores[r * lds..r * lds + keys], &mut out[r * ldp..]);
+            *inv = if unit {
+                // SAFETY: AMX implies AVX-512 F, VL and BW (`available`), BF16 checked above.
+                unsafe { super::super::attention_avx512::softmax_numerators_bf16(row, dst) }
+            } else {
+                // SAFETY: as above, AVX-512 F.
+                let inv = unsafe { super::super::attention_avx512::softmax_numerators(row) };
+                round_row_scaled(row, 1.0, &mut dst[..keys]);
+                inv
+            };
+            dst[keys..keys_pad].fill(0);
+        }
+        for r in rows..BLOCK {
+            out[r * ldp..r * ldp + keys_pad].fill(0);
+        }
+    }
+
+    /// Rounds `rows` rows of `cols` values of `src` (at row stride `stride`), times `scale`, to
+    /// bf16 into a 32-row block of `dst` at row stride `lda`: zeros from `cols` to `k_pad` and in
+    /// the rows past `rows`, so that padded depth and rows add nothing.
+    fn load_rows(
+        src: &[f32],
+        [rows, cols, stride]: [usize; 3],
+        scale: f32,
+        dst: &mut [u16],
+        lda: usize,
+        k_pad: usize,
+    ) {
+        for r in 0..BLOCK {
+            let out = &mut dst[r * lda..r * lda + k_pad];
+            if r < rows {
+                round_row_scaled(&src[r * stride..r * stride + cols], scale, &mut out[..cols]);
+                out[cols..].fill(0);
+            } else {
+                out.fill(0);
+            }
+        }
     }
 
     /// Rounds `row · scale` to bf16: 16 at a time with AVX-512 BF16's conversion (to nearest
@@ -411,26 +603,28 @@ mod imp {
             PackedB
         }
     }
-    pub fn matmul(_: &[f32], _: usize, _: usize, _: &PackedB, _: &mut [f32]) {
+    pub fn matmul(_: &[f32], _: usize, _: usize, _: &PackedB, _: &[f32], _: &mut [f32]) {
         unreachable!("AMX is x86-64 only; callers check `available` first")
     }
-    pub fn attention(
-        _: &[f32],
-        _: &[f32],
+    pub fn mlp(
         _: &[f32],
         _: usize,
-        _: usize,
-        _: impl Fn(&mut [f32], usize, usize, &mut [f32]) + Sync,
+        _: [&PackedB; 2],
+        _: [&[f32]; 2],
+        _: impl Fn(&mut [f32]) + Sync,
     ) -> Vec<f32> {
+        unreachable!("AMX is x86-64 only; callers check `available` first")
+    }
+    pub fn attention(_: &[f32], _: &[f32], _: &[f32], _: usize, _: usize) -> Vec<f32> {
         unreachable!("AMX is x86-64 only; callers check `available` first")
     }
 }
 
-/// `C[m, n] = A[m, k] · B` with both inputs rounded to bf16 and f32 sums, on AMX
-/// ([`available`] must be true; `B` from [`PackedB::new`]); and multi-head attention on `[N, dim]`
-/// rows with bf16 inputs and numerators, where `softmax` turns each `keys`-long row of scores (at
-/// a row stride) into numerators in place and writes one over each row's sum.
-pub use imp::{attention as attention_bf16, matmul as matmul_bf16, PackedB};
+/// On AMX ([`available`] must be true), with every product input rounded to bf16 and f32 sums:
+/// `C[m, n] = A[m, k] · B + bias` (`B` from [`PackedB::new`], `bias` `[n]` or empty); the
+/// two-layer MLP `activate(x·W₁ + b₁)·W₂ + b₂`; and multi-head attention on `[N, dim]` rows with
+/// bf16 inputs and softmax numerators.
+pub use imp::{attention as attention_bf16, matmul as matmul_bf16, mlp as mlp_bf16, PackedB};
 
 /// AMX bf16 products run for this thread's job: the products are bf16 (`--precision bf16`) and
 /// [`available`].
@@ -483,20 +677,7 @@ mod tests {
                 wave(nk * dim, 0.53),
                 wave(nk * dim, 0.71),
             );
-            let out = attention_bf16(&q, &k, &v, heads, dim, |s, stride, keys, inv| {
-                for (row, i) in s.chunks_mut(stride).zip(inv.iter_mut()) {
-                    let max = row[..keys]
-                        .iter()
-                        .copied()
-                        .fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0.0;
-                    for x in &mut row[..keys] {
-                        *x = (*x - max).exp();
-                        sum += *x;
-                    }
-                    *i = 1.0 / sum;
-                }
-            });
+            let out = attention_bf16(&q, &k, &v, heads, dim);
             let scale = 1.0 / (d as f32).sqrt();
             let r = |x: f32| round_to_bf16(x) as f64;
             for i in 0..nq {
@@ -527,6 +708,66 @@ mod tests {
     }
 
     #[test]
+    fn vector_packing_equals_element_packing() {
+        // Row-major and column-major B, with depth and width remainders, from a strided source
+        // wider than B.
+        for (k, n) in [
+            (1usize, 1usize),
+            (2, 16),
+            (33, 17),
+            (64, 50),
+            (96, 2048),
+            (7, 40),
+        ] {
+            let width = k.max(n) + 3;
+            let src: Vec<f32> = (0..width * width)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0 + 1e-3 * i as f32)
+                .collect();
+            for strides in [[width, 1], [1, width]] {
+                let (fast, plain) = imp::packed_both_ways(&src, [k, n], strides);
+                assert!(fast == plain, "({k}, {n}) strides {strides:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn amx_mlp_equals_the_layers_of_rounded_inputs() {
+        if !available() {
+            eprintln!("skipped: this CPU or OS has no AMX bf16 tiles");
+            return;
+        }
+        // Any activation serves: the tanh form of GELU, applied the same way on both sides.
+        let gelu = |x: f64| 0.5 * x * (1.0 + (0.797_884_6 * (x + 0.044_715 * x * x * x)).tanh());
+        // Rows not a multiple of 32, hidden and output widths not of 32.
+        let (m, k, h, n) = (45usize, 40usize, 70usize, 19usize);
+        let wave = |len: usize, f: f32| (0..len).map(|i| (i as f32 * f).sin()).collect::<Vec<_>>();
+        let (x, w1, w2) = (wave(m * k, 0.37), wave(k * h, 0.53), wave(h * n, 0.71));
+        let (b1, b2) = (wave(h, 0.29), wave(n, 0.41));
+        let y = mlp_bf16(
+            &x,
+            m,
+            [&PackedB::new(&w1, k, h), &PackedB::new(&w2, h, n)],
+            [&b1, &b2],
+            |row: &mut [f32]| row.iter_mut().for_each(|v| *v = gelu(*v as f64) as f32),
+        );
+        let r = |v: f32| round_to_bf16(v) as f64;
+        for i in 0..m {
+            let hidden: Vec<f32> = (0..h)
+                .map(|j| {
+                    let s: f64 = (0..k).map(|t| r(x[i * k + t]) * r(w1[t * h + j])).sum();
+                    gelu(s + b1[j] as f64) as f32
+                })
+                .collect();
+            for j in 0..n {
+                let want: f64 =
+                    (0..h).map(|t| r(hidden[t]) * r(w2[t * n + j])).sum::<f64>() + b2[j] as f64;
+                let got = y[i * n + j] as f64;
+                assert!((got - want).abs() < 2e-3, "[{i},{j}] {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
     fn amx_products_equal_rounded_f32_products() {
         if !available() {
             eprintln!("skipped: this CPU or OS has no AMX bf16 tiles");
@@ -541,15 +782,22 @@ mod tests {
             let b: Vec<f32> = (0..k * n)
                 .map(|i| ((i * 53 % 97) as f32 - 48.0) / 23.0)
                 .collect();
+            // Every other shape with a bias, added to the sums as they leave the tiles.
+            let bias: Vec<f32> = if m % 2 == 1 {
+                (0..n).map(|j| j as f32 * 0.25 - 3.0).collect()
+            } else {
+                Vec::new()
+            };
             let mut c = vec![f32::NAN; m * n];
-            matmul_bf16(&a, m, k, &PackedB::new(&b, k, n), &mut c);
+            matmul_bf16(&a, m, k, &PackedB::new(&b, k, n), &bias, &mut c);
             for i in 0..m {
                 for j in 0..n {
                     let exact: f64 = (0..k)
                         .map(|t| {
                             round_to_bf16(a[i * k + t]) as f64 * round_to_bf16(b[t * n + j]) as f64
                         })
-                        .sum();
+                        .sum::<f64>()
+                        + bias.get(j).copied().unwrap_or(0.0) as f64;
                     let scale: f64 = (0..k)
                         .map(|t| (a[i * k + t] * b[t * n + j]).abs() as f64)
                         .sum::<f64>()

@@ -285,14 +285,46 @@ unsafe fn value_tile<const MR: usize, const NV: usize>(
 /// The CPU has AVX-512 F.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn softmax_numerators(row: &mut [f32]) -> f32 {
+    let ptr = row.as_mut_ptr();
+    numerators::<8>(row, |i, e, mask| _mm512_mask_storeu_ps(ptr.add(i), mask, e))
+}
+
+/// [`softmax_numerators`] of `row` written to `out` in bf16 (to nearest even), the inputs of a
+/// bf16 product, leaving the scores as they are: no f32 numerators to store and round again.
+/// The exponential stops at the fourth power (relative error below 6e-5, against bf16's
+/// rounding step of 4e-3): the sums of numerators that a bf16 attention divides by are no
+/// worse for it.
+///
+/// # Safety
+/// The CPU has AVX-512 F, VL, BW and BF16; `out` is at least as long as `row`.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512bf16")]
+pub unsafe fn softmax_numerators_bf16(row: &[f32], out: &mut [u16]) -> f32 {
+    assert!(out.len() >= row.len());
+    let ptr = out.as_mut_ptr();
+    numerators::<5>(row, |i, e, mask| {
+        let words: __m256i = std::mem::transmute(_mm512_cvtneps_pbh(e));
+        _mm256_mask_storeu_epi16(ptr.add(i) as *mut i16, mask, words)
+    })
+}
+
+/// The softmax numerators `exp(row − max row)` of one row, each 16 (fewer at the tail, under
+/// the mask) handed to `store` with their offset; returns 1 / their sum. `TERMS`: terms of the
+/// exponential's Taylor polynomial (see [`exp_terms`]).
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn numerators<const TERMS: usize>(
+    row: &[f32],
+    mut store: impl FnMut(usize, __m512, __mmask16),
+) -> f32 {
     let n = row.len();
     if n == 0 {
         return f32::INFINITY;
     }
-    let ptr = row.as_mut_ptr();
+    let ptr = row.as_ptr();
     let full = n / 16;
     let tail = (n % 16) as u32;
     let tail_mask: __mmask16 = ((1u32 << tail) - 1) as __mmask16;
+    let all: __mmask16 = 0xffff;
 
     let neg_inf = _mm512_set1_ps(f32::NEG_INFINITY);
     let mut m = [neg_inf; 4];
@@ -323,25 +355,23 @@ pub unsafe fn softmax_numerators(row: &mut [f32]) -> f32 {
     let mut i = 0;
     while i + 4 <= full {
         for (u, acc) in s.iter_mut().enumerate() {
-            let p = ptr.add((i + u) * 16);
-            let e = exp(_mm512_sub_ps(_mm512_loadu_ps(p), max));
-            _mm512_storeu_ps(p, e);
+            let at = (i + u) * 16;
+            let e = exp_terms::<TERMS>(_mm512_sub_ps(_mm512_loadu_ps(ptr.add(at)), max));
+            store(at, e, all);
             *acc = _mm512_add_ps(*acc, e);
         }
         i += 4;
     }
     while i < full {
-        let p = ptr.add(i * 16);
-        let e = exp(_mm512_sub_ps(_mm512_loadu_ps(p), max));
-        _mm512_storeu_ps(p, e);
+        let e = exp_terms::<TERMS>(_mm512_sub_ps(_mm512_loadu_ps(ptr.add(i * 16)), max));
+        store(i * 16, e, all);
         s[0] = _mm512_add_ps(s[0], e);
         i += 1;
     }
     if tail > 0 {
-        let p = ptr.add(full * 16);
-        let x = _mm512_mask_loadu_ps(max, tail_mask, p);
-        let e = _mm512_maskz_mov_ps(tail_mask, exp(_mm512_sub_ps(x, max)));
-        _mm512_mask_storeu_ps(p, tail_mask, e);
+        let x = _mm512_mask_loadu_ps(max, tail_mask, ptr.add(full * 16));
+        let e = _mm512_maskz_mov_ps(tail_mask, exp_terms::<TERMS>(_mm512_sub_ps(x, max)));
+        store(full * 16, e, tail_mask);
         s[1] = _mm512_add_ps(s[1], e);
     }
     let sum = _mm512_reduce_add_ps(_mm512_add_ps(
@@ -351,10 +381,22 @@ pub unsafe fn softmax_numerators(row: &mut [f32]) -> f32 {
     1.0 / sum
 }
 
-/// `e^x` on 16 lanes, for x ≤ 0 as the softmax gives it (clamped below at −87).
+/// `e^x` on 16 lanes for x ≤ 0 (clamped below at −87), by Cody–Waite range reduction to
+/// `2^n · e^y`, |y| ≤ ln 2 / 2, and the first `TERMS` terms of e^y's Taylor series (8: relative
+/// error below 3e-7; 5: below 6e-5).
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn exp(x: __m512) -> __m512 {
+unsafe fn exp_terms<const TERMS: usize>(x: __m512) -> __m512 {
+    const COEFFICIENTS: [f32; 8] = [
+        1.0,
+        1.0,
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+    ];
     let x = _mm512_max_ps(x, _mm512_set1_ps(-87.0));
     // n = round(x · log2 e); y = x − n · ln 2 in two parts (Cody–Waite).
     let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
@@ -362,17 +404,9 @@ unsafe fn exp(x: __m512) -> __m512 {
     );
     let y = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
     let y = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), y);
-    let mut p = _mm512_set1_ps(1.0 / 5040.0);
-    for k in [
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(k));
+    let mut p = _mm512_set1_ps(COEFFICIENTS[TERMS - 1]);
+    for k in (0..TERMS - 1).rev() {
+        p = _mm512_fmadd_ps(p, y, _mm512_set1_ps(COEFFICIENTS[k]));
     }
     _mm512_scalef_ps(p, n)
 }

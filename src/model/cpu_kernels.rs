@@ -65,12 +65,78 @@ fn erf_given_gaussian(x: f32, gaussian: f32) -> f32 {
     r.copysign(x)
 }
 
+/// `(sin x, cos x)` for |x| below 10⁹, within an f32 rounding of the exact values: `x = j·π/2 +
+/// r` reduced in f64 (π/2 in two parts, the first with 33 significant bits so that `j` times it
+/// is exact for |j| < 2²⁰), then Taylor polynomials of sin and cos in f64 on |r| ≤ π/4 (to r¹¹
+/// and r¹², truncation below 3e-11), the quadrant picked without branches, so loops over it
+/// vectorise. libm's `sinf`/`cosf` are one call per value; a single-precision polynomial here
+/// (about 1.5 ulp) moved the parity fixtures' outputs by up to 1.7e-5 instead of 1e-6.
+#[inline(always)]
+fn sin_cos_fast(x: f32) -> (f32, f32) {
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52: adding it rounds to an integer
+    const PIO2_HI: f64 = 1.570_796_326_734_125_614_166_259_765_625; // 33 significant bits
+    const PIO2_LO: f64 = 6.077_100_506_506_192e-11; // π/2 − PIO2_HI
+    let x = x as f64;
+    let t = x * std::f64::consts::FRAC_2_PI + SHIFT;
+    let j = t - SHIFT;
+    let quadrant = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64) as i32;
+    let r = (x - j * PIO2_HI) - j * PIO2_LO;
+    let z = r * r;
+    // 1/k! for the odd (sin) and even (cos) powers.
+    let sin_r = r
+        * (1.0
+            + z * (-1.0 / 6.0
+                + z * (1.0 / 120.0
+                    + z * (-1.0 / 5040.0 + z * (1.0 / 362_880.0 + z * (-1.0 / 39_916_800.0))))));
+    let cos_r = 1.0
+        + z * (-0.5
+            + z * (1.0 / 24.0
+                + z * (-1.0 / 720.0
+                    + z * (1.0 / 40_320.0
+                        + z * (-1.0 / 3_628_800.0 + z * (1.0 / 479_001_600.0))))));
+    let (sin_r, cos_r) = (sin_r as f32, cos_r as f32);
+    // Quadrant q: sin x = (sin r, cos r, −sin r, −cos r)[q], cos x = (cos r, −sin r, −cos r, sin r)[q].
+    let odd = quadrant & 1 != 0;
+    let (s, c) = if odd { (cos_r, sin_r) } else { (sin_r, cos_r) };
+    let flip_sin = ((quadrant & 2) as u32) << 30;
+    let flip_cos = (((quadrant + 1) & 2) as u32) << 30;
+    (
+        f32::from_bits(s.to_bits() ^ flip_sin),
+        f32::from_bits(c.to_bits() ^ flip_cos),
+    )
+}
+
+/// sin and cos of every phase, into `sin` and `cos`.
+#[inline(always)]
+fn sin_cos_slice_generic(phases: &[f32], sin: &mut [f32], cos: &mut [f32]) {
+    for ((x, s), c) in phases.iter().zip(sin.iter_mut()).zip(cos.iter_mut()) {
+        (*s, *c) = sin_cos_fast(*x);
+    }
+}
+
+/// sin and cos of every phase, in parallel, at the active instruction-set level: the sincos
+/// embeddings and the RoPE angles of every point of a forward.
+pub(super) fn sin_cos(phases: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let isa = Isa::active();
+    let (mut sin, mut cos) = (vec![0.0f32; phases.len()], vec![0.0f32; phases.len()]);
+    sin.par_chunks_mut(16 * 1024)
+        .zip(cos.par_chunks_mut(16 * 1024))
+        .zip(phases.par_chunks(16 * 1024))
+        .for_each(|((s, c), x)| sin_cos_slice(isa, x, s, c));
+    (sin, cos)
+}
+
 /// Exact GELU of every value, in parallel, at the active instruction-set level.
 pub(super) fn gelu_in_place(values: &mut [f32]) {
     let isa = Isa::active();
     values
         .par_chunks_mut(16 * 1024)
         .for_each(|chunk| gelu_slice(isa, chunk));
+}
+
+/// GELU of every value in place on this thread (for a block a parallel kernel already owns).
+pub(super) fn gelu_serial(values: &mut [f32]) {
+    gelu_slice(Isa::active(), values)
 }
 
 /// GELU of every value in place and its derivative GELU′(x) = Φ(x) + x·φ(x) into `derivative`,
@@ -209,6 +275,11 @@ isa_dispatch! {
 }
 
 isa_dispatch! {
+    /// [`sin_cos_slice_generic`] at the level `isa`.
+    fn sin_cos_slice(phases: &[f32], sin: &mut [f32], cos: &mut [f32]) = sin_cos_slice_generic;
+}
+
+isa_dispatch! {
     /// [`gelu_slice_generic`] at the level `isa`.
     fn gelu_slice(values: &mut [f32]) = gelu_slice_generic;
 }
@@ -294,9 +365,7 @@ pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize)
     let isa = Isa::active();
     if super::precision::products() == super::precision::Precision::Bf16 && super::amx::available()
     {
-        return super::amx::attention_bf16(q, k, v, heads, dim, |s, stride, keys, inv| {
-            softmax_rows_fastest(isa, s, stride, keys, inv)
-        });
+        return super::amx::attention_bf16(q, k, v, heads, dim);
     }
     attention_rows_on(isa, q, k, v, heads, dim)
 }
@@ -433,6 +502,27 @@ mod tests {
     use burn::tensor::ops::AttentionModuleOptions;
     use burn::tensor::Distribution;
     use burn::tensor::{activation, Tensor};
+
+    #[test]
+    fn sin_and_cos_are_f32_accurate_at_every_level() {
+        // Phases of the embeddings: coordinates up to about a thousand times frequencies up
+        // to one, both signs, and the quadrant edges.
+        let mut phases: Vec<f32> = (-200_000..=200_000).map(|i| i as f32 * 0.01).collect();
+        phases.extend((-40..=40).map(|q| q as f32 * std::f32::consts::FRAC_PI_2));
+        phases.extend([0.0, -0.0, 1e-30, 1999.99]);
+        for isa in [Isa::Portable, Isa::Avx2Fma, Isa::Avx512] {
+            let (mut sin, mut cos) = (vec![0.0; phases.len()], vec![0.0; phases.len()]);
+            sin_cos_slice(isa, &phases, &mut sin, &mut cos);
+            for ((x, s), c) in phases.iter().zip(&sin).zip(&cos) {
+                let x64 = *x as f64;
+                let (es, ec) = ((*s as f64 - x64.sin()).abs(), (*c as f64 - x64.cos()).abs());
+                assert!(
+                    es < 2e-7 && ec < 2e-7,
+                    "{isa:?} x = {x}: sin {s} ({es:e}), cos {c} ({ec:e})"
+                );
+            }
+        }
+    }
 
     #[test]
     fn exp_and_erf_are_f32_accurate() {

@@ -5,7 +5,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 use super::tangent::Dual;
-use super::tensor_from;
+use super::{tensor_from, tensor_values};
 
 /// `ω_k = 1 / max_wavelength^(2k / d_axis)` for the widest even `d_axis` with `ndim · d_axis ≤ dim`,
 /// and how many trailing entries are left over as padding.
@@ -70,6 +70,24 @@ impl SincosEmbedding {
     /// `[N, ndim]` coordinates → `[N, dim]`.
     pub fn forward<B: Backend>(&self, coords: Tensor<B, 2>) -> Tensor<B, 2> {
         let [n, _] = coords.dims();
+        if on_host::<B>() {
+            let device = coords.device();
+            let f = self.omega.len();
+            let phases = host_phases(&tensor_values(coords), &self.omega);
+            let (sin, cos) = super::cpu_kernels::sin_cos(&phases);
+            let mut emb = Vec::with_capacity(n * self.dim);
+            for (s, c) in sin
+                .chunks_exact(self.ndim * f)
+                .zip(cos.chunks_exact(self.ndim * f))
+            {
+                for (s, c) in s.chunks_exact(f).zip(c.chunks_exact(f)) {
+                    emb.extend_from_slice(s);
+                    emb.extend_from_slice(c);
+                }
+                emb.resize(emb.len() + self.padding, 0.0);
+            }
+            return tensor_from(emb, [n, self.dim], &device);
+        }
         let phase = self.phases(coords);
         let emb = Tensor::cat(vec![phase.clone().sin(), phase.cos()], 2);
         self.pad(emb.reshape([n, self.dim - self.padding]))
@@ -104,6 +122,23 @@ impl SincosEmbedding {
             tangent: self.pad(tangent),
         }
     }
+}
+
+/// True for the CPU backends, with or without autodiff, whose sin and cos run on the host
+/// (`cpu_kernels::sin_cos`, vectorised) instead of burn's one libm call per value. Coordinates
+/// are inputs, never differentiated, so the host values serve training as well.
+fn on_host<B: Backend>() -> bool {
+    use std::any::TypeId;
+    TypeId::of::<B>() == TypeId::of::<super::Cpu>()
+        || TypeId::of::<B>() == TypeId::of::<super::CpuAutodiff>()
+}
+
+/// `[N, ndim, F]` phases `x_a · ω_f` of `[N, ndim]` coordinates, row-major.
+fn host_phases(coords: &[f32], omega: &[f32]) -> Vec<f32> {
+    coords
+        .iter()
+        .flat_map(|x| omega.iter().map(move |w| x * w))
+        .collect()
 }
 
 /// The rotation angles of RoPE: per head, consecutive channel pairs turn by `x_axis · ω_k`;
@@ -173,6 +208,17 @@ impl RopeFrequencies {
             theta = Tensor::cat(vec![theta, zeros], 1);
         }
         let theta = theta.reshape([1, 1, n, self.num_pairs, 1]);
+        if on_host::<B>() {
+            let (sin, cos) = super::cpu_kernels::sin_cos(&tensor_values(theta));
+            let shape = [1, 1, n, self.num_pairs, 1];
+            let host = (super::cpu_kernels::applies::<B>() || super::training_rope::serves::<B>())
+                .then(|| std::sync::Arc::new((cos.clone(), sin.clone())));
+            return RopeAngles {
+                cos: tensor_from(cos, shape, &device),
+                sin: tensor_from(sin, shape, &device),
+                host,
+            };
+        }
         let (cos, sin) = (theta.clone().cos(), theta.sin());
         let host = (super::cpu_kernels::applies::<B>() || super::training_rope::serves::<B>())
             .then(|| super::training_rope::host_angles(&cos, &sin));
@@ -240,6 +286,67 @@ pub fn rotate_tangent<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Cpu, CpuAutodiff};
+
+    /// Coordinates of both signs up to a thousand, as model coordinates reach.
+    fn coordinates(n: usize) -> Vec<f32> {
+        (0..n * 3)
+            .map(|i| ((i * 7919 % 2001) as f32 - 1000.0) * 0.999 + (i as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn host_sincos_embedding_is_the_reference_layout_on_both_cpu_backends() {
+        // 100 channels over 3 axes: 16 frequencies per axis, 4 channels of padding.
+        let (n, dim) = (37usize, 100usize);
+        let embedding = SincosEmbedding::new(dim, 3, 1e4);
+        let (omega, padding) = (embedding.omega().to_vec(), embedding.padding);
+        assert_eq!((omega.len(), padding), (16, 4));
+        let coords = coordinates(n);
+        let mut want = Vec::new();
+        for point in coords.chunks(3) {
+            for x in point {
+                let phases: Vec<f64> = omega.iter().map(|w| (x * w) as f64).collect();
+                want.extend(phases.iter().map(|p| p.sin()));
+                want.extend(phases.iter().map(|p| p.cos()));
+            }
+            want.extend([0.0; 4]);
+        }
+        let device = Default::default();
+        let plain =
+            tensor_values(embedding.forward::<Cpu>(tensor_from(coords.clone(), [n, 3], &device)));
+        let tracked =
+            tensor_values(embedding.forward::<CpuAutodiff>(tensor_from(coords, [n, 3], &device)));
+        assert_eq!(plain, tracked);
+        for (i, (got, want)) in plain.iter().zip(&want).enumerate() {
+            assert!((*got as f64 - want).abs() < 2e-7, "[{i}] {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn host_rope_angles_are_the_cos_and_sin_of_every_pair() {
+        let n = 29usize;
+        let rope = RopeFrequencies::new(64, 1e4);
+        let coords = coordinates(n);
+        let device = Default::default();
+        let angles = rope.angles::<Cpu>(tensor_from(coords.clone(), [n, 3], &device));
+        let (cos, sin) = angles.host().expect("host angles on the CPU backend");
+        assert_eq!(cos, tensor_values(angles.cos.clone()).as_slice());
+        assert_eq!(sin, tensor_values(angles.sin.clone()).as_slice());
+        let f = rope.omega().len();
+        for i in 0..n {
+            for p in 0..32 {
+                // Pairs past the 3 · f that turn stay at angle zero.
+                let theta = if p < 3 * f {
+                    (coords[i * 3 + p / f] * rope.omega()[p % f]) as f64
+                } else {
+                    0.0
+                };
+                let (c, s) = (cos[i * 32 + p] as f64, sin[i * 32 + p] as f64);
+                assert!((c - theta.cos()).abs() < 2e-7 && (s - theta.sin()).abs() < 2e-7);
+            }
+        }
+    }
 
     #[test]
     fn frequencies_match_the_reference_layouts() {

@@ -31,7 +31,7 @@ pub fn linear<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) ->
     let y = match half_type() {
         None if !exact_f32_kernels::<B>() => return layer.forward(x),
         None => matmul(x, layer.weight.val().unsqueeze::<D>()),
-        Some(FloatDType::BF16) if on_cpu::<B>() => cpu_product_bf16(x, layer.weight.val()),
+        Some(FloatDType::BF16) if on_cpu::<B>() => return cpu_linear_bf16(layer, x),
         Some(half) => {
             let weight = layer.weight.val().cast(half).unsqueeze::<D>();
             x.cast(half).matmul(weight).cast(FloatDType::F32)
@@ -48,26 +48,36 @@ fn on_cpu<B: Backend>() -> bool {
     std::any::TypeId::of::<B>() == std::any::TypeId::of::<super::Cpu>()
 }
 
-/// `x · w` (`w` `[k, n]`, `x` `[…, k]`) with both rounded to bf16 and f32 sums, on the CPU:
-/// on AMX tiles where the CPU has them ([`super::amx`]), else as f32 products of the rounded
-/// values (the same numbers, at f32 speed, instead of burn's generic bf16 kernels).
-fn cpu_product_bf16<B: Backend, const D: usize>(x: Tensor<B, D>, w: Tensor<B, 2>) -> Tensor<B, D> {
+/// `x · W + b` (`W` `[k, n]`, `x` `[…, k]`) with both product inputs rounded to bf16 and f32
+/// sums, on the CPU: on AMX tiles where the CPU has them ([`super::amx`], the bias added as the
+/// sums leave the tiles), else as f32 products of the rounded values (the same numbers, at f32
+/// speed, instead of burn's generic bf16 kernels).
+fn cpu_linear_bf16<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) -> Tensor<B, D> {
     let mut shape = x.dims();
-    let [k, n] = w.dims();
+    let [k, n] = layer.weight.dims();
     let m = shape[..D - 1].iter().product::<usize>();
     shape[D - 1] = n;
     let device = x.device();
-    let (mut a, mut b) = (super::tensor_values(x), super::tensor_values(w));
+    let (mut a, mut w) = (
+        super::tensor_values(x),
+        super::tensor_values(layer.weight.val()),
+    );
+    let bias = layer.bias.as_ref().map(|b| super::tensor_values(b.val()));
     if super::amx::available() {
         let mut c = vec![0.0f32; m * n];
-        super::amx::matmul_bf16(&a, m, k, &super::amx::PackedB::new(&b, k, n), &mut c);
+        let packed = super::amx::PackedB::new(&w, k, n);
+        super::amx::matmul_bf16(&a, m, k, &packed, bias.as_deref().unwrap_or(&[]), &mut c);
         return super::tensor_from(c, shape, &device);
     }
     round_to_bf16(&mut a);
-    round_to_bf16(&mut b);
+    round_to_bf16(&mut w);
     let a = super::tensor_from::<B, 2>(a, [m, k], &device);
-    let b = super::tensor_from::<B, 2>(b, [k, n], &device);
-    a.matmul(b).reshape(shape)
+    let w = super::tensor_from::<B, 2>(w, [k, n], &device);
+    let y = a.matmul(w).reshape(shape);
+    match bias {
+        Some(b) => y + super::tensor_from::<B, 1>(b, [n], &device).unsqueeze::<D>(),
+        None => y,
+    }
 }
 
 fn round_to_bf16(values: &mut [f32]) {
@@ -77,9 +87,10 @@ fn round_to_bf16(values: &mut [f32]) {
 }
 
 /// Rounds the inputs of a fused CPU attention to this thread's product precision (bf16 when
-/// `--precision bf16`, else unchanged), as autocast rounds the inputs of attention.
+/// `--precision bf16`, else unchanged), as autocast rounds the inputs of attention. On AMX
+/// tiles there is nothing to do: the attention rounds its inputs as it packs them.
 pub fn round_attention_inputs(values: &mut [f32]) {
-    if products() == Precision::Bf16 {
+    if products() == Precision::Bf16 && !super::amx::available() {
         round_to_bf16(values);
     }
 }
