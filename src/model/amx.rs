@@ -708,6 +708,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_arch = "x86_64")]
     fn vector_packing_equals_element_packing() {
         // Row-major and column-major B, with depth and width remainders, from a strided source
         // wider than B.
