@@ -74,36 +74,37 @@ pub fn forward<B: Backend>(
             same(b2),
         )));
     }
+    let bf16 = serves_inference_bf16::<B>();
+    if !bf16 && !serves_inference::<B>() {
+        return None;
+    }
     let primitive = |t: Tensor<Cpu, 2>| t.into_primitive().tensor();
     let vector = |t: Tensor<Cpu, 1>| t.into_primitive().tensor();
     let ([m, k], [h, n]) = (x.dims(), fc2.weight.dims());
     let device = x.device();
-    if serves_inference_bf16::<B>() {
-        let (x, w1, w2) = (primitive(same(x)), primitive(same(w1)), primitive(same(w2)));
-        let (b1, b2) = (vector(same(b1)), vector(same(b2)));
-        let packed = |w: &FlexTensor, [k, n]: [usize; 2]| {
-            with_values(w, |w| super::amx::PackedB::new(w, k, n))
-        };
-        let (w1, w2) = (packed(&w1, [k, h]), packed(&w2, [h, n]));
-        let y = with_values(&x, |x| {
-            with_values(&b1, |b1| {
-                with_values(&b2, |b2| {
-                    super::amx::mlp_bf16(x, m, [&w1, &w2], [b1, b2], gelu_serial)
-                })
-            })
-        });
-        return Some(same(tensor_from::<Cpu, 2>(y, [m, n], &same(device))));
-    }
-    if !serves_inference::<B>() {
-        return None;
-    }
     let (x, w1, w2) = (primitive(same(x)), primitive(same(w1)), primitive(same(w2)));
     let (b1, b2) = (vector(same(b1)), vector(same(b2)));
     let y = with_values(&x, |x| {
         with_values(&w1, |w1| {
             with_values(&w2, |w2| {
                 with_values(&b1, |b1| {
-                    with_values(&b2, |b2| in_row_blocks(x, [w1, w2], [b1, b2], [m, k, h, n]))
+                    with_values(&b2, |b2| {
+                        if bf16 {
+                            let packed = [
+                                super::amx::PackedB::new(w1, k, h),
+                                super::amx::PackedB::new(w2, h, n),
+                            ];
+                            super::amx::mlp_bf16(
+                                x,
+                                m,
+                                [&packed[0], &packed[1]],
+                                [b1, b2],
+                                gelu_serial,
+                            )
+                        } else {
+                            in_row_blocks(x, [w1, w2], [b1, b2], [m, k, h, n])
+                        }
+                    })
                 })
             })
         })

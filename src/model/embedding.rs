@@ -208,20 +208,21 @@ impl RopeFrequencies {
             theta = Tensor::cat(vec![theta, zeros], 1);
         }
         let theta = theta.reshape([1, 1, n, self.num_pairs, 1]);
-        if on_host::<B>() {
+        let host_wanted = super::cpu_kernels::applies::<B>() || super::training_rope::serves::<B>();
+        let (cos, sin, host) = if on_host::<B>() {
             let (sin, cos) = super::cpu_kernels::sin_cos(&tensor_values(theta));
+            let host = host_wanted.then(|| std::sync::Arc::new((cos.clone(), sin.clone())));
             let shape = [1, 1, n, self.num_pairs, 1];
-            let host = (super::cpu_kernels::applies::<B>() || super::training_rope::serves::<B>())
-                .then(|| std::sync::Arc::new((cos.clone(), sin.clone())));
-            return RopeAngles {
-                cos: tensor_from(cos, shape, &device),
-                sin: tensor_from(sin, shape, &device),
+            (
+                tensor_from(cos, shape, &device),
+                tensor_from(sin, shape, &device),
                 host,
-            };
-        }
-        let (cos, sin) = (theta.clone().cos(), theta.sin());
-        let host = (super::cpu_kernels::applies::<B>() || super::training_rope::serves::<B>())
-            .then(|| super::training_rope::host_angles(&cos, &sin));
+            )
+        } else {
+            let (cos, sin) = (theta.clone().cos(), theta.sin());
+            let host = host_wanted.then(|| super::training_rope::host_angles(&cos, &sin));
+            (cos, sin, host)
+        };
         RopeAngles { cos, sin, host }
     }
 
