@@ -281,7 +281,7 @@ impl Job for ModelBench {
             kernels: backend.contains("cpu").then(|| {
                 KernelIsas::report(
                     crate::model::fused_cpu_kernels::<B>(),
-                    crate::model::amx_products(),
+                    crate::model::bf16_unit(),
                 )
             }),
         })

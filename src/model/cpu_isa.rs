@@ -146,7 +146,7 @@ pub fn matmul_isa() -> &'static str {
 }
 
 /// The CPU has AMX tiles with bf16 products (CPUID leaf 7: EDX bits 22 and 24). Whether the OS
-/// lends them to this process is a separate question (`amx::available`).
+/// lends them to this process is a separate question (`bf16::available`).
 pub fn cpu_has_amx_bf16() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -171,14 +171,14 @@ pub struct KernelIsas {
 }
 
 impl KernelIsas {
-    /// The kernels used when slipstream's fused kernels apply (`fused`), else burn's; `amx`:
-    /// the products run in bf16 on AMX tiles.
-    pub fn report(fused: bool, amx: bool) -> KernelIsas {
+    /// The kernels used when slipstream's fused kernels apply (`fused`), else burn's;
+    /// `bf16_unit`: the bf16 unit the products run on, if they do (`amx-bf16`, `avx512-bf16`).
+    pub fn report(fused: bool, bf16_unit: Option<&str>) -> KernelIsas {
         let ours = if fused { Isa::active().name() } else { "burn" };
         KernelIsas {
-            matmul: if amx { "amx-bf16" } else { matmul_isa() }.to_string(),
-            attention: if amx {
-                format!("amx-bf16, softmax {ours}")
+            matmul: bf16_unit.unwrap_or(matmul_isa()).to_string(),
+            attention: if let Some(unit) = bf16_unit {
+                format!("{unit}, softmax {ours}")
             } else {
                 ours.to_string()
             },

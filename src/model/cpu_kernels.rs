@@ -360,12 +360,12 @@ pub fn rotate_rows(x: &mut [f32], cos: &[f32], sin: &[f32], head_dim: usize) {
 
 /// Multi-head softmax(q·kᵀ/√d)·v on `[N, dim]` query rows and `[M, dim]` key and value rows
 /// (heads side by side in each row, as the projections produce them): no head reshuffling.
-/// With bf16 products on a CPU with AMX, the products run on its tiles (`amx`).
+/// With bf16 products on a CPU with a bf16 unit, the products run on it (`bf16`).
 pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
     let isa = Isa::active();
-    if super::precision::products() == super::precision::Precision::Bf16 && super::amx::available()
+    if super::precision::products() == super::precision::Precision::Bf16 && super::bf16::available()
     {
-        return super::amx::attention_bf16(q, k, v, heads, dim);
+        return super::bf16::attention_bf16(q, k, v, heads, dim);
     }
     attention_rows_on(isa, q, k, v, heads, dim)
 }

@@ -49,9 +49,9 @@ fn serves_inference<B: Backend>() -> bool {
 }
 
 /// True when `B` is the plain CPU backend with bf16 products on AMX tiles, where the bf16
-/// inference forward runs (`amx::mlp_bf16`).
+/// inference forward runs (`bf16::mlp_bf16`).
 fn serves_inference_bf16<B: Backend>() -> bool {
-    TypeId::of::<B>() == TypeId::of::<Cpu>() && super::amx::serves()
+    TypeId::of::<B>() == TypeId::of::<Cpu>() && super::bf16::serving_unit().is_some()
 }
 
 /// `fc2(GELU(fc1(x)))` for `[rows, in]` tokens on the CPU backend's memory: differentiable in x
@@ -91,10 +91,10 @@ pub fn forward<B: Backend>(
                     with_values(&b2, |b2| {
                         if bf16 {
                             let packed = [
-                                super::amx::PackedB::new(w1, k, h),
-                                super::amx::PackedB::new(w2, h, n),
+                                super::bf16::PackedB::new(w1, k, h),
+                                super::bf16::PackedB::new(w2, h, n),
                             ];
-                            super::amx::mlp_bf16(
+                            super::bf16::mlp_bf16(
                                 x,
                                 m,
                                 [&packed[0], &packed[1]],

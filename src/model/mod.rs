@@ -10,10 +10,10 @@
 //! path (see `tangent`), because burn has no double backward.
 
 mod abupt;
-#[cfg(target_arch = "x86_64")]
-mod amx;
 mod attention;
 mod attention_avx512;
+#[cfg(target_arch = "x86_64")]
+mod bf16;
 mod block;
 mod branch_decoder;
 mod config;
@@ -55,10 +55,10 @@ pub fn fused_cpu_kernels<B: Backend>() -> bool {
     cpu_kernels::applies::<B>()
 }
 
-/// True when this thread's products run in bf16 on AMX tiles (`--precision bf16` on a CPU with
-/// AMX).
-pub fn amx_products() -> bool {
-    amx::serves()
+/// The bf16 unit this thread's products run on (`--precision bf16` on a CPU with AMX tiles or
+/// AVX-512 BF16), by its report name; `None` when they run in f32.
+pub fn bf16_unit() -> Option<&'static str> {
+    bf16::serving_unit().map(|unit| unit.name())
 }
 
 /// The CPU backend: burn's pure-Rust Flex.

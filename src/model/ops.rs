@@ -1,6 +1,6 @@
 //! The numerical operations of the model's forward pass (linear layers, batched products,
 //! attention, GELU, LayerNorm), each computed the way this thread's [`Precision`] and the backend call for:
-//! burn's own operation, slipstream's fused CPU kernels (`cpu_kernels`, `amx`), its autodiff
+//! burn's own operation, slipstream's fused CPU kernels (`cpu_kernels`, `bf16`), its autodiff
 //! operations for CPU training (`training_attention`, `training_gelu`, `training_layer_norm`), or exact-f32 GPU kernels
 //! (`gpu_ops`). The model's modules call these instead of burn's directly; what `--precision`
 //! means lives in `precision`.
@@ -49,8 +49,8 @@ fn on_cpu<B: Backend>() -> bool {
 }
 
 /// `x · W + b` (`W` `[k, n]`, `x` `[…, k]`) with both product inputs rounded to bf16 and f32
-/// sums, on the CPU: on AMX tiles where the CPU has them ([`super::amx`], the bias added as the
-/// sums leave the tiles), else as f32 products of the rounded values (the same numbers, at f32
+/// sums, on the CPU: on its bf16 unit where the CPU has one ([`super::bf16`]: AMX tiles or
+/// AVX-512 BF16, the bias added as the sums leave the unit), else as f32 products of the rounded values (the same numbers, at f32
 /// speed, instead of burn's generic bf16 kernels).
 fn cpu_linear_bf16<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) -> Tensor<B, D> {
     let mut shape = x.dims();
@@ -63,10 +63,10 @@ fn cpu_linear_bf16<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D
         super::tensor_values(layer.weight.val()),
     );
     let bias = layer.bias.as_ref().map(|b| super::tensor_values(b.val()));
-    if super::amx::available() {
+    if super::bf16::available() {
         let mut c = vec![0.0f32; m * n];
-        let packed = super::amx::PackedB::new(&w, k, n);
-        super::amx::matmul_bf16(&a, m, k, &packed, bias.as_deref().unwrap_or(&[]), &mut c);
+        let packed = super::bf16::PackedB::new(&w, k, n);
+        super::bf16::matmul_bf16(&a, m, k, &packed, bias.as_deref().unwrap_or(&[]), &mut c);
         return super::tensor_from(c, shape, &device);
     }
     round_to_bf16(&mut a);
@@ -83,14 +83,14 @@ fn cpu_linear_bf16<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D
 fn round_to_bf16(values: &mut [f32]) {
     values
         .iter_mut()
-        .for_each(|v| *v = super::amx::round_to_bf16(*v));
+        .for_each(|v| *v = super::bf16::round_to_bf16(*v));
 }
 
 /// Rounds the inputs of a fused CPU attention to this thread's product precision (bf16 when
-/// `--precision bf16`, else unchanged), as autocast rounds the inputs of attention. On AMX
-/// tiles there is nothing to do: the attention rounds its inputs as it packs them.
+/// `--precision bf16`, else unchanged), as autocast rounds the inputs of attention. On a bf16
+/// unit there is nothing to do: the attention rounds its inputs as it packs them.
 pub fn round_attention_inputs(values: &mut [f32]) {
-    if products() == Precision::Bf16 && !super::amx::available() {
+    if products() == Precision::Bf16 && !super::bf16::available() {
         round_to_bf16(values);
     }
 }

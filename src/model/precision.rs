@@ -26,8 +26,8 @@ pub enum Precision {
     F32,
     /// f32 inputs rounded to TF32 on tensor cores (burn's GPU default); f32 on the CPU.
     Tf32,
-    /// bf16 inputs, f32 accumulation: tensor cores on a GPU; AMX tiles on a CPU that has them
-    /// (`amx`), else f32 products of the rounded inputs.
+    /// bf16 inputs, f32 accumulation: tensor cores on a GPU; AMX tiles or AVX-512 BF16 on a CPU
+    /// that has them (`bf16`), else f32 products of the rounded inputs.
     Bf16,
     /// f16 inputs, f32 accumulation; on a GPU attention runs as a flash kernel on tensor cores.
     F16,

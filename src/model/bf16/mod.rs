@@ -1,93 +1,61 @@
-//! bf16 matrix products on Intel AMX tiles, for `--precision bf16` on the CPU.
+//! bf16 matrix products on the CPU's bf16 units, for `--precision bf16`.
 //!
-//! Intel Xeons since Sapphire Rapids carry AMX: eight 1 KiB tile registers and a unit that
-//! multiplies a 16 × 32 bf16 tile by a 32 × 16 one into 16 × 16 f32 sums in one instruction
-//! (`tdpbf16ps`, 8,192 multiply-adds) — on this project's 2-core Xeon about five times the f32
-//! rate of AVX-512 (torch's own bf16 product measured 2,166 GFLOP/s against 421 in f32). PyTorch
-//! reaches it through oneDNN under `torch.autocast`; gemm (our f32 products) has no bf16 path, so
-//! this module drives the tiles itself, by inline assembly (the AMX intrinsics are not stable in
-//! Rust), with the semantics of autocast: both inputs rounded to bf16 (to nearest, ties to even),
-//! products summed in f32.
+//! Two kinds of unit, chosen at run time:
+//! - **AMX tiles** (Intel Xeons since Sapphire Rapids): eight 1 KiB tile registers and a unit
+//!   that multiplies a 16 × 32 bf16 tile by a 32 × 16 one into 16 × 16 f32 sums in one
+//!   instruction (`tdpbf16ps`, 8,192 multiply-adds) — on this project's 2-core Xeon about five
+//!   times the f32 rate of AVX-512 (torch's own bf16 product measured 2,166 GFLOP/s against 421
+//!   in f32). Driven by inline assembly: the AMX intrinsics are not stable in Rust.
+//! - **AVX-512 BF16 dot products** (`vdpbf16ps`: each of 16 f32 lanes adds a pair of bf16
+//!   products per instruction), where the CPU has them without AMX (AMD Zen 4, Intel Cooper
+//!   Lake): twice the multiply-adds of an f32 FMA per instruction.
 //!
-//! A product `C[m, n] = A[m, k] · B[k, n]` runs in blocks of 32 × 32 outputs (four accumulator
-//! tiles, two tiles of A and two of B per 32-deep step). `B` is packed once per product in the
-//! layout the unit reads (pairs of consecutive k interleaved: "VNNI"), `A`'s rows are rounded to
-//! bf16 as they are needed; `k` and `n` are padded with zeros to multiples of 32, partial row
-//! blocks go through a small buffer. Row blocks are spread over the threads.
+//! PyTorch reaches both through oneDNN under `torch.autocast`; gemm (our f32 products) has no
+//! bf16 path. The semantics are autocast's: both inputs rounded to bf16 (to nearest, ties to
+//! even), products summed in f32.
+//!
+//! A product `C[m, n] = A[m, k] · B[k, n]` runs in blocks of 32 × 32 outputs. `B` is packed once
+//! per product in the layout both units read (pairs of consecutive k interleaved: "VNNI"; a tile
+//! row of 16 pairs is also one 512-bit register), `A`'s rows are rounded to bf16 as they are
+//! needed; `k` and `n` are padded with zeros to multiples of 32, partial row blocks go through a
+//! small buffer. Row blocks are spread over the threads.
 //!
 //! Linux lends a process the tile state only on request (`arch_prctl(ARCH_REQ_XCOMP_PERM)`);
-//! [`available`] asks once and says no when the CPU, the kernel or `SLIPSTREAM_CPU_ISA` (AMX only
-//! at the `avx512` level) rules it out, and callers fall back to rounding then f32 products.
+//! [`available`] asks once and says no when the CPU, the kernel or `SLIPSTREAM_CPU_ISA` (bf16
+//! units only at the `avx512` level) rules both units out, and callers fall back to rounding
+//! then f32 products.
+
+#[cfg(target_arch = "x86_64")]
+mod amx;
+#[cfg(target_arch = "x86_64")]
+mod dot;
 
 #[cfg(target_arch = "x86_64")]
 mod imp {
-    use std::arch::asm;
-    use std::sync::OnceLock;
-
     use rayon::prelude::*;
 
     /// Rows and columns of one output block (two tiles each way).
-    const BLOCK: usize = 32;
+    pub(in crate::model::bf16) const BLOCK: usize = 32;
     /// Row strides of the block buffers are padded by one cache line beyond the data: a
     /// power-of-two stride (2048 keys: 4 KiB of bf16, 8 KiB of f32) would put all 16 rows of a
     /// tile in one L1 set, more than its 12 ways.
     const A_SKEW: usize = 32;
     const C_SKEW: usize = 16;
     /// Depth of one step: a tile row holds 32 bf16.
-    const DEPTH: usize = 32;
+    pub(in crate::model::bf16) const DEPTH: usize = 32;
 
-    #[repr(C, align(64))]
-    struct TileConfig {
-        palette: u8,
-        start_row: u8,
-        reserved: [u8; 14],
-        bytes_per_row: [u16; 16],
-        rows: [u8; 16],
-    }
+    use super::Unit;
 
-    /// Tiles 0–3 accumulate 16 × 16 f32, 4–5 hold 16 rows × 32 bf16 of A, 6–7 hold 16 pairs
-    /// of k × 16 columns of B.
-    fn config() -> TileConfig {
-        let mut c = TileConfig {
-            palette: 1,
-            start_row: 0,
-            reserved: [0; 14],
-            bytes_per_row: [0; 16],
-            rows: [0; 16],
-        };
-        for t in 0..8 {
-            c.bytes_per_row[t] = 64;
-            c.rows[t] = 16;
+    /// The bf16 units this CPU (and OS) can run, fastest first.
+    pub fn units() -> Vec<Unit> {
+        let mut found = Vec::new();
+        if super::amx::granted() {
+            found.push(Unit::Amx);
         }
-        c
-    }
-
-    /// The CPU has AMX-BF16 and tiles, and Linux granted this process the tile state.
-    pub fn supported() -> bool {
-        static GRANTED: OnceLock<bool> = OnceLock::new();
-        *GRANTED.get_or_init(|| crate::model::cpu_isa::cpu_has_amx_bf16() && request_tile_state())
-    }
-
-    /// `arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`: 0 on success.
-    fn request_tile_state() -> bool {
-        const SYS_ARCH_PRCTL: i64 = 158;
-        const ARCH_REQ_XCOMP_PERM: i64 = 0x1023;
-        const XFEATURE_XTILEDATA: i64 = 18;
-        let ret: i64;
-        // SAFETY: a plain Linux system call; it only changes which register state the kernel
-        // saves for this process.
-        unsafe {
-            asm!(
-                "syscall",
-                inlateout("rax") SYS_ARCH_PRCTL => ret,
-                in("rdi") ARCH_REQ_XCOMP_PERM,
-                in("rsi") XFEATURE_XTILEDATA,
-                lateout("rcx") _,
-                lateout("r11") _,
-                options(nostack)
-            );
+        if super::dot::supported() {
+            found.push(Unit::Dot);
         }
-        cfg!(target_os = "linux") && ret == 0
+        found
     }
 
     /// `x` rounded to bf16, to nearest with ties to even (NaN stays NaN).
@@ -103,9 +71,9 @@ mod imp {
     /// `B[k, n]` (row-major f32) rounded and packed: for each 16-column tile and 32-deep step,
     /// 16 rows of 16 pairs `(B[2r, j], B[2r + 1, j])`, zero-padded to `k_pad × n_pad`.
     pub struct PackedB {
-        k_pad: usize,
+        pub(in crate::model::bf16) k_pad: usize,
         n: usize,
-        n_pad: usize,
+        pub(in crate::model::bf16) n_pad: usize,
         data: Vec<u16>,
     }
 
@@ -136,7 +104,9 @@ mod imp {
             }
         }
 
-        fn tile(&self, n_tile: usize, step: usize) -> *const u16 {
+        /// The packed tile of 16-column tile `n_tile` and 32-deep step `step` (16 rows of 16
+        /// pairs); a column tile's steps follow one another.
+        pub(in crate::model::bf16) fn tile(&self, n_tile: usize, step: usize) -> *const u16 {
             let steps = self.k_pad / DEPTH;
             self.data[(n_tile * steps + step) * 16 * DEPTH..].as_ptr()
         }
@@ -269,7 +239,15 @@ mod imp {
     }
 
     /// `C[m, n] = A[m, k] · B + bias` (row-major f32 `a` and `c`; `bias` `[n]` or empty).
-    pub fn matmul(a: &[f32], m: usize, k: usize, b: &PackedB, bias: &[f32], c: &mut [f32]) {
+    pub fn matmul(
+        unit: Unit,
+        a: &[f32],
+        m: usize,
+        k: usize,
+        b: &PackedB,
+        bias: &[f32],
+        c: &mut [f32],
+    ) {
         assert_eq!(a.len(), m * k);
         assert_eq!(c.len(), m * b.n);
         assert!(bias.is_empty() || bias.len() == b.n);
@@ -281,7 +259,7 @@ mod imp {
                 with_scratch(BLOCK * lda, BLOCK * ldc, 0, |sc| {
                     let rows = a_rows.len() / k.max(1);
                     load_rows(a_rows, [rows, k, k], 1.0, &mut sc.a16, lda, b.k_pad);
-                    block_product(&sc.a16, lda, b, &mut sc.c32, ldc);
+                    block_product(unit, &sc.a16, lda, b, &mut sc.c32, ldc);
                     for (r, out) in c_rows.chunks_exact_mut(n).enumerate() {
                         let sums = &sc.c32[r * ldc..r * ldc + n];
                         if bias.is_empty() {
@@ -300,6 +278,7 @@ mod imp {
     /// rows at a time: the hidden block never leaves the thread's buffers (it is activated,
     /// rounded and multiplied while in cache).
     pub fn mlp(
+        unit: Unit,
         x: &[f32],
         m: usize,
         [w1, w2]: [&PackedB; 2],
@@ -321,14 +300,14 @@ mod imp {
                 with_scratch(BLOCK * lda, BLOCK * ldh, 0, |sc| {
                     let rows = x_rows.len() / k;
                     load_rows(x_rows, [rows, k, k], 1.0, &mut sc.a16, lda, w1.k_pad);
-                    block_product(&sc.a16, lda, w1, &mut sc.c32, ldh);
+                    block_product(unit, &sc.a16, lda, w1, &mut sc.c32, ldh);
                     for r in 0..rows {
                         let hidden = &mut sc.c32[r * ldh..r * ldh + h];
                         hidden.iter_mut().zip(b1).for_each(|(v, b)| *v += b);
                         activate(hidden);
                     }
                     load_rows(&sc.c32, [rows, h, ldh], 1.0, &mut sc.a16, lda, w2.k_pad);
-                    block_product(&sc.a16, lda, w2, &mut sc.c32, ldh);
+                    block_product(unit, &sc.a16, lda, w2, &mut sc.c32, ldh);
                     for (r, out) in y_rows.chunks_exact_mut(n).enumerate() {
                         out.iter_mut()
                             .zip(sc.c32[r * ldh..r * ldh + n].iter().zip(b2))
@@ -372,67 +351,20 @@ mod imp {
 
     /// One block of 32 output rows: `c32[32 × b.n_pad] = a16[32 × b.k_pad] · B`, rows at
     /// strides `lda` and `ldc` (elements; rows past the caller's count are zeros in `a16`).
-    fn block_product(a16: &[u16], lda: usize, b: &PackedB, c32: &mut [f32], ldc: usize) {
+    fn block_product(
+        unit: Unit,
+        a16: &[u16],
+        lda: usize,
+        b: &PackedB,
+        c32: &mut [f32],
+        ldc: usize,
+    ) {
         assert!(lda >= b.k_pad && ldc >= b.n_pad);
         assert!(a16.len() >= (BLOCK - 1) * lda + b.k_pad);
         assert!(c32.len() >= (BLOCK - 1) * ldc + b.n_pad);
-        assert!(supported());
-        let k_pad = b.k_pad;
-        let cfg = config();
-        let a_stride = lda * 2;
-        let c_stride = ldc * 4;
-        // SAFETY: the CPU has AMX and the process holds the tile state (asserted above); every
-        // tile load reads 16 rows of 64 bytes inside `a16` (32 × k_pad) or a packed tile of
-        // `b.data`, every store writes 16 rows of 16 f32 inside `c32` (32 × n_pad).
-        unsafe {
-            asm!("ldtilecfg [{0}]", in(reg) &cfg as *const TileConfig, options(nostack));
-            for nb in (0..b.n_pad).step_by(BLOCK) {
-                asm!(
-                    "tilezero tmm0",
-                    "tilezero tmm1",
-                    "tilezero tmm2",
-                    "tilezero tmm3",
-                    options(nostack, nomem)
-                );
-                for step in 0..k_pad / DEPTH {
-                    let a0 = a16.as_ptr().add(step * DEPTH);
-                    let a1 = a0.add(16 * lda);
-                    let b0 = b.tile(nb / 16, step);
-                    let b1 = b.tile(nb / 16 + 1, step);
-                    asm!(
-                        "tileloadd tmm4, [{a0} + {sa}*1]",
-                        "tileloadd tmm5, [{a1} + {sa}*1]",
-                        "tileloadd tmm6, [{b0} + {sb}*1]",
-                        "tileloadd tmm7, [{b1} + {sb}*1]",
-                        "tdpbf16ps tmm0, tmm4, tmm6",
-                        "tdpbf16ps tmm1, tmm4, tmm7",
-                        "tdpbf16ps tmm2, tmm5, tmm6",
-                        "tdpbf16ps tmm3, tmm5, tmm7",
-                        a0 = in(reg) a0,
-                        a1 = in(reg) a1,
-                        b0 = in(reg) b0,
-                        b1 = in(reg) b1,
-                        sa = in(reg) a_stride,
-                        sb = in(reg) 64usize,
-                        options(nostack, readonly)
-                    );
-                }
-                let c0 = c32.as_mut_ptr().add(nb);
-                let c2 = c0.add(16 * ldc);
-                asm!(
-                    "tilestored [{c0} + {s}*1], tmm0",
-                    "tilestored [{c1} + {s}*1], tmm1",
-                    "tilestored [{c2} + {s}*1], tmm2",
-                    "tilestored [{c3} + {s}*1], tmm3",
-                    c0 = in(reg) c0,
-                    c1 = in(reg) c0.add(16),
-                    c2 = in(reg) c2,
-                    c3 = in(reg) c2.add(16),
-                    s = in(reg) c_stride,
-                    options(nostack)
-                );
-            }
-            asm!("tilerelease", options(nostack, nomem));
+        match unit {
+            Unit::Amx => super::amx::block_product(a16, lda, b, c32, ldc),
+            Unit::Dot => super::dot::block_product(a16, lda, b, c32, ldc),
         }
     }
 
@@ -441,7 +373,14 @@ mod imp {
     /// computes it. Per block of 32 query rows and head: the scores on the tiles, the softmax
     /// numerators `exp(s − max s)` in f32, written as bf16 (`numerators`), times the values on
     /// the tiles, scaled by one over each row's sum.
-    pub fn attention(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
+    pub fn attention(
+        unit: Unit,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        heads: usize,
+        dim: usize,
+    ) -> Vec<f32> {
         let d = dim / heads;
         let nk = k.len() / dim;
         let scale = 1.0 / (d as f32).sqrt();
@@ -476,7 +415,7 @@ mod imp {
                             ldq,
                             d_pad,
                         );
-                        block_product(&sc.a16, ldq, &keys[h], &mut sc.c32, lds);
+                        block_product(unit, &sc.a16, ldq, &keys[h], &mut sc.c32, lds);
                         numerators(
                             &mut sc.c32,
                             lds,
@@ -486,7 +425,7 @@ mod imp {
                             nk_pad,
                             &mut inv_sum[..rows],
                         );
-                        block_product(&sc.a16, ldp, &values[h], &mut sc.o32, ldo);
+                        block_product(unit, &sc.a16, ldp, &values[h], &mut sc.o32, ldo);
                         for r in 0..rows {
                             let inv = inv_sum[r];
                             o[r * dim + h * d..r * dim + h * d + d]
@@ -513,11 +452,11 @@ mod imp {
         inv_sum: &mut [f32],
     ) {
         let rows = inv_sum.len();
-        let unit = std::is_x86_feature_detected!("avx512bf16");
+        let convert = std::is_x86_feature_detected!("avx512bf16");
         for (r, inv) in inv_sum.iter_mut().enumerate() {
             let (row, dst) = (&mut scores[r * lds..r * lds + keys], &mut out[r * ldp..]);
-            *inv = if unit {
-                // SAFETY: AMX implies AVX-512 F, VL and BW (`available`), BF16 checked above.
+            *inv = if convert {
+                // SAFETY: either unit implies AVX-512 F, VL and BW (`units`), BF16 checked above.
                 unsafe { super::super::attention_avx512::softmax_numerators_bf16(row, dst) }
             } else {
                 // SAFETY: as above, AVX-512 F.
@@ -590,8 +529,9 @@ mod imp {
 
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {
-    pub fn supported() -> bool {
-        false
+    use super::Unit;
+    pub fn units() -> Vec<Unit> {
+        Vec::new()
     }
     pub fn to_bf16(x: f32) -> u16 {
         let b = x.to_bits();
@@ -603,39 +543,97 @@ mod imp {
             PackedB
         }
     }
-    pub fn matmul(_: &[f32], _: usize, _: usize, _: &PackedB, _: &[f32], _: &mut [f32]) {
-        unreachable!("AMX is x86-64 only; callers check `available` first")
+    pub fn matmul(_: Unit, _: &[f32], _: usize, _: usize, _: &PackedB, _: &[f32], _: &mut [f32]) {
+        unreachable!("bf16 units are x86-64 only; callers check `available` first")
     }
     pub fn mlp(
+        _: Unit,
         _: &[f32],
         _: usize,
         _: [&PackedB; 2],
         _: [&[f32]; 2],
         _: impl Fn(&mut [f32]) + Sync,
     ) -> Vec<f32> {
-        unreachable!("AMX is x86-64 only; callers check `available` first")
+        unreachable!("bf16 units are x86-64 only; callers check `available` first")
     }
-    pub fn attention(_: &[f32], _: &[f32], _: &[f32], _: usize, _: usize) -> Vec<f32> {
-        unreachable!("AMX is x86-64 only; callers check `available` first")
+    pub fn attention(_: Unit, _: &[f32], _: &[f32], _: &[f32], _: usize, _: usize) -> Vec<f32> {
+        unreachable!("bf16 units are x86-64 only; callers check `available` first")
     }
 }
 
-/// On AMX ([`available`] must be true), with every product input rounded to bf16 and f32 sums:
-/// `C[m, n] = A[m, k] · B + bias` (`B` from [`PackedB::new`], `bias` `[n]` or empty); the
-/// two-layer MLP `activate(x·W₁ + b₁)·W₂ + b₂`; and multi-head attention on `[N, dim]` rows with
-/// bf16 inputs and softmax numerators.
-pub use imp::{attention as attention_bf16, matmul as matmul_bf16, mlp as mlp_bf16, PackedB};
+pub use imp::PackedB;
 
-/// AMX bf16 products run for this thread's job: the products are bf16 (`--precision bf16`) and
-/// [`available`].
-pub fn serves() -> bool {
-    super::precision::products() == super::precision::Precision::Bf16 && available()
+/// The CPU unit that runs bf16 products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Intel AMX tiles (`tdpbf16ps`).
+    Amx,
+    /// AVX-512 BF16 dot products (`vdpbf16ps`).
+    Dot,
 }
 
-/// AMX bf16 products can run here (the CPU has them, the OS lends the tiles, and
-/// `SLIPSTREAM_CPU_ISA` does not lower the kernels below AVX-512).
+impl Unit {
+    /// The name in benchmark reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Amx => "amx-bf16",
+            Unit::Dot => "avx512-bf16",
+        }
+    }
+}
+
+/// The bf16 unit this process uses: the fastest the CPU has and the OS lends, unless
+/// `SLIPSTREAM_CPU_ISA` lowers the kernels below AVX-512; `None` when there is none.
+pub fn unit() -> Option<Unit> {
+    static UNIT: std::sync::OnceLock<Option<Unit>> = std::sync::OnceLock::new();
+    *UNIT.get_or_init(|| {
+        if super::cpu_isa::Isa::active() == super::cpu_isa::Isa::Avx512 {
+            imp::units().first().copied()
+        } else {
+            None
+        }
+    })
+}
+
+/// bf16 products can run on a bf16 unit here ([`unit`] is some).
 pub fn available() -> bool {
-    super::cpu_isa::Isa::active() == super::cpu_isa::Isa::Avx512 && imp::supported()
+    unit().is_some()
+}
+
+/// The bf16 unit that runs this thread's products: they are bf16 (`--precision bf16`) and a unit
+/// is [`available`].
+pub fn serving_unit() -> Option<Unit> {
+    (super::precision::products() == super::precision::Precision::Bf16)
+        .then(unit)
+        .flatten()
+}
+
+fn the_unit() -> Unit {
+    unit().expect("bf16 products need a bf16 unit; callers check `available` first")
+}
+
+/// `C[m, n] = A[m, k] · B + bias` on the bf16 unit ([`available`] must be true), both inputs
+/// rounded to bf16 and f32 sums (`B` from [`PackedB::new`], `bias` `[n]` or empty).
+pub fn matmul_bf16(a: &[f32], m: usize, k: usize, b: &PackedB, bias: &[f32], c: &mut [f32]) {
+    imp::matmul(the_unit(), a, m, k, b, bias, c)
+}
+
+/// The two-layer MLP `activate(x·W₁ + b₁)·W₂ + b₂` on the bf16 unit ([`available`] must be
+/// true), every product input rounded to bf16.
+pub fn mlp_bf16(
+    x: &[f32],
+    m: usize,
+    weights: [&PackedB; 2],
+    biases: [&[f32]; 2],
+    activate: impl Fn(&mut [f32]) + Sync,
+) -> Vec<f32> {
+    imp::mlp(the_unit(), x, m, weights, biases, activate)
+}
+
+/// Multi-head attention on `[N, dim]` rows on the bf16 unit ([`available`] must be true), with
+/// bf16 inputs and softmax numerators.
+pub fn attention_bf16(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
+    imp::attention(the_unit(), q, k, v, heads, dim)
 }
 
 /// `x` rounded to the nearest bf16 (ties to even), as the f32 of that value.
@@ -661,9 +659,10 @@ mod tests {
     }
 
     #[test]
-    fn amx_attention_equals_attention_of_rounded_inputs() {
-        if !available() {
-            eprintln!("skipped: this CPU or OS has no AMX bf16 tiles");
+    fn bf16_attention_equals_attention_of_rounded_inputs() {
+        let units = imp::units();
+        if units.is_empty() {
+            eprintln!("skipped: this CPU or OS has no bf16 unit (AMX or AVX-512 BF16)");
             return;
         }
         // 3 heads of 32 (the `small` model) and of 64 (`drivaerml`), keys not a multiple of 32,
@@ -677,30 +676,36 @@ mod tests {
                 wave(nk * dim, 0.53),
                 wave(nk * dim, 0.71),
             );
-            let out = attention_bf16(&q, &k, &v, heads, dim);
-            let scale = 1.0 / (d as f32).sqrt();
-            let r = |x: f32| round_to_bf16(x) as f64;
-            for i in 0..nq {
-                for h in 0..heads {
-                    let s: Vec<f64> = (0..nk)
-                        .map(|j| {
-                            (0..d)
-                                .map(|t| {
-                                    r(q[i * dim + h * d + t] * scale) * r(k[j * dim + h * d + t])
-                                })
-                                .sum()
-                        })
-                        .collect();
-                    let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    let p: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
-                    let sum: f64 = p.iter().sum();
-                    for t in 0..d {
-                        let want: f64 = (0..nk)
-                            .map(|j| r(p[j] as f32) * r(v[j * dim + h * d + t]))
-                            .sum::<f64>()
-                            / sum;
-                        let got = out[i * dim + h * d + t] as f64;
-                        assert!((got - want).abs() < 5e-3, "[{i},{h},{t}] {got} vs {want}");
+            for &unit in &units {
+                let out = imp::attention(unit, &q, &k, &v, heads, dim);
+                let scale = 1.0 / (d as f32).sqrt();
+                let r = |x: f32| round_to_bf16(x) as f64;
+                for i in 0..nq {
+                    for h in 0..heads {
+                        let s: Vec<f64> = (0..nk)
+                            .map(|j| {
+                                (0..d)
+                                    .map(|t| {
+                                        r(q[i * dim + h * d + t] * scale)
+                                            * r(k[j * dim + h * d + t])
+                                    })
+                                    .sum()
+                            })
+                            .collect();
+                        let max = s.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        let p: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
+                        let sum: f64 = p.iter().sum();
+                        for t in 0..d {
+                            let want: f64 = (0..nk)
+                                .map(|j| r(p[j] as f32) * r(v[j * dim + h * d + t]))
+                                .sum::<f64>()
+                                / sum;
+                            let got = out[i * dim + h * d + t] as f64;
+                            assert!(
+                                (got - want).abs() < 5e-3,
+                                "{unit:?} [{i},{h},{t}] {got} vs {want}"
+                            );
+                        }
                     }
                 }
             }
@@ -732,9 +737,10 @@ mod tests {
     }
 
     #[test]
-    fn amx_mlp_equals_the_layers_of_rounded_inputs() {
-        if !available() {
-            eprintln!("skipped: this CPU or OS has no AMX bf16 tiles");
+    fn bf16_mlp_equals_the_layers_of_rounded_inputs() {
+        let units = imp::units();
+        if units.is_empty() {
+            eprintln!("skipped: this CPU or OS has no bf16 unit (AMX or AVX-512 BF16)");
             return;
         }
         // Any activation serves: the tanh form of GELU, applied the same way on both sides.
@@ -744,34 +750,41 @@ mod tests {
         let wave = |len: usize, f: f32| (0..len).map(|i| (i as f32 * f).sin()).collect::<Vec<_>>();
         let (x, w1, w2) = (wave(m * k, 0.37), wave(k * h, 0.53), wave(h * n, 0.71));
         let (b1, b2) = (wave(h, 0.29), wave(n, 0.41));
-        let y = mlp_bf16(
-            &x,
-            m,
-            [&PackedB::new(&w1, k, h), &PackedB::new(&w2, h, n)],
-            [&b1, &b2],
-            |row: &mut [f32]| row.iter_mut().for_each(|v| *v = gelu(*v as f64) as f32),
-        );
-        let r = |v: f32| round_to_bf16(v) as f64;
-        for i in 0..m {
-            let hidden: Vec<f32> = (0..h)
-                .map(|j| {
-                    let s: f64 = (0..k).map(|t| r(x[i * k + t]) * r(w1[t * h + j])).sum();
-                    gelu(s + b1[j] as f64) as f32
-                })
-                .collect();
-            for j in 0..n {
-                let want: f64 =
-                    (0..h).map(|t| r(hidden[t]) * r(w2[t * n + j])).sum::<f64>() + b2[j] as f64;
-                let got = y[i * n + j] as f64;
-                assert!((got - want).abs() < 2e-3, "[{i},{j}] {got} vs {want}");
+        for &unit in &units {
+            let y = imp::mlp(
+                unit,
+                &x,
+                m,
+                [&PackedB::new(&w1, k, h), &PackedB::new(&w2, h, n)],
+                [&b1, &b2],
+                |row: &mut [f32]| row.iter_mut().for_each(|v| *v = gelu(*v as f64) as f32),
+            );
+            let r = |v: f32| round_to_bf16(v) as f64;
+            for i in 0..m {
+                let hidden: Vec<f32> = (0..h)
+                    .map(|j| {
+                        let s: f64 = (0..k).map(|t| r(x[i * k + t]) * r(w1[t * h + j])).sum();
+                        gelu(s + b1[j] as f64) as f32
+                    })
+                    .collect();
+                for j in 0..n {
+                    let want: f64 =
+                        (0..h).map(|t| r(hidden[t]) * r(w2[t * n + j])).sum::<f64>() + b2[j] as f64;
+                    let got = y[i * n + j] as f64;
+                    assert!(
+                        (got - want).abs() < 2e-3,
+                        "{unit:?} [{i},{j}] {got} vs {want}"
+                    );
+                }
             }
         }
     }
 
     #[test]
-    fn amx_products_equal_rounded_f32_products() {
-        if !available() {
-            eprintln!("skipped: this CPU or OS has no AMX bf16 tiles");
+    fn bf16_products_equal_rounded_f32_products() {
+        let units = imp::units();
+        if units.is_empty() {
+            eprintln!("skipped: this CPU or OS has no bf16 unit (AMX or AVX-512 BF16)");
             return;
         }
         // Shapes with every kind of remainder: rows not a multiple of 32, depth not of 32,
@@ -789,25 +802,28 @@ mod tests {
             } else {
                 Vec::new()
             };
-            let mut c = vec![f32::NAN; m * n];
-            matmul_bf16(&a, m, k, &PackedB::new(&b, k, n), &bias, &mut c);
-            for i in 0..m {
-                for j in 0..n {
-                    let exact: f64 = (0..k)
-                        .map(|t| {
-                            round_to_bf16(a[i * k + t]) as f64 * round_to_bf16(b[t * n + j]) as f64
-                        })
-                        .sum::<f64>()
-                        + bias.get(j).copied().unwrap_or(0.0) as f64;
-                    let scale: f64 = (0..k)
-                        .map(|t| (a[i * k + t] * b[t * n + j]).abs() as f64)
-                        .sum::<f64>()
-                        .max(1e-6);
-                    let got = c[i * n + j] as f64;
-                    assert!(
-                        (got - exact).abs() <= 1e-5 * scale,
-                        "({m},{k},{n}) [{i},{j}]: {got} vs {exact}"
-                    );
+            for &unit in &units {
+                let mut c = vec![f32::NAN; m * n];
+                imp::matmul(unit, &a, m, k, &PackedB::new(&b, k, n), &bias, &mut c);
+                for i in 0..m {
+                    for j in 0..n {
+                        let exact: f64 = (0..k)
+                            .map(|t| {
+                                round_to_bf16(a[i * k + t]) as f64
+                                    * round_to_bf16(b[t * n + j]) as f64
+                            })
+                            .sum::<f64>()
+                            + bias.get(j).copied().unwrap_or(0.0) as f64;
+                        let scale: f64 = (0..k)
+                            .map(|t| (a[i * k + t] * b[t * n + j]).abs() as f64)
+                            .sum::<f64>()
+                            .max(1e-6);
+                        let got = c[i * n + j] as f64;
+                        assert!(
+                            (got - exact).abs() <= 1e-5 * scale,
+                            "{unit:?} ({m},{k},{n}) [{i},{j}]: {got} vs {exact}"
+                        );
+                    }
                 }
             }
         }
