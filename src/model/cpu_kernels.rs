@@ -363,8 +363,7 @@ pub fn rotate_rows(x: &mut [f32], cos: &[f32], sin: &[f32], head_dim: usize) {
 /// With bf16 products on a CPU with a bf16 unit, the products run on it (`bf16`).
 pub fn attention_rows(q: &[f32], k: &[f32], v: &[f32], heads: usize, dim: usize) -> Vec<f32> {
     let isa = Isa::active();
-    if super::precision::products() == super::precision::Precision::Bf16 && super::bf16::available()
-    {
+    if super::bf16::serving_unit().is_some() {
         return super::bf16::attention_bf16(q, k, v, heads, dim);
     }
     attention_rows_on(isa, q, k, v, heads, dim)

@@ -48,8 +48,8 @@ fn serves_inference<B: Backend>() -> bool {
         && super::precision::products() == super::precision::Precision::F32
 }
 
-/// True when `B` is the plain CPU backend with bf16 products on AMX tiles, where the bf16
-/// inference forward runs (`bf16::mlp_bf16`).
+/// True when `B` is the plain CPU backend with bf16 products on a bf16 unit (AMX tiles or
+/// AVX-512 BF16), where the bf16 inference forward runs (`bf16::mlp_bf16`).
 fn serves_inference_bf16<B: Backend>() -> bool {
     TypeId::of::<B>() == TypeId::of::<Cpu>() && super::bf16::serving_unit().is_some()
 }

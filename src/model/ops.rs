@@ -50,8 +50,8 @@ fn on_cpu<B: Backend>() -> bool {
 
 /// `x · W + b` (`W` `[k, n]`, `x` `[…, k]`) with both product inputs rounded to bf16 and f32
 /// sums, on the CPU: on its bf16 unit where the CPU has one ([`super::bf16`]: AMX tiles or
-/// AVX-512 BF16, the bias added as the sums leave the unit), else as f32 products of the rounded values (the same numbers, at f32
-/// speed, instead of burn's generic bf16 kernels).
+/// AVX-512 BF16, the bias added as the sums leave the unit), else as f32 products of the
+/// rounded values (the same numbers, at f32 speed, instead of burn's generic bf16 kernels).
 fn cpu_linear_bf16<B: Backend, const D: usize>(layer: &Linear<B>, x: Tensor<B, D>) -> Tensor<B, D> {
     let mut shape = x.dims();
     let [k, n] = layer.weight.dims();

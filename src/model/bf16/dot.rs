@@ -19,8 +19,7 @@ const DOT_ROWS: usize = 8;
 /// One block of 32 output rows, `c32[32 × n_pad] = a16[32 × k_pad] · B`, on the dot products
 /// (`vdpbf16ps`: 16 f32 sums, each adding one pair of bf16 products per instruction). The packed
 /// `B` of the tiles serves as it is: a tile row of 16 pairs is one 512-bit register, and a pair
-/// of `A`'s row is broadcast to all lanes. The caller (`imp::block_product`) checks the block's
-/// extent in `a16` and `c32`.
+/// of `A`'s row is broadcast to all lanes.
 pub fn block_product(a16: &[u16], lda: usize, b: &PackedB, c32: &mut [f32], ldc: usize) {
     assert!(supported());
     assert!(a16.len() >= (BLOCK - 1) * lda + b.k_pad);
